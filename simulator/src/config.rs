@@ -1,0 +1,57 @@
+//! Settings of one simulator instance.
+
+use crate::clock::ClockMode;
+
+/// The API version the official SDKs pin (stripe-node 23.x, stripe-python 16.x). Objects and
+/// events are rendered for it unless configured otherwise.
+pub const DEFAULT_API_VERSION: &str = "2026-10-28.endive";
+
+/// The default secret key: test mode, so it can never be mistaken for a live key.
+pub const DEFAULT_API_KEY: &str = "sk_test_stripesim";
+
+/// Everything that shapes how a simulator behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The only key the API accepts (`sk_test_…`).
+    pub api_key: String,
+    /// Version stamped on events and used to choose version-dependent field shapes.
+    pub api_version: String,
+    /// Public base URL (`http://127.0.0.1:12111`): hosted pages and `url` fields point here.
+    pub base_url: String,
+    pub clock: ClockMode,
+    /// Seed of every id and random choice.
+    pub seed: u64,
+    /// Seconds of simulator time before a delayed payment (SEPA, ACH) succeeds or fails.
+    pub settlement_delay: i64,
+    /// Seconds of simulator time before an asynchronous refund settles or fails.
+    pub refund_settlement_delay: i64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            api_key: DEFAULT_API_KEY.to_string(),
+            api_version: DEFAULT_API_VERSION.to_string(),
+            base_url: "http://127.0.0.1:12111".to_string(),
+            clock: ClockMode::System,
+            seed: 0,
+            settlement_delay: 180,
+            refund_settlement_delay: 60,
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl SimConfig {
+    /// The API before 2026 names hosted Checkout's `ui_mode` `hosted`; later versions
+    /// `hosted_page`.
+    pub fn hosted_ui_mode(&self) -> &'static str {
+        if self.api_version.as_str() >= "2026" {
+            "hosted_page"
+        } else {
+            "hosted"
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! `/_sim`: the control API for test drivers in any language (JSON in, JSON out, the same API
+//! key as `/v1`). Everything here is also a method on the Rust [`crate::Simulator`] handle.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{middleware, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::request::authenticate;
+use crate::payment::{Buyer, CardInput, PaymentMethodInput};
+use crate::shared::Shared;
+use crate::store::Ctx;
+
+pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
+    let protected = Router::new()
+        .route("/_sim/checkout/sessions/{id}/pay", post(pay))
+        .route("/_sim/payment_links/{id}/visit", post(visit))
+        .route("/_sim/clock", get(clock))
+        .route("/_sim/clock/advance", post(advance))
+        .route("/_sim/reset", post(reset))
+        .route("/_sim/info", get(info))
+        .method_not_allowed_fallback(crate::http::request::unknown_route)
+        .route_layer(middleware::from_fn_with_state(shared, require_key));
+    Router::new()
+        .route("/_sim/health", get(health))
+        .merge(protected)
+}
+
+async fn require_key(
+    State(shared): State<Arc<Shared>>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    match authenticate(req.headers(), &shared.config.api_key) {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Parses a JSON body, answering Stripe's envelope when it is malformed. An empty body is `{}`.
+fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> ApiResult<T> {
+    let text = if body.is_empty() {
+        &b"{}"[..]
+    } else {
+        &body[..]
+    };
+    serde_json::from_slice(text)
+        .map_err(|e| ApiError::invalid(format!("Invalid JSON body: {e}"), None))
+}
+
+/// A card given as a bare number or as `{number, exp_month, exp_year, cvc}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum CardField {
+    Number(String),
+    Details(CardInput),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SepaField {
+    iban: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BankField {
+    routing_number: String,
+    account_number: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayRequest {
+    card: Option<CardField>,
+    sepa_debit: Option<SepaField>,
+    us_bank_account: Option<BankField>,
+    email: Option<String>,
+    name: Option<String>,
+}
+
+impl PayRequest {
+    fn method(self) -> ApiResult<(PaymentMethodInput, Buyer)> {
+        let buyer = Buyer {
+            email: self.email,
+            name: self.name,
+        };
+        let method = match (self.card, self.sepa_debit, self.us_bank_account) {
+            (Some(CardField::Number(n)), None, None) => {
+                PaymentMethodInput::Card(CardInput::number(&n))
+            }
+            (Some(CardField::Details(c)), None, None) => PaymentMethodInput::Card(c),
+            (None, Some(s), None) => PaymentMethodInput::SepaDebit { iban: s.iban },
+            (None, None, Some(b)) => PaymentMethodInput::UsBankAccount {
+                routing_number: b.routing_number,
+                account_number: b.account_number,
+            },
+            _ => {
+                return Err(ApiError::invalid(
+                    "Give exactly one of card, sepa_debit or us_bank_account.",
+                    Some("card"),
+                ))
+            }
+        };
+        Ok((method, buyer))
+    }
+}
+
+/// `POST /_sim/checkout/sessions/{id}/pay`: pays as the hosted page would; answers the session or
+/// a 402 card error.
+async fn pay(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let (method, buyer) = json_body::<PayRequest>(&body)?.method()?;
+    shared
+        .with_store(|store, now| store.pay_session(&id, &method, &buyer, &Ctx::automatic(now)))
+        .map(Json)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VisitRequest {
+    client_reference_id: Option<String>,
+    prefilled_email: Option<String>,
+}
+
+/// `POST /_sim/payment_links/{id}/visit`: what `GET /b/{token}?client_reference_id=…` does, as
+/// JSON: the new session (with the same silent dropping of an invalid `client_reference_id`).
+async fn visit(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let request: VisitRequest = json_body(&body)?;
+    shared
+        .with_store(|store, now| {
+            let token = store
+                .payment_links
+                .get(&id)
+                .map(|l| l.token.clone())
+                .ok_or_else(|| ApiError::no_such("payment_link", &id, "id"))?;
+            let session_id = store
+                .visit_payment_link(
+                    &token,
+                    request.client_reference_id.as_deref(),
+                    request.prefilled_email.as_deref(),
+                    &Ctx::automatic(now),
+                )
+                .map_err(|e| match e {
+                    crate::resources::checkout_session::VisitError::Deactivated { .. } => {
+                        ApiError::invalid("This payment link has been deactivated.", Some("active"))
+                    }
+                    crate::resources::checkout_session::VisitError::UnknownLink => {
+                        ApiError::no_such("payment_link", &id, "id")
+                    }
+                    crate::resources::checkout_session::VisitError::Invalid(e) => e,
+                })?;
+            store.retrieve_checkout_session(&session_id)
+        })
+        .map(Json)
+}
+
+fn clock_state(shared: &Shared) -> Value {
+    shared.with_store(|store, now| {
+        json!({
+            "now": now,
+            "mode": shared.clock.mode(),
+            "next_job_at": store.next_due(),
+        })
+    })
+}
+
+async fn clock(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(clock_state(&shared))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceRequest {
+    seconds: i64,
+}
+
+/// Ten years: far enough for any retry schedule, near enough to keep timestamps sane.
+const MAX_ADVANCE: i64 = 10 * 365 * 24 * 3600;
+
+/// `POST /_sim/clock/advance {"seconds": N}`: moves simulator time and runs what fell due.
+async fn advance(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Json<Value>> {
+    let request: AdvanceRequest = json_body(&body)?;
+    if !(0..=MAX_ADVANCE).contains(&request.seconds) {
+        return Err(ApiError::invalid(
+            format!("seconds must be between 0 and {MAX_ADVANCE}: the clock never goes back."),
+            Some("seconds"),
+        ));
+    }
+    shared.advance_clock(request.seconds);
+    Ok(Json(clock_state(&shared)))
+}
+
+async fn reset(State(shared): State<Arc<Shared>>) -> ApiResult<Json<Value>> {
+    shared
+        .reset()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(json!({ "reset": true })))
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Settings and the seeded payment links, so a driver can find its way around.
+async fn info(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let links = shared.with_store(|store, _| {
+        store
+            .seeded_links
+            .iter()
+            .filter_map(|(key, id)| {
+                store.payment_links.get(id).map(|l| {
+                    (
+                        key.clone(),
+                        json!({ "id": id, "url": l.url(&store.config) }),
+                    )
+                })
+            })
+            .collect::<serde_json::Map<String, Value>>()
+    });
+    Json(json!({
+        "base_url": shared.config.base_url,
+        "api_version": shared.config.api_version,
+        "clock": shared.clock.mode(),
+        "seed": shared.config.seed,
+        "settlement_delay": shared.config.settlement_delay,
+        "payment_links": links,
+    }))
+}

@@ -1,0 +1,296 @@
+//! Events: the log of everything that happened, as `GET /v1/events` shows it and as webhooks
+//! deliver it. `data.object` is a snapshot taken when the event is created and never changes.
+
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::form::FormValue;
+use crate::params::Params;
+use crate::store::{ListQuery, Store};
+use crate::table::Identified;
+
+/// Every event type the simulator emits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventType {
+    CheckoutSessionCompleted,
+    CheckoutSessionExpired,
+    CheckoutSessionAsyncPaymentSucceeded,
+    CheckoutSessionAsyncPaymentFailed,
+    PaymentIntentCreated,
+    PaymentIntentProcessing,
+    PaymentIntentSucceeded,
+    PaymentIntentPaymentFailed,
+    PaymentIntentCanceled,
+    ChargeSucceeded,
+    ChargePending,
+    ChargeFailed,
+    ChargeRefunded,
+    ChargeRefundUpdated,
+    RefundCreated,
+    RefundUpdated,
+    RefundFailed,
+    CustomerCreated,
+    CustomerUpdated,
+    ProductCreated,
+    PriceCreated,
+    PaymentLinkCreated,
+    PaymentLinkUpdated,
+}
+
+impl EventType {
+    pub const ALL: &'static [EventType] = &[
+        EventType::CheckoutSessionCompleted,
+        EventType::CheckoutSessionExpired,
+        EventType::CheckoutSessionAsyncPaymentSucceeded,
+        EventType::CheckoutSessionAsyncPaymentFailed,
+        EventType::PaymentIntentCreated,
+        EventType::PaymentIntentProcessing,
+        EventType::PaymentIntentSucceeded,
+        EventType::PaymentIntentPaymentFailed,
+        EventType::PaymentIntentCanceled,
+        EventType::ChargeSucceeded,
+        EventType::ChargePending,
+        EventType::ChargeFailed,
+        EventType::ChargeRefunded,
+        EventType::ChargeRefundUpdated,
+        EventType::RefundCreated,
+        EventType::RefundUpdated,
+        EventType::RefundFailed,
+        EventType::CustomerCreated,
+        EventType::CustomerUpdated,
+        EventType::ProductCreated,
+        EventType::PriceCreated,
+        EventType::PaymentLinkCreated,
+        EventType::PaymentLinkUpdated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::CheckoutSessionCompleted => "checkout.session.completed",
+            EventType::CheckoutSessionExpired => "checkout.session.expired",
+            EventType::CheckoutSessionAsyncPaymentSucceeded => {
+                "checkout.session.async_payment_succeeded"
+            }
+            EventType::CheckoutSessionAsyncPaymentFailed => "checkout.session.async_payment_failed",
+            EventType::PaymentIntentCreated => "payment_intent.created",
+            EventType::PaymentIntentProcessing => "payment_intent.processing",
+            EventType::PaymentIntentSucceeded => "payment_intent.succeeded",
+            EventType::PaymentIntentPaymentFailed => "payment_intent.payment_failed",
+            EventType::PaymentIntentCanceled => "payment_intent.canceled",
+            EventType::ChargeSucceeded => "charge.succeeded",
+            EventType::ChargePending => "charge.pending",
+            EventType::ChargeFailed => "charge.failed",
+            EventType::ChargeRefunded => "charge.refunded",
+            EventType::ChargeRefundUpdated => "charge.refund.updated",
+            EventType::RefundCreated => "refund.created",
+            EventType::RefundUpdated => "refund.updated",
+            EventType::RefundFailed => "refund.failed",
+            EventType::CustomerCreated => "customer.created",
+            EventType::CustomerUpdated => "customer.updated",
+            EventType::ProductCreated => "product.created",
+            EventType::PriceCreated => "price.created",
+            EventType::PaymentLinkCreated => "payment_link.created",
+            EventType::PaymentLinkUpdated => "payment_link.updated",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<EventType> {
+        EventType::ALL.iter().copied().find(|t| t.as_str() == name)
+    }
+
+    /// Stripe's filter syntax: an exact type, `*`, or a prefix wildcard (`checkout.session.*`).
+    pub fn matches(self, pattern: &str) -> bool {
+        match pattern.strip_suffix('*') {
+            Some("") => true,
+            Some(prefix) => self.as_str().starts_with(prefix),
+            None => self.as_str() == pattern,
+        }
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The API request that caused an event; both null for events the simulator caused itself (a
+/// buyer on a hosted page, a settlement, an expiry).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub id: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: String,
+    pub event_type: EventType,
+    pub created: i64,
+    pub api_version: String,
+    pub object: Value,
+    pub previous_attributes: Option<Value>,
+    pub request: RequestMeta,
+    /// Endpoints this event has not yet been delivered to.
+    pub pending_webhooks: u32,
+}
+
+impl Identified for Event {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Event {
+    pub fn render(&self) -> Value {
+        let mut data = json!({ "object": self.object });
+        if let Some(prev) = &self.previous_attributes {
+            data["previous_attributes"] = prev.clone();
+        }
+        json!({
+            "id": self.id,
+            "object": "event",
+            "api_version": self.api_version,
+            "created": self.created,
+            "data": data,
+            "livemode": false,
+            "pending_webhooks": self.pending_webhooks,
+            "request": {
+                "id": self.request.id,
+                "idempotency_key": self.request.idempotency_key,
+            },
+            "type": self.event_type.as_str(),
+        })
+    }
+
+    /// The id of the object the event is about (`data.object.id`).
+    pub fn object_id(&self) -> &str {
+        self.object["id"].as_str().unwrap_or_default()
+    }
+}
+
+/// `created` filters: `created=N` or `created[gt|gte|lt|lte]=N`.
+#[derive(Debug, Clone, Default)]
+pub struct CreatedFilter {
+    gt: Option<i64>,
+    gte: Option<i64>,
+    lt: Option<i64>,
+    lte: Option<i64>,
+}
+
+impl CreatedFilter {
+    pub fn from_params(params: &mut Params) -> ApiResult<CreatedFilter> {
+        let mut filter = CreatedFilter::default();
+        if matches!(params.peek("created"), Some(FormValue::Text(_))) {
+            let exact = params.integer("created")?;
+            filter.gte = exact;
+            filter.lte = exact;
+        } else if let Some(mut range) = params.object("created")? {
+            filter.gt = range.integer("gt")?;
+            filter.gte = range.integer("gte")?;
+            filter.lt = range.integer("lt")?;
+            filter.lte = range.integer("lte")?;
+            range.finish()?;
+        }
+        Ok(filter)
+    }
+
+    pub fn accepts(&self, created: i64) -> bool {
+        self.gt.is_none_or(|v| created > v)
+            && self.gte.is_none_or(|v| created >= v)
+            && self.lt.is_none_or(|v| created < v)
+            && self.lte.is_none_or(|v| created <= v)
+    }
+}
+
+impl Store {
+    /// Appends an event with a snapshot of `object` as it is now.
+    pub fn emit(
+        &mut self,
+        event_type: EventType,
+        object: Value,
+        request: &RequestMeta,
+        now: i64,
+    ) -> String {
+        self.emit_with_previous(event_type, object, None, request, now)
+    }
+
+    pub fn emit_with_previous(
+        &mut self,
+        event_type: EventType,
+        object: Value,
+        previous_attributes: Option<Value>,
+        request: &RequestMeta,
+        now: i64,
+    ) -> String {
+        let id = self.ids.id(crate::ids::IdKind::Event);
+        self.events.insert(Event {
+            id: id.clone(),
+            event_type,
+            created: now,
+            api_version: self.config.api_version.clone(),
+            object,
+            previous_attributes,
+            request: request.clone(),
+            pending_webhooks: 0,
+        });
+        self.new_events.push(id.clone());
+        id
+    }
+
+    pub fn retrieve_event(&self, id: &str) -> ApiResult<Value> {
+        self.events
+            .get(id)
+            .map(Event::render)
+            .ok_or_else(|| ApiError::no_such("event", id, "id"))
+    }
+
+    pub fn list_events(&self, mut query: ListQuery) -> ApiResult<Value> {
+        let single = query.params.string("type")?;
+        let several = query.params.string_list("types")?;
+        let created = CreatedFilter::from_params(&mut query.params)?;
+        query.params.boolean("delivery_success")?;
+        let patterns: Vec<String> = match (single, several) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(
+                    "You may only specify one of these parameters: type, types.",
+                    Some("type"),
+                ))
+            }
+            (Some(t), None) => vec![t],
+            (None, Some(ts)) => ts,
+            (None, None) => Vec::new(),
+        };
+        query.list(
+            &self.events,
+            "event",
+            "/v1/events",
+            |e| {
+                (patterns.is_empty() || patterns.iter().any(|p| e.event_type.matches(p)))
+                    && created.accepts(e.created)
+            },
+            |e| Ok(e.render()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_filters_accept_wildcards() {
+        assert!(EventType::CheckoutSessionCompleted.matches("checkout.session.*"));
+        assert!(EventType::CheckoutSessionCompleted.matches("*"));
+        assert!(!EventType::ChargeRefunded.matches("checkout.session.*"));
+        assert!(EventType::ChargeRefunded.matches("charge.refunded"));
+        assert!(!EventType::ChargeRefundUpdated.matches("charge.refunded"));
+    }
+
+    #[test]
+    fn every_event_type_round_trips_through_its_name() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(*t));
+        }
+    }
+}
