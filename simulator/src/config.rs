@@ -1,6 +1,9 @@
 //! Settings of one simulator instance.
 
+use std::time::Duration;
+
 use crate::clock::ClockMode;
+use crate::webhooks::schedule::RetryPolicy;
 
 /// The API version the official SDKs pin (stripe-node 23.x, stripe-python 16.x). Objects and
 /// events are rendered for it unless configured otherwise.
@@ -27,6 +30,12 @@ pub struct SimConfig {
     pub refund_settlement_delay: i64,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// When failed webhook deliveries are retried (simulator time).
+    pub retry_policy: RetryPolicy,
+    /// How long an endpoint may take to answer before the attempt counts as failed.
+    pub webhook_timeout: Duration,
+    /// Deliveries in flight at once, across all endpoints.
+    pub delivery_concurrency: usize,
 }
 
 impl Default for SimConfig {
@@ -40,6 +49,9 @@ impl Default for SimConfig {
             settlement_delay: 180,
             refund_settlement_delay: 60,
             max_body_bytes: 256 * 1024,
+            retry_policy: RetryPolicy::test_mode(),
+            webhook_timeout: Duration::from_secs(10),
+            delivery_concurrency: 8,
         }
     }
 }

@@ -59,6 +59,8 @@ pub mod shared;
 pub mod store;
 pub mod table;
 pub mod test_cards;
+pub mod trigger;
+pub mod webhooks;
 
 pub use clock::{Clock, ClockMode};
 pub use config::{SimConfig, DEFAULT_API_KEY, DEFAULT_API_VERSION};

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+use stripe_sim::resources::webhook_endpoint::EndpointSpec;
+use stripe_sim::trigger::{SimClient, TRIGGERS};
+use stripe_sim::webhooks::schedule::RetryPolicy;
 use stripe_sim::{ClockMode, SeedFile, SimulatorBuilder};
 
 #[derive(Parser)]
@@ -23,6 +26,32 @@ struct Cli {
 enum Command {
     /// Serve the Stripe API, hosted pages and the /_sim control API (the default).
     Serve(ServeArgs),
+    /// Run the flow that produces an event against a running simulator.
+    Trigger(TriggerArgs),
+}
+
+#[derive(Args)]
+struct TriggerArgs {
+    /// Event type to produce (see --list).
+    #[arg(required_unless_present = "list")]
+    event: Option<String>,
+    /// List the event types trigger can produce.
+    #[arg(long)]
+    list: bool,
+    /// Base URL of the running simulator.
+    #[arg(
+        long,
+        env = "STRIPE_API_BASE",
+        default_value = "http://127.0.0.1:12111"
+    )]
+    api_base: String,
+    /// The simulator's API key.
+    #[arg(long, env = "STRIPE_SECRET_KEY", default_value = stripe_sim::DEFAULT_API_KEY)]
+    api_key: String,
+    /// Also deliver the resulting events to this URL (a temporary endpoint, removed afterwards;
+    /// its generated signing secret is printed).
+    #[arg(long)]
+    forward_to: Option<String>,
 }
 
 #[derive(Args)]
@@ -54,16 +83,33 @@ struct ServeArgs {
     /// Base URL for links and pages when clients reach the simulator by another address.
     #[arg(long, env = "STRIPE_SIM_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Deliver events to this URL from the start, like `stripe listen --forward-to`.
+    #[arg(long, env = "STRIPE_SIM_FORWARD_TO")]
+    forward_to: Option<String>,
+    /// Signing secret of the --forward-to endpoint (generated and printed when not given).
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET")]
+    webhook_secret: Option<String>,
+    /// Event types the --forward-to endpoint receives, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',', default_value = "*")]
+    events: Vec<String>,
+    /// Retry schedule of failed deliveries: test (3 retries over 2.6 h), live (~3 days), or
+    /// seconds like 60,300,3600.
+    #[arg(long, env = "STRIPE_SIM_RETRY_SCHEDULE", default_value = "test")]
+    retry_schedule: String,
+    /// Milliseconds an endpoint may take to answer.
+    #[arg(long, env = "STRIPE_SIM_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    webhook_timeout_ms: u64,
 }
 
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Serve(args)) => args,
-        None => ServeArgs::parse_from(["serve"]),
+    let result = match cli.command {
+        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Trigger(args)) => trigger(args).await,
+        None => serve(ServeArgs::parse_from(["serve"])).await,
     };
-    if let Err(message) = serve(args).await {
+    if let Err(message) = result {
         eprintln!("stripe-sim: {message}");
         std::process::exit(1);
     }
@@ -95,6 +141,19 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(url) = args.public_url {
         builder = builder.public_url(url);
     }
+    let policy =
+        RetryPolicy::parse(&args.retry_schedule).map_err(|e| format!("--retry-schedule: {e}"))?;
+    builder = builder
+        .retry_policy(policy)
+        .webhook_timeout(std::time::Duration::from_millis(args.webhook_timeout_ms));
+    if let Some(url) = args.forward_to {
+        builder = builder.webhook_endpoint(EndpointSpec {
+            url,
+            enabled_events: args.events,
+            secret: args.webhook_secret,
+            api_version: None,
+        });
+    }
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -122,9 +181,62 @@ fn print_banner(shared: &stripe_sim::shared::Shared) {
                 println!("  payment link {key}: {} ({id})", link.url(config));
             }
         }
+        for endpoint in store.webhook_endpoints.iter() {
+            println!(
+                "  forwarding events {} to {}",
+                endpoint.enabled_events.join(","),
+                endpoint.url
+            );
+            println!(
+                "  webhook signing secret: {} ({})",
+                endpoint.secret(),
+                endpoint.id
+            );
+        }
     });
     println!(
         "Point an SDK at it: stripe.api_base = \"{}\"",
         config.base_url
     );
+}
+
+async fn trigger(args: TriggerArgs) -> Result<(), String> {
+    if args.list {
+        for (event, flow) in TRIGGERS {
+            println!("{event:45} {flow}");
+        }
+        return Ok(());
+    }
+    let event = args.event.unwrap_or_default();
+    if !TRIGGERS.iter().any(|(name, _)| *name == event) {
+        return Err(stripe_sim::trigger::TriggerError::Unknown(event).to_string());
+    }
+    let client = SimClient::new(&args.api_base, &args.api_key);
+    let mut endpoint_id = None;
+    if let Some(url) = &args.forward_to {
+        let form = [("url", url.clone()), ("enabled_events[0]", "*".to_string())];
+        let created = client
+            .post_form("/v1/webhook_endpoints", &form)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!(
+            "forwarding to {url} with signing secret {}",
+            created["secret"].as_str().unwrap_or_default()
+        );
+        endpoint_id = created["id"].as_str().map(str::to_string);
+    }
+    let outcome = stripe_sim::trigger::trigger(&client, &event).await;
+    if let Some(id) = endpoint_id {
+        // Let the deliveries finish before the temporary endpoint goes away.
+        let _ = client
+            .post_json(
+                "/_sim/webhooks/flush",
+                serde_json::json!({ "timeout_ms": 15_000 }),
+            )
+            .await;
+        let _ = client.delete(&format!("/v1/webhook_endpoints/{id}")).await;
+    }
+    outcome.map_err(|e| e.to_string())?;
+    println!("Trigger succeeded: {event} (see GET /v1/events)");
+    Ok(())
 }

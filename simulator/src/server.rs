@@ -15,9 +15,13 @@ use crate::config::SimConfig;
 use crate::error::ApiError;
 use crate::ids::fresh_seed;
 use crate::payment::{Buyer, PaymentMethodInput};
+use crate::resources::webhook_endpoint::EndpointSpec;
 use crate::seed::{SeedError, SeedFile};
 use crate::shared::Shared;
 use crate::store::Ctx;
+use crate::webhooks::faults::FaultRule;
+use crate::webhooks::log::{DeliveryMode, DeliveryRecord, ReleaseOrder};
+use crate::webhooks::schedule::RetryPolicy;
 
 /// How often the system clock's background ticker runs due jobs (settlements, expiries).
 const TICK: Duration = Duration::from_millis(250);
@@ -42,6 +46,7 @@ pub struct SimulatorBuilder {
     public_url: Option<String>,
     seed_file: SeedFile,
     manual_start: Option<i64>,
+    endpoints: Vec<EndpointSpec>,
 }
 
 impl Default for SimulatorBuilder {
@@ -53,6 +58,7 @@ impl Default for SimulatorBuilder {
             public_url: None,
             seed_file: SeedFile::builtin(),
             manual_start: None,
+            endpoints: Vec::new(),
         }
     }
 }
@@ -102,6 +108,31 @@ impl SimulatorBuilder {
     /// Seconds of simulator time before asynchronous refunds settle or fail (default 60).
     pub fn refund_settlement_delay(mut self, seconds: i64) -> Self {
         self.config.refund_settlement_delay = seconds;
+        self
+    }
+
+    /// A webhook endpoint that exists from the start (and again after every reset), like
+    /// `stripe listen --forward-to`.
+    pub fn webhook_endpoint(mut self, spec: EndpointSpec) -> Self {
+        self.endpoints.push(spec);
+        self
+    }
+
+    /// When failed deliveries are retried: [`RetryPolicy::test_mode`] by default.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.config.retry_policy = policy;
+        self
+    }
+
+    /// How long an endpoint may take to answer (10 s by default).
+    pub fn webhook_timeout(mut self, timeout: Duration) -> Self {
+        self.config.webhook_timeout = timeout;
+        self
+    }
+
+    /// How many deliveries may be in flight at once (8 by default).
+    pub fn delivery_concurrency(mut self, permits: usize) -> Self {
+        self.config.delivery_concurrency = permits.max(1);
         self
     }
 
@@ -161,7 +192,7 @@ impl SimulatorBuilder {
             ClockMode::System => Clock::system(),
             ClockMode::Manual => Clock::manual(self.manual_start.unwrap_or_else(wall_clock_now)),
         };
-        Shared::new(self.config, clock, self.seed_file)
+        Shared::new(self.config, clock, self.seed_file, self.endpoints)
     }
 }
 
@@ -186,6 +217,10 @@ pub async fn serve(
             }
         });
     }
+    tokio::spawn(crate::webhooks::dispatcher::run(
+        shared.clone(),
+        stop_rx.clone(),
+    ));
     let app = crate::http::router(shared);
     let graceful = async move {
         shutdown.await;
@@ -310,6 +345,102 @@ impl Simulator {
     /// Any object by id (`cs_…`, `pi_…`, `ch_…`, …), as the API would render it.
     pub fn object(&self, id: &str) -> Option<Value> {
         self.shared.with_store(|store, _| store.render_by_id(id))
+    }
+}
+
+/// A webhook endpoint and its current signing secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEndpointInfo {
+    pub id: String,
+    pub secret: String,
+}
+
+impl Simulator {
+    /// Adds a webhook endpoint now; with `spec.secret` unset a `whsec_…` secret is generated.
+    pub fn add_webhook_endpoint(
+        &self,
+        spec: EndpointSpec,
+    ) -> Result<WebhookEndpointInfo, ApiError> {
+        let created = self.shared.with_store(|store, now| {
+            store.add_webhook_endpoint(spec, None, Default::default(), now)
+        })?;
+        Ok(WebhookEndpointInfo {
+            id: created["id"].as_str().unwrap_or_default().to_string(),
+            secret: created["secret"].as_str().unwrap_or_default().to_string(),
+        })
+    }
+
+    /// Every webhook endpoint with its current secret.
+    pub fn webhook_endpoints(&self) -> Vec<WebhookEndpointInfo> {
+        self.shared.with_store(|store, _| {
+            store
+                .webhook_endpoints
+                .iter()
+                .map(|e| WebhookEndpointInfo {
+                    id: e.id.clone(),
+                    secret: e.secret().to_string(),
+                })
+                .collect()
+        })
+    }
+
+    /// Rolls an endpoint's secret; the old one keeps signing for `overlap_seconds`.
+    pub fn roll_webhook_secret(
+        &self,
+        endpoint_id: &str,
+        overlap_seconds: i64,
+    ) -> Result<String, ApiError> {
+        let rolled = self.shared.with_store(|store, now| {
+            store.roll_webhook_secret(endpoint_id, overlap_seconds, now)
+        })?;
+        Ok(rolled["secret"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// `Auto` delivers at once; `Hold` queues deliveries until [`Simulator::release`].
+    pub fn set_delivery_mode(&self, mode: DeliveryMode) {
+        self.shared
+            .with_store(|store, _| store.deliveries.mode = mode);
+    }
+
+    /// Sends the held deliveries one after the other in `order` (each twice with `duplicate`),
+    /// waiting for each answer. Returns the records released.
+    pub async fn release(
+        &self,
+        order: ReleaseOrder,
+        duplicate: Option<crate::webhooks::faults::DuplicateMode>,
+    ) -> Result<Vec<DeliveryRecord>, ApiError> {
+        crate::http::release_held(&self.shared, order, duplicate).await
+    }
+
+    /// Applies a fault to the next matching delivery attempts.
+    pub fn add_fault(&self, rule: FaultRule) {
+        self.shared
+            .with_store(|store, _| store.deliveries.faults.push(rule));
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared
+            .with_store(|store, _| store.deliveries.faults.clear());
+    }
+
+    /// The delivery log: every (event, endpoint) record with its attempts.
+    pub fn deliveries(&self) -> Vec<DeliveryRecord> {
+        self.shared
+            .with_store(|store, _| store.deliveries.records().to_vec())
+    }
+
+    /// Waits until no delivery is in flight or due now (held ones excepted), up to `timeout`.
+    pub async fn wait_for_deliveries(&self, timeout: Duration) -> bool {
+        self.shared.wait_for_deliveries(timeout).await
+    }
+
+    /// Resends an event to one endpoint (or all), like `stripe events resend`.
+    pub async fn resend(
+        &self,
+        event_id: &str,
+        endpoint_id: Option<&str>,
+    ) -> Result<Vec<crate::webhooks::log::Attempt>, ApiError> {
+        crate::http::resend_event(&self.shared, event_id, endpoint_id).await
     }
 }
 

@@ -2,12 +2,18 @@
 //!
 //! A std `Mutex` guards the [`Store`]: every operation on it is synchronous and short (no I/O,
 //! no `.await` while the guard lives), so an async mutex would only add overhead. Handlers lock,
-//! run one operation, render, and unlock before answering.
+//! run one operation, render, and unlock before answering; webhook attempts are built under the
+//! lock and sent after it is released.
 
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore};
 
 use crate::clock::Clock;
 use crate::config::SimConfig;
+use crate::params::Metadata;
+use crate::resources::webhook_endpoint::EndpointSpec;
 use crate::seed::{SeedError, SeedFile};
 use crate::store::Store;
 
@@ -18,26 +24,72 @@ pub struct Shared {
     pub config: SimConfig,
     /// Applied at start and after every reset.
     pub seed: SeedFile,
+    /// Endpoints given at start (`--forward-to`), re-created with the same secret on reset.
+    pub initial_endpoints: Vec<EndpointSpec>,
+    /// The client that delivers webhooks: no redirects followed, as Stripe counts 3xx as failure.
+    pub http: reqwest::Client,
+    /// Wakes the delivery loop when work became due.
+    pub wake: Notify,
+    /// Signalled after every delivery attempt, for callers waiting until deliveries settle.
+    pub settled: Notify,
+    /// Bounds deliveries in flight.
+    pub delivery_permits: Semaphore,
 }
 
 impl Shared {
-    /// A simulator's state with the seed file applied.
-    pub fn new(config: SimConfig, clock: Clock, seed: SeedFile) -> Result<Self, SeedError> {
-        let mut store = Store::new(config.clone());
-        seed.apply(&mut store, clock.now())?;
+    /// A simulator's state with the seed file applied and the initial endpoints created.
+    pub fn new(
+        config: SimConfig,
+        clock: Clock,
+        seed: SeedFile,
+        initial_endpoints: Vec<EndpointSpec>,
+    ) -> Result<Self, SeedError> {
+        let store = Self::fresh_store(&config, &clock, &seed, &initial_endpoints)?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
         Ok(Shared {
             store: Mutex::new(store),
+            delivery_permits: Semaphore::new(config.delivery_concurrency.max(1)),
             clock,
             config,
             seed,
+            initial_endpoints,
+            http,
+            wake: Notify::new(),
+            settled: Notify::new(),
         })
     }
 
-    /// Forgets every object, event and idempotency key, restarts the id generator from the
-    /// seed and re-applies the seed file. The clock keeps its time.
+    fn fresh_store(
+        config: &SimConfig,
+        clock: &Clock,
+        seed: &SeedFile,
+        endpoints: &[EndpointSpec],
+    ) -> Result<Store, SeedError> {
+        let mut store = Store::new(config.clone());
+        seed.apply(&mut store, clock.now())?;
+        for spec in endpoints {
+            store
+                .add_webhook_endpoint(spec.clone(), None, Metadata::new(), clock.now())
+                .map_err(|e| SeedError::Entry {
+                    entry: format!("webhook endpoint {}", spec.url),
+                    message: e.message,
+                })?;
+        }
+        Ok(store)
+    }
+
+    /// Forgets every object, event, delivery and idempotency key, restarts the id generator from
+    /// the seed and re-applies the seed file and initial endpoints. The clock keeps its time.
     pub fn reset(&self) -> Result<(), SeedError> {
-        let mut fresh = Store::new(self.config.clone());
-        self.seed.apply(&mut fresh, self.clock.now())?;
+        let fresh = Self::fresh_store(
+            &self.config,
+            &self.clock,
+            &self.seed,
+            &self.initial_endpoints,
+        )?;
         *self.lock() = fresh;
         Ok(())
     }
@@ -50,17 +102,53 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs `f` on the store at the current simulator time, after every job due by then.
+    /// Runs `f` on the store at the current simulator time, after every job due by then, and
+    /// wakes the delivery loop if deliveries became due.
     pub fn with_store<R>(&self, f: impl FnOnce(&mut Store, i64) -> R) -> R {
         let now = self.clock.now();
-        let mut store = self.lock();
-        store.run_due(now);
-        f(&mut store, now)
+        let (result, wake) = {
+            let mut store = self.lock();
+            store.run_due(now);
+            let result = f(&mut store, now);
+            (result, std::mem::take(&mut store.deliveries.wake))
+        };
+        if wake {
+            self.wake.notify_one();
+        }
+        result
     }
 
-    /// Moves the clock forward and runs every job that fell due, in time order.
+    /// Moves the clock forward and runs every job that fell due, in time order; due webhook
+    /// retries are sent at once.
     pub fn advance_clock(&self, seconds: i64) -> i64 {
         self.clock.advance(seconds);
-        self.with_store(|_, now| now)
+        let now = self.with_store(|_, now| now);
+        self.wake.notify_one();
+        now
+    }
+
+    /// Waits until no delivery is in flight or due (held ones excepted), at most `timeout`.
+    /// Returns whether that point was reached.
+    pub async fn wait_for_deliveries(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let settled = self.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            if self.with_store(|store, now| store.deliveries.idle(now)) {
+                return true;
+            }
+            self.wake.notify_one();
+            // Re-check now and then even without a signal: a due attempt may be waiting for the
+            // loop to pick it up.
+            let step = tokio::time::Instant::now() + Duration::from_millis(50);
+            if tokio::time::timeout_at(step.min(deadline), settled)
+                .await
+                .is_err()
+                && tokio::time::Instant::now() >= deadline
+            {
+                return self.with_store(|store, now| store.deliveries.idle(now));
+            }
+        }
     }
 }

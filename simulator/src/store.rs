@@ -17,9 +17,10 @@ use crate::params::Params;
 use crate::resources::{
     charge::Charge, checkout_session::CheckoutSession, customer::Customer, event::Event,
     payment_intent::PaymentIntent, payment_link::PaymentLink, price::Price, product::Product,
-    refund::Refund,
+    refund::Refund, webhook_endpoint::WebhookEndpoint,
 };
 use crate::table::{Identified, PageRequest, Table};
+use crate::webhooks::log::DeliveryLog;
 
 /// Work the simulator does later, at a given simulator time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +61,8 @@ pub struct Store {
     pub charges: Table<Charge>,
     pub refunds: Table<Refund>,
     pub events: Table<Event>,
+    pub webhook_endpoints: Table<WebhookEndpoint>,
+    pub deliveries: DeliveryLog,
     pub idempotency: HashMap<String, IdempotencyRecord>,
     /// Scheduled jobs by (due time, sequence number): the sequence keeps same-second jobs in the
     /// order they were scheduled, so replays are deterministic.
@@ -75,7 +78,6 @@ impl Store {
     pub fn new(config: SimConfig) -> Self {
         Store {
             ids: IdGenerator::new(config.seed),
-            config,
             customers: Table::default(),
             products: Table::default(),
             prices: Table::default(),
@@ -86,11 +88,14 @@ impl Store {
             charges: Table::default(),
             refunds: Table::default(),
             events: Table::default(),
+            webhook_endpoints: Table::default(),
+            deliveries: DeliveryLog::new(config.retry_policy.clone()),
             idempotency: HashMap::new(),
             timeline: BTreeMap::new(),
             timeline_seq: 0,
             new_events: Vec::new(),
             seeded_links: BTreeMap::new(),
+            config,
         }
     }
 
@@ -134,6 +139,7 @@ impl Store {
             "ch" => self.charges.get(id).map(|o| o.render()),
             "re" => self.refunds.get(id).map(|o| o.render()),
             "evt" => self.events.get(id).map(|o| o.render()),
+            "we" => self.webhook_endpoints.get(id).map(|o| o.render()),
             _ => None,
         }
     }

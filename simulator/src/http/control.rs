@@ -25,6 +25,7 @@ pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/_sim/clock/advance", post(advance))
         .route("/_sim/reset", post(reset))
         .route("/_sim/info", get(info))
+        .merge(crate::http::webhook_control::router())
         .method_not_allowed_fallback(crate::http::request::unknown_route)
         .route_layer(middleware::from_fn_with_state(shared, require_key));
     Router::new()
@@ -44,7 +45,7 @@ async fn require_key(
 }
 
 /// Parses a JSON body, answering Stripe's envelope when it is malformed. An empty body is `{}`.
-fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> ApiResult<T> {
+pub(crate) fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> ApiResult<T> {
     let text = if body.is_empty() {
         &b"{}"[..]
     } else {

@@ -5,6 +5,7 @@ mod control;
 mod hosted;
 mod request;
 mod v1;
+mod webhook_control;
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use axum::Router;
 use crate::shared::Shared;
 
 pub use request::{ApiRequest, API_KEY_HEADER_HELP};
+pub use webhook_control::{release_held, resend_event};
 
 /// Every route of one simulator.
 pub fn router(shared: Arc<Shared>) -> Router {

@@ -26,16 +26,15 @@ fn call(
     op: impl FnOnce(&mut Store, Params, &Ctx) -> ApiResult<Value>,
 ) -> Answer {
     expand::validate(returns, &req.expand)?;
-    let now = shared.clock.now();
-    let mut store = shared.lock();
-    store.run_due(now);
-    let ctx = Ctx {
-        now,
-        request: req.meta,
-    };
-    let mut value = op(&mut store, req.params, &ctx)?;
-    expand::apply(&store, &mut value, &req.expand)?;
-    Ok(Json(value))
+    shared.with_store(|store, now| {
+        let ctx = Ctx {
+            now,
+            request: req.meta,
+        };
+        let mut value = op(store, req.params, &ctx)?;
+        expand::apply(store, &mut value, &req.expand)?;
+        Ok(Json(value))
+    })
 }
 
 /// A list operation.
@@ -104,6 +103,16 @@ pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1/refunds/{id}", get(retrieve_refund))
         .route("/v1/events", get(list_events))
         .route("/v1/events/{id}", get(retrieve_event))
+        .route(
+            "/v1/webhook_endpoints",
+            post(create_webhook_endpoint).get(list_webhook_endpoints),
+        )
+        .route(
+            "/v1/webhook_endpoints/{id}",
+            get(retrieve_webhook_endpoint)
+                .post(update_webhook_endpoint)
+                .delete(delete_webhook_endpoint),
+        )
         .method_not_allowed_fallback(crate::http::request::unknown_route)
         .route_layer(middleware::from_fn_with_state(shared, api_layer))
 }
@@ -222,4 +231,30 @@ async fn list_events(State(s): S, req: ApiRequest) -> Answer {
 }
 async fn retrieve_event(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
     retrieve(&s, req, "event", |st| st.retrieve_event(&id))
+}
+
+async fn create_webhook_endpoint(State(s): S, req: ApiRequest) -> Answer {
+    call(&s, req, "webhook_endpoint", |st, p, c| {
+        st.create_webhook_endpoint(p, c)
+    })
+}
+async fn list_webhook_endpoints(State(s): S, req: ApiRequest) -> Answer {
+    list(&s, req, "webhook_endpoint", |st, q| {
+        st.list_webhook_endpoints(q)
+    })
+}
+async fn retrieve_webhook_endpoint(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
+    retrieve(&s, req, "webhook_endpoint", |st| {
+        st.retrieve_webhook_endpoint(&id)
+    })
+}
+async fn update_webhook_endpoint(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
+    call(&s, req, "webhook_endpoint", |st, p, _| {
+        st.update_webhook_endpoint(&id, p)
+    })
+}
+async fn delete_webhook_endpoint(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
+    call(&s, req, "webhook_endpoint", |st, p, _| {
+        st.delete_webhook_endpoint(&id, p)
+    })
 }

@@ -91,6 +91,7 @@ impl MethodDetails {
                     "overcapture": { "maximum_amount_capturable": amount, "status": "unavailable" },
                     "regulated_status": "unregulated",
                     "three_d_secure": null,
+                    "transaction_link_id": null,
                     "wallet": null,
                 },
                 "type": "card",

@@ -224,6 +224,7 @@ impl Store {
         now: i64,
     ) -> String {
         let id = self.ids.id(crate::ids::IdKind::Event);
+        let pending_webhooks = self.enqueue_deliveries(&id, event_type, now);
         self.events.insert(Event {
             id: id.clone(),
             event_type,
@@ -232,7 +233,7 @@ impl Store {
             object,
             previous_attributes,
             request: request.clone(),
-            pending_webhooks: 0,
+            pending_webhooks,
         });
         self.new_events.push(id.clone());
         id

@@ -11,6 +11,7 @@ pub mod payment_link;
 pub mod price;
 pub mod product;
 pub mod refund;
+pub mod webhook_endpoint;
 
 /// Formats an amount in minor units for messages: `$199.00`, `EUR 12.50`.
 pub fn display_amount(amount: i64, currency: &str) -> String {

@@ -44,6 +44,9 @@ pub struct Refund {
     pub failure_reason: Option<String>,
     pub metadata: Metadata,
     pub method_type: String,
+    /// The charge's payment method (`pm_…`) and customer, as Stripe copies them onto refunds.
+    pub payment_method: String,
+    pub customer: Option<String>,
     pub balance_transaction: String,
     /// What happens when the refund's settlement job runs.
     pub behaviour: RefundBehaviour,
@@ -57,6 +60,12 @@ impl Identified for Refund {
 
 impl Refund {
     pub fn render(&self) -> Value {
+        // Card refunds say how they reach the cardholder; bank debits carry an empty hash.
+        let destination = if self.method_type == "card" {
+            json!({ "reference": null, "reference_status": "pending", "reference_type": null, "type": "refund" })
+        } else {
+            json!({})
+        };
         let mut v = json!({
             "id": self.id,
             "object": "refund",
@@ -65,12 +74,15 @@ impl Refund {
             "charge": self.charge,
             "created": self.created,
             "currency": self.currency,
+            "customer": self.customer,
+            "customer_account": null,
             "destination_details": {
                 "type": self.method_type,
-                self.method_type.clone(): {},
+                self.method_type.clone(): destination,
             },
             "metadata": self.metadata,
             "payment_intent": self.payment_intent,
+            "payment_method": self.payment_method,
             "reason": self.reason,
             "receipt_number": null,
             "source_transfer_reversal": null,
@@ -191,6 +203,8 @@ impl Store {
             failure_reason: None,
             metadata,
             method_type: charge.method.type_name().to_string(),
+            payment_method: charge.payment_method.clone(),
+            customer: charge.customer.clone(),
             balance_transaction: format!("txn_{}", self.ids.alphanumeric(24)),
             behaviour,
         };

@@ -1,0 +1,289 @@
+//! Sending deliveries: signing each attempt with the wall clock, applying faults, and the
+//! background loop that picks up due attempts.
+//!
+//! Attempts run on their own tasks, bounded by a semaphore, and never hold the store lock while
+//! waiting on the network: a slow or dead endpoint costs one permit, not the API.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::clock::wall_clock_now;
+use crate::ids::IdGenerator;
+use crate::shared::Shared;
+use crate::webhooks::faults::{tamper, DuplicateMode, FaultKind};
+use crate::webhooks::log::{Attempt, AttemptJob};
+use crate::webhooks::signature;
+
+/// How often the loop looks for due retries when nothing wakes it (system clock).
+const POLL: Duration = Duration::from_millis(250);
+
+/// How much of a response body the log keeps.
+const RESPONSE_EXCERPT: usize = 512;
+
+/// How old a `stale` fault's timestamp is: well past the SDKs' 300 s tolerance.
+const STALE_AGE: i64 = 3600;
+
+/// What the request carries as `Stripe-Signature`, and the body actually sent.
+struct Prepared {
+    signature: Option<String>,
+    body: Vec<u8>,
+    signed_at: i64,
+}
+
+fn prepare(job: &AttemptJob, fault: Option<FaultKind>) -> Prepared {
+    let now = wall_clock_now();
+    let secrets: Vec<&str> = job.secrets.iter().map(String::as_str).collect();
+    let genuine = |t: i64| Some(signature::header(&secrets, t, &job.body));
+    match fault {
+        Some(FaultKind::Tamper) => Prepared {
+            signature: genuine(now),
+            body: tamper(&job.body),
+            signed_at: now,
+        },
+        Some(FaultKind::Stale) => Prepared {
+            signature: genuine(now - STALE_AGE),
+            body: job.body.clone(),
+            signed_at: now - STALE_AGE,
+        },
+        Some(FaultKind::WrongSecret) => {
+            // A secret nobody was given, derived from the body so it is stable per event.
+            let mut rng = IdGenerator::new(job.body.len() as u64 ^ 0x5eed);
+            let wrong = format!("whsec_{}", rng.alphanumeric(32));
+            Prepared {
+                signature: Some(signature::header(&[&wrong], now, &job.body)),
+                body: job.body.clone(),
+                signed_at: now,
+            }
+        }
+        Some(FaultKind::Unsigned) => Prepared {
+            signature: None,
+            body: job.body.clone(),
+            signed_at: now,
+        },
+        Some(FaultKind::BadHeader) => Prepared {
+            signature: Some(format!(
+                "t={now}v1:{}",
+                signature::sign(secrets.last().copied().unwrap_or_default(), now, &job.body)
+            )),
+            body: job.body.clone(),
+            signed_at: now,
+        },
+        _ => Prepared {
+            signature: genuine(now),
+            body: job.body.clone(),
+            signed_at: now,
+        },
+    }
+}
+
+/// One POST, with Stripe's headers, never following redirects (3xx is a failure).
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    prepared: Prepared,
+    timeout: Duration,
+    at: i64,
+    fault: Option<FaultKind>,
+    manual: bool,
+) -> Attempt {
+    let mut request = client
+        .post(url)
+        .timeout(timeout)
+        .header("Content-Type", "application/json; charset=utf-8")
+        .header(
+            "User-Agent",
+            "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        )
+        .header("Accept", "*/*; q=0.5, application/xml")
+        .header("Cache-Control", "no-cache")
+        .body(prepared.body);
+    if let Some(sig) = prepared.signature {
+        request = request.header("Stripe-Signature", sig);
+    }
+    let started = Instant::now();
+    let result = request.send().await;
+    let mut attempt = Attempt {
+        at,
+        signed_at: prepared.signed_at,
+        status_code: None,
+        latency_ms: 0,
+        error: None,
+        response: String::new(),
+        fault,
+        manual,
+    };
+    match result {
+        Ok(response) => {
+            attempt.status_code = Some(response.status().as_u16());
+            match response.bytes().await {
+                Ok(bytes) => {
+                    let end = bytes.len().min(RESPONSE_EXCERPT);
+                    attempt.response = String::from_utf8_lossy(&bytes[..end]).into_owned();
+                }
+                Err(e) => attempt.error = Some(format!("reading the response failed: {e}")),
+            }
+        }
+        Err(e) => {
+            attempt.error = Some(if e.is_timeout() {
+                format!("timed out after {} ms", timeout.as_millis())
+            } else if e.is_connect() {
+                format!("connection failed: {e}")
+            } else {
+                e.to_string()
+            });
+        }
+    }
+    attempt.latency_ms = started.elapsed().as_millis() as u64;
+    attempt
+}
+
+/// Sends one job, applying its fault, and returns every attempt made (two for a duplicate).
+pub async fn execute(
+    client: &reqwest::Client,
+    job: &AttemptJob,
+    sim_now: i64,
+    timeout: Duration,
+) -> Vec<Attempt> {
+    let fault = job.fault.as_ref();
+    let kind = fault.map(|f| f.fault);
+    match kind {
+        Some(FaultKind::Drop) => vec![Attempt {
+            at: sim_now,
+            signed_at: wall_clock_now(),
+            status_code: None,
+            latency_ms: 0,
+            error: Some(
+                "dropped by fault injection: the request never reached the endpoint".to_string(),
+            ),
+            response: String::new(),
+            fault: kind,
+            manual: job.manual,
+        }],
+        Some(FaultKind::Duplicate) => {
+            let mode = fault.map(|f| f.duplicate_mode).unwrap_or_default();
+            match mode {
+                DuplicateMode::Concurrent => {
+                    let (a, b) = tokio::join!(
+                        post(
+                            client,
+                            &job.url,
+                            prepare(job, None),
+                            timeout,
+                            sim_now,
+                            kind,
+                            job.manual
+                        ),
+                        post(
+                            client,
+                            &job.url,
+                            prepare(job, None),
+                            timeout,
+                            sim_now,
+                            kind,
+                            job.manual
+                        )
+                    );
+                    vec![a, b]
+                }
+                DuplicateMode::Sequential => {
+                    let a = post(
+                        client,
+                        &job.url,
+                        prepare(job, None),
+                        timeout,
+                        sim_now,
+                        kind,
+                        job.manual,
+                    )
+                    .await;
+                    let b = post(
+                        client,
+                        &job.url,
+                        prepare(job, None),
+                        timeout,
+                        sim_now,
+                        kind,
+                        job.manual,
+                    )
+                    .await;
+                    vec![a, b]
+                }
+            }
+        }
+        Some(FaultKind::Delay) => {
+            if let Some(ms) = fault.and_then(|f| f.delay_ms) {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            vec![
+                post(
+                    client,
+                    &job.url,
+                    prepare(job, None),
+                    timeout,
+                    sim_now,
+                    kind,
+                    job.manual,
+                )
+                .await,
+            ]
+        }
+        _ => vec![
+            post(
+                client,
+                &job.url,
+                prepare(job, kind),
+                timeout,
+                sim_now,
+                kind,
+                job.manual,
+            )
+            .await,
+        ],
+    }
+}
+
+/// Sends a job under a concurrency permit and records the outcome.
+pub async fn run_job(shared: &Shared, job: AttemptJob) -> Vec<Attempt> {
+    let _permit = shared.delivery_permits.acquire().await;
+    let attempts = execute(
+        &shared.http,
+        &job,
+        shared.clock.now(),
+        shared.config.webhook_timeout,
+    )
+    .await;
+    if let Some(record_id) = &job.record_id {
+        let recorded = attempts.clone();
+        shared.with_store(|store, now| {
+            if job.manual {
+                store.log_manual_attempts(record_id, recorded);
+            } else {
+                store.finish_attempts(record_id, recorded, now);
+            }
+        });
+    }
+    shared.settled.notify_waiters();
+    attempts
+}
+
+/// The background loop: whenever woken (new events, a clock advance, a finished attempt) or
+/// every [`POLL`], start every attempt that is due.
+pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut poll = tokio::time::interval(POLL);
+    loop {
+        tokio::select! {
+            _ = shared.wake.notified() => {}
+            _ = poll.tick() => {}
+            _ = stop.changed() => break,
+        }
+        let jobs = shared.with_store(|store, now| store.take_due_attempts(now));
+        for job in jobs {
+            let task_shared = shared.clone();
+            tokio::spawn(async move {
+                run_job(&task_shared, job).await;
+            });
+        }
+    }
+}
