@@ -287,6 +287,22 @@ impl Simulator {
         self.shared.reset()
     }
 
+    /// Forgets all state and restarts ids from `seed`.
+    pub fn reset_with_seed(&self, seed: u64) -> Result<(), SeedError> {
+        self.shared.reset_with_seed(seed)
+    }
+
+    /// Every Checkout Session, oldest first, as the API renders them.
+    pub fn checkout_sessions(&self) -> Vec<Value> {
+        self.shared.with_store(|store, _| {
+            store
+                .sessions
+                .iter()
+                .map(|s| s.render(&store.config))
+                .collect()
+        })
+    }
+
     /// The id and URL of a payment link from the seed file, by its key (`"lifetime"`).
     pub fn seeded_link(&self, key: &str) -> Option<PaymentLinkInfo> {
         self.shared.with_store(|store, _| {
@@ -432,6 +448,13 @@ impl Simulator {
     /// Waits until no delivery is in flight or due now (held ones excepted), up to `timeout`.
     pub async fn wait_for_deliveries(&self, timeout: Duration) -> bool {
         self.shared.wait_for_deliveries(timeout).await
+    }
+
+    /// Emits a second Event object (new id) for the same change as `event_id`, as Stripe
+    /// sometimes does; it is delivered like any new event. Returns the new event.
+    pub fn duplicate_event(&self, event_id: &str) -> Result<Value, ApiError> {
+        self.shared
+            .with_store(|store, now| store.duplicate_event(event_id, now))
     }
 
     /// Resends an event to one endpoint (or all), like `stripe events resend`.

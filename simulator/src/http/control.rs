@@ -205,11 +205,22 @@ async fn advance(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Js
     Ok(Json(clock_state(&shared)))
 }
 
-async fn reset(State(shared): State<Arc<Shared>>) -> ApiResult<Json<Value>> {
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetRequest {
+    /// Restart ids from this seed instead of the simulator's own.
+    seed: Option<u64>,
+}
+
+/// `POST /_sim/reset {"seed": N}`: forget everything; the seed file and start-up endpoints are
+/// applied again.
+async fn reset(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Json<Value>> {
+    let request: ResetRequest = json_body(&body)?;
+    let seed = request.seed.unwrap_or(shared.config.seed);
     shared
-        .reset()
+        .reset_with_seed(seed)
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(Json(json!({ "reset": true })))
+    Ok(Json(json!({ "reset": true, "seed": seed })))
 }
 
 async fn health() -> Json<Value> {

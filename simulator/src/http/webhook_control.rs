@@ -36,6 +36,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/_sim/webhooks/flush", post(flush))
         .route("/_sim/deliveries", get(deliveries))
         .route("/_sim/events/{id}/resend", post(resend))
+        .route("/_sim/events/{id}/duplicate", post(duplicate_event))
         .route(
             "/_sim/webhook_endpoints/{id}/roll_secret",
             post(roll_secret),
@@ -384,5 +385,16 @@ async fn roll_secret(
     let overlap = request.expires_in.unwrap_or(DEFAULT_ROLL_OVERLAP);
     shared
         .with_store(|store, now| store.roll_webhook_secret(&id, overlap, now))
+        .map(Json)
+}
+
+/// `POST /_sim/events/{id}/duplicate`: a second Event object for the same change, delivered as a
+/// new event (Stripe's "two separate Event objects").
+async fn duplicate_event(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    shared
+        .with_store(|store, now| store.duplicate_event(&id, now))
         .map(Json)
 }

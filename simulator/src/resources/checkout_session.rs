@@ -251,6 +251,21 @@ pub fn method_currency(method_type: &str) -> Option<&'static str> {
     }
 }
 
+/// Bank debits refuse a session in another currency than theirs.
+fn check_method_currencies(types: &[String], currency: &str) -> ApiResult<()> {
+    for (i, t) in types.iter().enumerate() {
+        if let Some(required) = method_currency(t) {
+            if required != currency {
+                return Err(ApiError::invalid(
+                    format!("The payment method type \"{t}\" only supports {required}; this session is in {currency}."),
+                    Some(&format!("payment_method_types[{i}]")),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Stores a new open session and schedules its expiry; returns its id.
     pub fn open_session(&mut self, spec: SessionSpec, ctx: &Ctx) -> ApiResult<String> {
@@ -258,16 +273,7 @@ impl Store {
         let payment_method_types = spec
             .payment_method_types
             .unwrap_or_else(|| default_method_types(&currency));
-        for (i, t) in payment_method_types.iter().enumerate() {
-            if let Some(required) = method_currency(t) {
-                if required != currency {
-                    return Err(ApiError::invalid(
-                        format!("The payment method type \"{t}\" only supports {required}; this session is in {currency}."),
-                        Some(&format!("payment_method_types[{i}]")),
-                    ));
-                }
-            }
-        }
+        check_method_currencies(&payment_method_types, &currency)?;
         let expires_at = spec.expires_at.unwrap_or(ctx.now + DEFAULT_LIFETIME);
         let mut line_items = spec.line_items;
         for item in &mut line_items {
@@ -321,7 +327,9 @@ impl Store {
                 Some("ui_mode"),
             ));
         }
-        let line_items = self.read_line_items(&mut params, true, ctx)?;
+        // Checked now, stored only once the whole request is known to be valid (below), so that
+        // a refused request leaves no `price_data` product or price behind.
+        let requested_items = self.check_line_items(&mut params, true)?;
         let client_reference_id = params.string("client_reference_id")?;
         if client_reference_id.as_ref().is_some_and(|c| c.len() > 200) {
             return Err(ApiError::invalid(
@@ -365,6 +373,10 @@ impl Store {
         let submit_type = params.one_of("submit_type", &["auto", "book", "donate", "pay"])?;
         let locale = params.string("locale")?;
         params.finish()?;
+        if let Some(types) = &payment_method_types {
+            check_method_currencies(types, &requested_items.currency())?;
+        }
+        let line_items = self.store_line_items(requested_items, ctx);
         let spec = SessionSpec {
             line_items,
             client_reference_id,

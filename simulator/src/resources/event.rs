@@ -239,6 +239,25 @@ impl Store {
         id
     }
 
+    /// A second Event object for the same change (new `evt_` id, same type and `data`), as Stripe
+    /// sometimes generates: "two separate Event objects are generated and sent". Delivered like
+    /// any new event.
+    pub fn duplicate_event(&mut self, id: &str, now: i64) -> ApiResult<Value> {
+        let original = self
+            .events
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ApiError::no_such("event", id, "id"))?;
+        let new_id = self.emit_with_previous(
+            original.event_type,
+            original.object,
+            original.previous_attributes,
+            &original.request,
+            now,
+        );
+        self.retrieve_event(&new_id)
+    }
+
     pub fn retrieve_event(&self, id: &str) -> ApiResult<Value> {
         self.events
             .get(id)

@@ -16,6 +16,37 @@ const CURRENCIES: &[&str] = &[
     "php", "idr", "krw", "twd", "try",
 ];
 
+/// A price described by `price_data`, checked but not stored yet.
+#[derive(Debug, Clone)]
+pub struct PriceData {
+    pub currency: String,
+    pub unit_amount: i64,
+    pub product: ProductSource,
+}
+
+/// The product of a `price_data` price: an existing one or one described by `product_data`.
+#[derive(Debug, Clone)]
+pub enum ProductSource {
+    Existing {
+        id: String,
+        name: String,
+    },
+    New {
+        name: String,
+        description: Option<String>,
+        metadata: Metadata,
+    },
+}
+
+impl PriceData {
+    /// The line item description: the product's name.
+    pub fn product_name(&self) -> &str {
+        match &self.product {
+            ProductSource::Existing { name, .. } | ProductSource::New { name, .. } => name,
+        }
+    }
+}
+
 /// Largest amount Stripe accepts on a price (99,999,999.99 in major units).
 const MAX_UNIT_AMOUNT: i64 = 99_999_999_999;
 
@@ -121,9 +152,10 @@ impl Store {
         id
     }
 
-    /// Reads `price_data` (for Checkout line items): a price made on the fly, inactive, for an
-    /// existing product or one described by `product_data`.
-    pub fn price_from_data(&mut self, mut data: Params, ctx: &Ctx) -> ApiResult<String> {
+    /// Reads and checks `price_data` (for Checkout line items) without storing anything, so that
+    /// a request failing later leaves no product or price behind; [`Store::add_price_from_data`]
+    /// stores it once the whole request is valid.
+    pub fn read_price_data(&self, mut data: Params) -> ApiResult<PriceData> {
         let currency = read_currency(&mut data, "currency")?;
         let unit_amount = data
             .integer("unit_amount")?
@@ -131,17 +163,23 @@ impl Store {
         check_unit_amount(unit_amount, &data.path("unit_amount"))?;
         let product = match (data.string("product")?, data.object("product_data")?) {
             (Some(id), None) => {
-                if self.products.get(&id).is_none() {
-                    return Err(ApiError::no_such("product", &id, &data.path("product")));
-                }
-                id
+                let name = self
+                    .products
+                    .get(&id)
+                    .map(|p| p.name.clone())
+                    .ok_or_else(|| ApiError::no_such("product", &id, &data.path("product")))?;
+                ProductSource::Existing { id, name }
             }
             (None, Some(mut pd)) => {
                 let name = pd.required_string("name")?;
                 let description = pd.string("description")?;
                 let metadata = pd.metadata("metadata")?;
                 pd.finish()?;
-                self.add_product(name, description, false, metadata, ctx)
+                ProductSource::New {
+                    name,
+                    description,
+                    metadata,
+                }
             }
             (Some(_), Some(_)) => {
                 return Err(ApiError::invalid(
@@ -155,7 +193,32 @@ impl Store {
             return Err(recurring_unsupported(&data.path("recurring")));
         }
         data.finish()?;
-        Ok(self.add_price(&product, currency, unit_amount, false, Metadata::new(), ctx))
+        Ok(PriceData {
+            currency,
+            unit_amount,
+            product,
+        })
+    }
+
+    /// Stores a price read by [`Store::read_price_data`]: inactive, for an existing product or a
+    /// new inactive one. Returns the price id.
+    pub fn add_price_from_data(&mut self, data: PriceData, ctx: &Ctx) -> String {
+        let product = match data.product {
+            ProductSource::Existing { id, .. } => id,
+            ProductSource::New {
+                name,
+                description,
+                metadata,
+            } => self.add_product(name, description, false, metadata, ctx),
+        };
+        self.add_price(
+            &product,
+            data.currency,
+            data.unit_amount,
+            false,
+            Metadata::new(),
+            ctx,
+        )
     }
 
     pub fn create_price(&mut self, mut params: Params, ctx: &Ctx) -> ApiResult<Value> {
@@ -171,19 +234,26 @@ impl Store {
         let nickname = params.string("nickname")?;
         let lookup_key = params.string("lookup_key")?;
         let metadata = params.metadata("metadata")?;
-        let product = match (params.string("product")?, params.object("product_data")?) {
+        let product_id = params.string("product")?;
+        let product_data = match params.object("product_data")? {
+            Some(mut pd) => {
+                let name = pd.required_string("name")?;
+                let metadata = pd.metadata("metadata")?;
+                pd.finish()?;
+                Some((name, metadata))
+            }
+            None => None,
+        };
+        // Nothing is stored before the whole request is known to be valid.
+        params.finish()?;
+        let product = match (product_id, product_data) {
             (Some(id), None) => {
                 if self.products.get(&id).is_none() {
                     return Err(ApiError::no_such("product", &id, "product"));
                 }
                 id
             }
-            (None, Some(mut pd)) => {
-                let name = pd.required_string("name")?;
-                let metadata = pd.metadata("metadata")?;
-                pd.finish()?;
-                self.add_product(name, None, true, metadata, ctx)
-            }
+            (None, Some((name, metadata))) => self.add_product(name, None, true, metadata, ctx),
             (Some(_), Some(_)) => {
                 return Err(ApiError::invalid(
                     "You may only specify one of these parameters: product, product_data.",
@@ -192,7 +262,6 @@ impl Store {
             }
             (None, None) => return Err(ApiError::missing_param("product")),
         };
-        params.finish()?;
         let id = self.add_price(&product, currency, unit_amount, active, metadata, ctx);
         if let Some(price) = self.prices.get_mut(&id) {
             price.nickname = nickname;

@@ -279,6 +279,13 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => break,
         }
         let jobs = shared.with_store(|store, now| store.take_due_attempts(now));
+        if shared.config.delivery_concurrency <= 1 {
+            // One at a time, in event order: deterministic arrival for test drivers.
+            for job in jobs {
+                run_job(&shared, job).await;
+            }
+            continue;
+        }
         for job in jobs {
             let task_shared = shared.clone();
             tokio::spawn(async move {

@@ -1,0 +1,134 @@
+//! One run: a simulator and a target wired together. Scenarios are played against it one after
+//! the other, each starting from a simulator reset with its own seed.
+
+use std::time::Duration;
+
+use reference_target::defect::Defect;
+use stripe_sim::resources::webhook_endpoint::EndpointSpec;
+use stripe_sim::{ClockMode, Simulator};
+
+use crate::target::{Target, TargetEnv, TargetError};
+use crate::target_file::{Policy, TargetFile};
+
+/// The key the simulator accepts unless the target file names one.
+pub const DEFAULT_API_KEY: &str = "sk_test_harness";
+
+/// Which app to test.
+#[derive(Debug, Clone)]
+pub enum TargetChoice {
+    /// The embedded reference target, correct or with a defect.
+    Reference(Option<Defect>),
+    /// A target file: a command to start, or a running app.
+    File(Box<TargetFile>),
+}
+
+impl TargetChoice {
+    /// How to name this target in a replay command.
+    pub fn replay_args(&self, file: Option<&str>) -> String {
+        match (self, file) {
+            (TargetChoice::Reference(None), _) => String::new(),
+            (TargetChoice::Reference(Some(d)), _) => format!(" --defect {}", d.name()),
+            (TargetChoice::File(_), Some(path)) => format!(" --target {path}"),
+            (TargetChoice::File(f), None) => {
+                format!(" --target {}", f.name.clone().unwrap_or_default())
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error("the simulator could not start: {0}")]
+    Simulator(String),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+}
+
+/// A simulator and a target, ready for scenarios.
+pub struct Harness {
+    pub sim: Simulator,
+    pub target: Target,
+    pub policy: Policy,
+    pub http: reqwest::Client,
+    pub seed: u64,
+}
+
+impl Harness {
+    /// Starts the simulator (manual clock, deliveries one at a time in event order), then the
+    /// target pointed at it.
+    pub async fn start(choice: &TargetChoice, seed: u64) -> Result<Harness, HarnessError> {
+        let (api_key, port, secret, policy) = match choice {
+            TargetChoice::Reference(_) => (DEFAULT_API_KEY.to_string(), 0, None, Policy::default()),
+            TargetChoice::File(f) => (
+                f.api_key
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_API_KEY.to_string()),
+                f.simulator_port.unwrap_or(0),
+                f.webhook_secret.clone(),
+                f.policy,
+            ),
+        };
+        let sim = Simulator::builder()
+            .clock(ClockMode::Manual)
+            .seed(seed)
+            .api_key(api_key.clone())
+            .delivery_concurrency(1)
+            .webhook_timeout(Duration::from_secs(10))
+            .bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            .start()
+            .await
+            .map_err(|e| HarnessError::Simulator(e.to_string()))?;
+        let env = TargetEnv {
+            api_base: sim.base_url().to_string(),
+            api_key,
+            webhook_secret: secret.unwrap_or_else(|| format!("whsec_harness_{seed:016x}")),
+        };
+        let target = match choice {
+            TargetChoice::Reference(defect) => Target::embedded(*defect, &env).await?,
+            TargetChoice::File(file) => Target::from_file((**file).clone(), &env).await?,
+        };
+        Ok(Harness {
+            sim,
+            target,
+            policy,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+            seed,
+        })
+    }
+
+    /// A clean simulator for the next scenario, with the target's webhook endpoint registered.
+    pub fn reset(&self, scenario_seed: u64) -> Result<String, String> {
+        self.sim
+            .reset_with_seed(scenario_seed)
+            .map_err(|e| e.to_string())?;
+        let endpoint = self
+            .sim
+            .add_webhook_endpoint(EndpointSpec {
+                url: self.target.webhook_url(),
+                enabled_events: vec!["*".to_string()],
+                secret: Some(self.target.webhook_secret.clone()),
+                api_version: None,
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(endpoint.id)
+    }
+
+    pub async fn stop(self) {
+        self.target.stop().await;
+    }
+}
+
+/// The seed of one scenario in a run: stable for a (run seed, scenario name) pair, so a single
+/// scenario replays with the same ids as in the full run.
+pub fn scenario_seed(run_seed: u64, name: &str) -> u64 {
+    // FNV-1a over the name, mixed with the run seed.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325 ^ run_seed;
+    for byte in name.bytes() {
+        hash ^= byte as u64;
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}

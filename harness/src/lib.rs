@@ -1,0 +1,63 @@
+//! # stripe-harness: does your app handle Stripe payments correctly?
+//!
+//! The harness starts an embedded [stripe-sim](stripe_sim), points a target app at it (the
+//! embedded reference target, or any app in any language described by a [target
+//! file](target_file)), plays [scenarios](scenario), and lets the [judge](judge) say whether
+//! every order ended where Stripe's ground truth says it must, and whether any observation on the
+//! way broke a rule.
+//!
+//! ## Quick start
+//!
+//! ```no_run
+//! use stripe_harness::{run_scenarios, Scenario, TargetChoice};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let scenarios = Scenario::load_dir(std::path::Path::new("scenarios"))?;
+//! let results = run_scenarios(&TargetChoice::Reference(None), &scenarios, 42).await?;
+//! for result in &results {
+//!     println!("{} {}", if result.passed() { "PASS" } else { "FAIL" }, result.name);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! From the command line: `stripe-harness run` (every scenario, reference target),
+//! `stripe-harness run --target my-app.toml`, `stripe-harness run --defect nosig`.
+
+pub mod harness;
+pub mod judge;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod state;
+pub mod target;
+pub mod target_file;
+
+pub use harness::{Harness, HarnessError, TargetChoice};
+pub use runner::{run_scenario, ScenarioResult};
+pub use scenario::{Scenario, Step};
+pub use state::OrderState;
+pub use target_file::TargetFile;
+
+/// Starts a simulator and the target, plays every scenario in order, and stops the target.
+pub async fn run_scenarios(
+    choice: &TargetChoice,
+    scenarios: &[Scenario],
+    seed: u64,
+) -> Result<Vec<ScenarioResult>, HarnessError> {
+    let harness = Harness::start(choice, seed).await?;
+    let mut results = Vec::with_capacity(scenarios.len());
+    for scenario in scenarios {
+        results.push(run_scenario(&harness, scenario).await);
+    }
+    harness.stop().await;
+    Ok(results)
+}
+
+/// The scenarios folder of this workspace (for runs from anywhere inside it).
+pub fn default_scenarios_dir() -> std::path::PathBuf {
+    let here = std::path::PathBuf::from("scenarios");
+    if here.is_dir() {
+        return here;
+    }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}

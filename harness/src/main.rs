@@ -1,0 +1,141 @@
+//! `stripe-harness`: run payment scenarios against a target app. Argument parsing only; the work
+//! is in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use stripe_harness::report::{describe, junit, summary};
+use stripe_harness::{default_scenarios_dir, run_scenarios, Scenario, TargetChoice, TargetFile};
+
+#[derive(Parser)]
+#[command(
+    name = "stripe-harness",
+    version,
+    about = "Drive any app through Stripe payment scenarios and judge it against Stripe's ground truth"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Play scripted scenarios (the default: every scenario against the reference target).
+    Run(RunArgs),
+}
+
+#[derive(Args, Default)]
+struct RunArgs {
+    /// Target file (TOML) describing the app; the embedded reference target when omitted.
+    #[arg(long)]
+    target: Option<PathBuf>,
+    /// Run the embedded reference target with this defect switched on.
+    #[arg(long, conflicts_with = "target")]
+    defect: Option<String>,
+    /// Only scenarios whose name contains this text.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Run only part K of N (1-based), e.g. 2/4, for CI matrices.
+    #[arg(long)]
+    partition: Option<String>,
+    /// Write a JUnit XML report here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Seed of every id and random choice (printed; drawn at random when omitted).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Scenario files or folders (default: scenarios/).
+    paths: Vec<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Run(args)) => args,
+        None => RunArgs::default(),
+    };
+    match run(args).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(message) => {
+            eprintln!("stripe-harness: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, String> {
+    let roots = if paths.is_empty() {
+        vec![default_scenarios_dir()]
+    } else {
+        paths.to_vec()
+    };
+    let mut scenarios = Vec::new();
+    for root in roots {
+        if root.is_dir() {
+            scenarios.extend(Scenario::load_dir(&root).map_err(|e| e.to_string())?);
+        } else {
+            scenarios.push(Scenario::load(&root).map_err(|e| e.to_string())?);
+        }
+    }
+    Ok(scenarios)
+}
+
+/// `K/N` → keep the scenarios whose position modulo N is K-1.
+fn partition(scenarios: Vec<Scenario>, spec: &str) -> Result<Vec<Scenario>, String> {
+    let (k, n) = spec
+        .split_once('/')
+        .ok_or("--partition takes K/N, e.g. 1/3")?;
+    let k: usize = k.parse().map_err(|_| "--partition: K is not a number")?;
+    let n: usize = n.parse().map_err(|_| "--partition: N is not a number")?;
+    if n == 0 || k == 0 || k > n {
+        return Err("--partition: need 1 <= K <= N".into());
+    }
+    Ok(scenarios
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % n == k - 1)
+        .map(|(_, s)| s)
+        .collect())
+}
+
+async fn run(args: RunArgs) -> Result<bool, String> {
+    let (choice, target_args) = match (&args.target, &args.defect) {
+        (Some(path), _) => (
+            TargetChoice::File(Box::new(TargetFile::load(path).map_err(|e| e.to_string())?)),
+            format!(" --target {}", path.display()),
+        ),
+        (None, Some(name)) => {
+            let defect =
+                reference_target::Defect::parse_optional(name).map_err(|e| e.to_string())?;
+            (TargetChoice::Reference(defect), format!(" --defect {name}"))
+        }
+        (None, None) => (TargetChoice::Reference(None), String::new()),
+    };
+    let mut scenarios = load_scenarios(&args.paths)?;
+    if let Some(filter) = &args.filter {
+        scenarios.retain(|s| s.name.contains(filter.as_str()));
+    }
+    if let Some(spec) = &args.partition {
+        scenarios = partition(scenarios, spec)?;
+    }
+    if scenarios.is_empty() {
+        return Err("no scenario to run".into());
+    }
+    let seed = args.seed.unwrap_or_else(stripe_sim::ids::fresh_seed);
+    println!("stripe-harness: {} scenarios, seed {seed}", scenarios.len());
+    let results = run_scenarios(&choice, &scenarios, seed)
+        .await
+        .map_err(|e| e.to_string())?;
+    for result in &results {
+        print!("{}", describe(result, seed, &target_args));
+    }
+    println!("{}", summary(&results, seed));
+    if let Some(path) = &args.junit {
+        std::fs::write(path, junit(&results, seed, &target_args))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(results.iter().all(|r| r.passed()))
+}
