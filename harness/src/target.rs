@@ -73,6 +73,8 @@ pub struct Target {
     client: reqwest::Client,
     running: Running,
     output: Arc<Mutex<VecDeque<String>>>,
+    /// The tasks copying the process's stdout and stderr into `output`.
+    collectors: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Target {
@@ -108,6 +110,7 @@ impl Target {
             client: client(),
             running: Running::Embedded(running),
             output: Arc::default(),
+            collectors: Vec::new(),
         })
     }
 
@@ -133,6 +136,7 @@ impl Target {
                 client: client(),
                 running: Running::External,
                 output,
+                collectors: Vec::new(),
             };
             return Ok(target);
         };
@@ -193,11 +197,18 @@ impl Target {
             output: String::new(),
         })?;
         let pgid = child.id().unwrap_or_default();
+        let mut collectors = Vec::new();
         if let Some(stdout) = child.stdout.take() {
-            tokio::spawn(collect(BufReader::new(stdout), output.clone()));
+            collectors.push(tokio::spawn(collect(
+                BufReader::new(stdout),
+                output.clone(),
+            )));
         }
         if let Some(stderr) = child.stderr.take() {
-            tokio::spawn(collect(BufReader::new(stderr), output.clone()));
+            collectors.push(tokio::spawn(collect(
+                BufReader::new(stderr),
+                output.clone(),
+            )));
         }
         let mut target = Target {
             name,
@@ -207,6 +218,7 @@ impl Target {
             client: client(),
             running: Running::Process { pgid, child },
             output,
+            collectors,
         };
         target
             .wait_ready(
@@ -223,6 +235,10 @@ impl Target {
         loop {
             if let Running::Process { child, .. } = &mut self.running {
                 if let Ok(Some(status)) = child.try_wait() {
+                    // Let the last lines it printed reach the error message.
+                    for collector in self.collectors.drain(..) {
+                        let _ = tokio::time::timeout(Duration::from_secs(1), collector).await;
+                    }
                     return Err(TargetError::Start {
                         target: self.name.clone(),
                         message: format!("it exited with {status} before becoming ready"),

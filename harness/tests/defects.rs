@@ -1,0 +1,57 @@
+//! Every defect of the reference target must fail at least one scenario, and the README's table
+//! of which scenarios catch which defect is generated here, so it cannot go stale: run with
+//! `UPDATE_README=1` to rewrite it after changing scenarios or defects.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use reference_target::Defect;
+use stripe_harness::{run_scenarios, Scenario, TargetChoice};
+
+const START: &str = "<!-- defect-table:start -->";
+const END: &str = "<!-- defect-table:end -->";
+
+#[tokio::test]
+async fn every_defect_fails_at_least_one_scenario_and_the_readme_table_is_current() {
+    let scenarios = Scenario::load_dir(&stripe_harness::default_scenarios_dir()).unwrap();
+    let mut caught: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    for defect in Defect::ALL {
+        let results = run_scenarios(&TargetChoice::Reference(Some(defect)), &scenarios, 7)
+            .await
+            .unwrap();
+        let failing: Vec<String> = results
+            .iter()
+            .filter(|r| !r.passed())
+            .map(|r| r.name.clone())
+            .collect();
+        assert!(
+            !failing.is_empty(),
+            "no scenario catches the defect {}",
+            defect.name()
+        );
+        caught.insert(defect.name(), failing);
+    }
+
+    let mut table = String::from("| defect | caught by |\n|---|---|\n");
+    for (defect, scenarios) in &caught {
+        let names: Vec<String> = scenarios.iter().map(|s| format!("`{s}`")).collect();
+        table.push_str(&format!("| `{defect}` | {} |\n", names.join(", ")));
+    }
+    let readme_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (before, rest) = readme
+        .split_once(START)
+        .expect("README.md has the defect-table markers");
+    let (_, after) = rest
+        .split_once(END)
+        .expect("README.md has the defect-table end marker");
+    let expected = format!("{before}{START}\n{table}{END}{after}");
+    if std::env::var("UPDATE_README").is_ok() {
+        std::fs::write(&readme_path, &expected).unwrap();
+    } else {
+        assert_eq!(
+            readme, expected,
+            "README.md's defect table is stale: rerun with UPDATE_README=1"
+        );
+    }
+}

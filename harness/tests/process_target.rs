@@ -1,0 +1,136 @@
+//! The process path: the harness starts a target from a target file (the reference target's own
+//! binary, with a defect), talks to it over HTTP, and stops it; and targets that cannot start,
+//! are never ready, or crash give clear errors.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use stripe_harness::target::{Target, TargetEnv, TargetError};
+use stripe_harness::{run_scenarios, Scenario, TargetChoice, TargetFile};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The reference target's binary, built if needed.
+fn reference_binary() -> PathBuf {
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "reference-target"])
+        .current_dir(workspace())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let target_dir = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace().join("target"));
+    target_dir.join("debug").join("reference-target")
+}
+
+fn scenario(name: &str) -> Scenario {
+    Scenario::load(&workspace().join("scenarios").join(format!("{name}.toml"))).unwrap()
+}
+
+fn target_file(binary: &Path, defect: &str) -> TargetFile {
+    TargetFile::parse(&format!(
+        "name = \"reference binary ({defect})\"\n[start]\ncommand = [\"{}\"]\nenv = {{ DEFECT = \"{defect}\" }}\nready_path = \"/health\"\nready_timeout_secs = 30\n",
+        binary.display()
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_started_process_target_is_judged_like_the_embedded_one() {
+    let binary = reference_binary();
+    let scenarios = vec![
+        scenario("card_success"),
+        scenario("forged_unsigned"),
+        scenario("refund_before_payment"),
+    ];
+
+    let correct = run_scenarios(
+        &TargetChoice::File(Box::new(target_file(&binary, ""))),
+        &scenarios,
+        3,
+    )
+    .await
+    .unwrap();
+    assert!(
+        correct.iter().all(|r| r.passed()),
+        "{:?}",
+        correct.iter().map(|r| &r.failure).collect::<Vec<_>>()
+    );
+
+    let buggy = run_scenarios(
+        &TargetChoice::File(Box::new(target_file(&binary, "nosig"))),
+        &scenarios,
+        3,
+    )
+    .await
+    .unwrap();
+    let failing: Vec<&str> = buggy
+        .iter()
+        .filter(|r| !r.passed())
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(failing, ["forged_unsigned"]);
+}
+
+fn env() -> TargetEnv {
+    TargetEnv {
+        api_base: "http://127.0.0.1:9".into(),
+        api_key: "sk_test_x".into(),
+        webhook_secret: "whsec_x".into(),
+    }
+}
+
+async fn start(toml: &str) -> Result<Target, TargetError> {
+    Target::from_file(TargetFile::parse(toml).unwrap(), &env()).await
+}
+
+#[tokio::test]
+async fn a_target_that_cannot_start_is_named_in_the_error() {
+    let Err(err) = start("name = \"ghost\"\n[start]\ncommand = [\"/nonexistent/app\"]\n").await
+    else {
+        panic!("must not start")
+    };
+    let message = err.to_string();
+    assert!(
+        message.contains("ghost") && message.contains("could not start"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_target_that_crashes_at_start_shows_what_it_printed() {
+    let Err(err) = start("name = \"crasher\"\n[start]\ncommand = \"echo booting; echo 'fatal: no database' >&2; exit 3\"\n").await else {
+        panic!("must not start")
+    };
+    let message = err.to_string();
+    assert!(message.contains("exited"), "{message}");
+    assert!(message.contains("fatal: no database"), "{message}");
+}
+
+#[tokio::test]
+async fn a_target_that_is_never_ready_times_out_with_a_clear_error() {
+    let Err(err) = start("name = \"sleeper\"\n[start]\ncommand = \"echo waiting; sleep 30\"\nready_timeout_secs = 1\n").await else {
+        panic!("must not be ready")
+    };
+    let message = err.to_string();
+    assert!(
+        message.contains("not ready") && message.contains("sleeper") && message.contains("waiting"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn stopping_a_target_stops_the_processes_it_started() {
+    let marker = std::env::temp_dir().join(format!("harness-child-{}", std::process::id()));
+    let toml = format!(
+        "name = \"parent\"\n[start]\ncommand = \"(sleep 2; touch {}) & python3 -m http.server $PORT --bind 127.0.0.1\"\nready_path = \"/\"\nready_timeout_secs = 20\n",
+        marker.display()
+    );
+    let target = start(&toml).await.unwrap();
+    target.stop().await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(!marker.exists(), "a child of the target outlived it");
+}

@@ -1,0 +1,46 @@
+//! Every scenario in scenarios/ against the correct reference target: each must pass, and what
+//! the target did (states observed, final states, ids as aliases) must match its snapshot in
+//! scenarios/snapshots/.
+#![allow(clippy::unwrap_used)]
+
+use stripe_harness::{run_scenario, Harness, Scenario, TargetChoice};
+
+#[test]
+fn the_reference_target_passes_every_scenario_and_matches_its_snapshots() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let harness = runtime
+        .block_on(Harness::start(&TargetChoice::Reference(None), 20261127))
+        .unwrap();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../../scenarios/snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_sort_maps(true);
+    settings.bind(|| {
+        insta::glob!("../../scenarios", "*.toml", |path| {
+            let scenario = Scenario::load(path).unwrap();
+            let result = runtime.block_on(run_scenario(&harness, &scenario));
+            assert!(
+                result.passed(),
+                "{} failed: {:?}",
+                scenario.name,
+                result.failure
+            );
+            insta::assert_json_snapshot!(scenario.name.clone(), result.snapshot());
+        });
+    });
+    runtime.block_on(harness.stop());
+}
+
+#[test]
+fn every_scenario_names_the_rule_it_checks() {
+    let scenarios = Scenario::load_dir(&stripe_harness::default_scenarios_dir()).unwrap();
+    assert!(scenarios.len() >= 40, "only {} scenarios", scenarios.len());
+    for scenario in scenarios {
+        assert!(
+            scenario.rule.starts_with("Rule:"),
+            "{} should open with a '# Rule: …' comment",
+            scenario.name
+        );
+        assert!(!scenario.steps.is_empty(), "{} has no steps", scenario.name);
+    }
+}
