@@ -25,6 +25,7 @@
 
 pub mod harness;
 pub mod judge;
+pub mod prop;
 pub mod report;
 pub mod runner;
 pub mod scenario;

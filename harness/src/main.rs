@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use stripe_harness::prop::{run_prop, PropConfig};
 use stripe_harness::report::{describe, junit, summary};
 use stripe_harness::{default_scenarios_dir, run_scenarios, Scenario, TargetChoice, TargetFile};
 
@@ -23,6 +24,34 @@ struct Cli {
 enum Command {
     /// Play scripted scenarios (the default: every scenario against the reference target).
     Run(RunArgs),
+    /// Generate random payment histories, check every rule after every step, and shrink the
+    /// first failure to a scenario file.
+    Prop(PropArgs),
+}
+
+#[derive(Args)]
+struct PropArgs {
+    /// Target file (TOML) describing the app; the embedded reference target when omitted.
+    #[arg(long)]
+    target: Option<PathBuf>,
+    /// Run the embedded reference target with this defect switched on.
+    #[arg(long, conflicts_with = "target")]
+    defect: Option<String>,
+    /// Number of histories.
+    #[arg(long, default_value_t = 500)]
+    cases: u32,
+    /// Seed of the histories and the simulator (printed; drawn at random when omitted).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Longest history, in generated steps.
+    #[arg(long, default_value_t = 20)]
+    max_steps: usize,
+    /// Histories played at once against the same target, each on its own orders.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Where the shrunk failing history is written as a scenario.
+    #[arg(long, default_value = "scenarios/found")]
+    out: PathBuf,
 }
 
 #[derive(Args, Default)]
@@ -49,20 +78,117 @@ struct RunArgs {
     paths: Vec<PathBuf>,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Run(args)) => args,
-        None => RunArgs::default(),
+    let outcome = match cli.command {
+        Some(Command::Prop(args)) => prop(args),
+        Some(Command::Run(args)) => tokio_run(args),
+        None => tokio_run(RunArgs::default()),
     };
-    match run(args).await {
+    match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(message) => {
             eprintln!("stripe-harness: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn tokio_run(args: RunArgs) -> Result<bool, String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(run(args))
+}
+
+fn target_choice(
+    target: &Option<PathBuf>,
+    defect: &Option<String>,
+) -> Result<(TargetChoice, String), String> {
+    Ok(match (target, defect) {
+        (Some(path), _) => (
+            TargetChoice::File(Box::new(TargetFile::load(path).map_err(|e| e.to_string())?)),
+            format!(" --target {}", path.display()),
+        ),
+        (None, Some(name)) => {
+            let defect =
+                reference_target::Defect::parse_optional(name).map_err(|e| e.to_string())?;
+            (TargetChoice::Reference(defect), format!(" --defect {name}"))
+        }
+        (None, None) => (TargetChoice::Reference(None), String::new()),
+    })
+}
+
+fn prop(args: PropArgs) -> Result<bool, String> {
+    let (choice, target_args) = target_choice(&args.target, &args.defect)?;
+    let seed = args.seed.unwrap_or_else(stripe_sim::ids::fresh_seed);
+    println!(
+        "stripe-harness prop: {} histories of up to {} steps, concurrency {}, seed {seed}",
+        args.cases, args.max_steps, args.concurrency
+    );
+    let config = PropConfig {
+        cases: args.cases,
+        seed,
+        max_steps: args.max_steps,
+        concurrency: args.concurrency.max(1),
+        out: args.out,
+        progress: true,
+        ..PropConfig::default()
+    };
+    let outcome = run_prop(&choice, &config).map_err(|e| e.to_string())?;
+    println!(
+        "{} cases in {:.1}s ({:.1} cases/s)",
+        outcome.cases_run,
+        outcome.elapsed.as_secs_f64(),
+        outcome.cases_per_second()
+    );
+    let Some(found) = outcome.found else {
+        println!("{} passed, 0 failed (seed {seed})", outcome.cases_run);
+        return Ok(true);
+    };
+    let failure = found
+        .result
+        .failure
+        .clone()
+        .unwrap_or_else(|| unreachable_failure());
+    println!(
+        "FAIL  after {} cases (seed {seed}): {}",
+        found.case, failure.violation.rule
+    );
+    println!(
+        "      shrunk from {} to {} steps in {:.1}s ({} runs)",
+        found.original_steps,
+        found.scenario.steps.len(),
+        found.shrink_time.as_secs_f64(),
+        found.shrink_runs
+    );
+    println!(
+        "      step:     {} ({})",
+        failure.step, failure.step_description
+    );
+    println!("      expected: {}", failure.violation.expected);
+    println!("      observed: {}", failure.violation.observed);
+    println!("--- minimal history ---\n{}", found.scenario.to_toml());
+    if let Some(path) = &found.written_to {
+        println!(
+            "written to {}; replay: stripe-harness run{target_args} {}",
+            path.display(),
+            path.display()
+        );
+    }
+    println!(
+        "{} passed, 1 failed (seed {seed})",
+        found.case.saturating_sub(1)
+    );
+    Ok(false)
+}
+
+/// Only for the type checker: a found case always carries its failure.
+fn unreachable_failure() -> stripe_harness::runner::Failure {
+    stripe_harness::runner::Failure {
+        step: 0,
+        step_description: String::new(),
+        order: None,
+        violation: stripe_harness::judge::Violation::new("unknown", "", ""),
     }
 }
 
@@ -102,18 +228,7 @@ fn partition(scenarios: Vec<Scenario>, spec: &str) -> Result<Vec<Scenario>, Stri
 }
 
 async fn run(args: RunArgs) -> Result<bool, String> {
-    let (choice, target_args) = match (&args.target, &args.defect) {
-        (Some(path), _) => (
-            TargetChoice::File(Box::new(TargetFile::load(path).map_err(|e| e.to_string())?)),
-            format!(" --target {}", path.display()),
-        ),
-        (None, Some(name)) => {
-            let defect =
-                reference_target::Defect::parse_optional(name).map_err(|e| e.to_string())?;
-            (TargetChoice::Reference(defect), format!(" --defect {name}"))
-        }
-        (None, None) => (TargetChoice::Reference(None), String::new()),
-    };
+    let (choice, target_args) = target_choice(&args.target, &args.defect)?;
     let mut scenarios = load_scenarios(&args.paths)?;
     if let Some(filter) = &args.filter {
         scenarios.retain(|s| s.name.contains(filter.as_str()));

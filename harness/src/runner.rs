@@ -108,8 +108,43 @@ fn setup(message: impl Into<String>) -> Result<Violation, String> {
 
 /// Plays `scenario` on a fresh simulator state.
 pub async fn run_scenario(h: &Harness, scenario: &Scenario) -> ScenarioResult {
+    let seed = scenario
+        .seed
+        .unwrap_or_else(|| scenario_seed(h.seed, &scenario.name));
+    match h.reset(seed) {
+        Ok(endpoint_id) => play(h, scenario, endpoint_id, seed).await,
+        Err(message) => ScenarioResult {
+            name: scenario.name.clone(),
+            path: scenario.path.as_ref().map(|p| p.display().to_string()),
+            rule: scenario.rule.clone(),
+            seed,
+            duration: Duration::ZERO,
+            failure: Some(Failure {
+                step: 0,
+                step_description: "set-up".into(),
+                order: None,
+                violation: Violation::new(
+                    "the harness can set up the scenario",
+                    "a clean simulator",
+                    message,
+                ),
+            }),
+            history: BTreeMap::new(),
+            finals: BTreeMap::new(),
+            labelled: Vec::new(),
+        },
+    }
+}
+
+/// Plays `scenario` on the simulator as it is (no reset), delivering to `endpoint_id`: several
+/// scenarios can share one simulator and one target this way, each on its own orders.
+pub async fn play(
+    h: &Harness,
+    scenario: &Scenario,
+    endpoint_id: String,
+    seed: u64,
+) -> ScenarioResult {
     let started = Instant::now();
-    let seed = scenario_seed(h.seed, &scenario.name);
     let mut result = ScenarioResult {
         name: scenario.name.clone(),
         path: scenario.path.as_ref().map(|p| p.display().to_string()),
@@ -120,22 +155,6 @@ pub async fn run_scenario(h: &Harness, scenario: &Scenario) -> ScenarioResult {
         history: BTreeMap::new(),
         finals: BTreeMap::new(),
         labelled: Vec::new(),
-    };
-    let endpoint_id = match h.reset(seed) {
-        Ok(id) => id,
-        Err(message) => {
-            result.failure = Some(Failure {
-                step: 0,
-                step_description: "set-up".into(),
-                order: None,
-                violation: Violation::new(
-                    "the harness can set up the scenario",
-                    "a clean simulator",
-                    message,
-                ),
-            });
-            return result;
-        }
     };
     let mut world = World {
         endpoint_id,
@@ -667,7 +686,13 @@ async fn run_step(h: &Harness, world: &mut World, step: &Step) -> StepResult {
                 ));
             }
             let before = states(h, world).await?;
-            let mut body = json!({ "endpoint": world.endpoint_id, "forgery": f.kind });
+            // Straight to the target's webhook URL, signed (or not) as the target's own secret would: the
+            // endpoint may be down or rolled, the forgery must still reach the target.
+            let mut body = json!({
+                "url": h.target.webhook_url(),
+                "secret": h.target.webhook_secret,
+                "forgery": f.kind,
+            });
             if let Some(alias) = &f.paid_for {
                 let order = world.order(alias).map_err(setup)?;
                 body["event"] = fabricated_payment(h, order);
@@ -915,8 +940,11 @@ async fn converge(h: &Harness, world: &mut World) -> StepResult {
     }
     for record in h.sim.deliveries() {
         for attempt in &record.attempts {
+            // Only attempts that reached the target count: an unreachable endpoint answers nothing.
             if attempt.fault.is_some_and(|f| f.is_forgery())
-                && !attempt.status_code.is_some_and(|s| (400..500).contains(&s))
+                && attempt
+                    .status_code
+                    .is_some_and(|s| !(400..500).contains(&s))
             {
                 return Err(Ok(Violation::new(
                     format!(

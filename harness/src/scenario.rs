@@ -36,6 +36,10 @@ pub struct Scenario {
     /// The opening comment: the rule the scenario checks.
     #[serde(skip)]
     pub rule: String,
+    /// Seed of the simulator's ids for this scenario; derived from the run seed and the name
+    /// when absent. Found scenarios carry the seed they failed with, to replay exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     #[serde(rename = "step", default)]
     pub steps: Vec<Step>,
 }
@@ -323,6 +327,9 @@ impl Scenario {
             out.push_str(&format!("# {line}\n"));
         }
         out.push('\n');
+        if let Some(seed) = self.seed {
+            out.push_str(&format!("seed = {seed}\n\n"));
+        }
         for step in &self.steps {
             out.push_str("[[step]]\n");
             out.push_str(&step_line(step));

@@ -1,0 +1,354 @@
+//! `stripe-harness prop`: property-based histories that find webhook bugs nobody scripted.
+//!
+//! proptest generates histories of [`model::Intent`]s; the [`model::Model`] turns each into a
+//! valid scenario; the runner plays it against the target, checking the judge's rules after
+//! every step and convergence at the end. When a rule breaks, proptest shrinks the history to
+//! the smallest one that still breaks *the same rule*, and it is written as a scenario file that
+//! `stripe-harness run` replays to the same failure.
+
+pub mod model;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use proptest::strategy::Strategy;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+
+use crate::harness::{Harness, HarnessError, TargetChoice};
+use crate::runner::{play, run_scenario, ScenarioResult};
+use crate::scenario::Scenario;
+use model::{history_strategy, Intent, Model};
+
+/// Settings of a property run.
+#[derive(Debug, Clone)]
+pub struct PropConfig {
+    pub cases: u32,
+    pub seed: u64,
+    pub max_steps: usize,
+    /// Histories played at once against the same target (each on its own orders).
+    pub concurrency: usize,
+    /// Where found scenarios are written.
+    pub out: PathBuf,
+    /// Upper bound on shrinking runs.
+    pub max_shrink_iters: u32,
+    /// Print progress to stderr.
+    pub progress: bool,
+}
+
+impl Default for PropConfig {
+    fn default() -> Self {
+        PropConfig {
+            cases: 1000,
+            seed: 0,
+            max_steps: 20,
+            concurrency: 1,
+            out: PathBuf::from("scenarios/found"),
+            max_shrink_iters: 2000,
+            progress: false,
+        }
+    }
+}
+
+/// A broken rule, shrunk.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// 1-based number of the first failing case.
+    pub case: u32,
+    /// Steps of the history as first found, and once shrunk.
+    pub original_steps: usize,
+    pub scenario: Scenario,
+    pub result: ScenarioResult,
+    pub written_to: Option<PathBuf>,
+    pub shrink_time: Duration,
+    pub shrink_runs: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct PropOutcome {
+    pub cases_run: u32,
+    pub elapsed: Duration,
+    pub found: Option<Found>,
+}
+
+impl PropOutcome {
+    pub fn cases_per_second(&self) -> f64 {
+        self.cases_run as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// What workers share: counters for the progress line and the first failure.
+struct Shared {
+    cases: AtomicU32,
+    failures: AtomicU32,
+    stop: AtomicBool,
+    /// The rule of the first failure: shrinking keeps only candidates that break the same rule.
+    rule: Mutex<Option<String>>,
+    first_case: AtomicU32,
+    original_steps: AtomicU32,
+    shrink_runs: AtomicU32,
+    shrink_started: Mutex<Option<Instant>>,
+    /// The smallest failing history seen so far, with its result.
+    smallest: Mutex<Option<(Scenario, ScenarioResult)>>,
+}
+
+fn case_seed(run_seed: u64, worker: usize, case: u32) -> u64 {
+    crate::harness::scenario_seed(run_seed, &format!("prop/{worker}/{case}"))
+}
+
+/// Runs `config.cases` random histories against the target; stops at the first broken rule and
+/// shrinks it.
+pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcome, HarnessError> {
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| HarnessError::Simulator(e.to_string()))?;
+    let harness = runtime.block_on(Harness::start(choice, config.seed))?;
+    let concurrent = config.concurrency > 1;
+    // Shared-simulator mode: one endpoint for every history, no resets.
+    let shared_endpoint = if concurrent {
+        Some(
+            harness
+                .reset(config.seed)
+                .map_err(HarnessError::Simulator)?,
+        )
+    } else {
+        None
+    };
+    let shared = Shared {
+        cases: AtomicU32::new(0),
+        failures: AtomicU32::new(0),
+        stop: AtomicBool::new(false),
+        rule: Mutex::new(None),
+        first_case: AtomicU32::new(0),
+        original_steps: AtomicU32::new(0),
+        shrink_runs: AtomicU32::new(0),
+        shrink_started: Mutex::new(None),
+        smallest: Mutex::new(None),
+    };
+    let started = Instant::now();
+    let workers = config.concurrency.max(1);
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        if config.progress {
+            scope.spawn(|| progress(&shared, config, started, &done));
+        }
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                let cases = config.cases / workers as u32
+                    + u32::from((worker as u32) < config.cases % workers as u32);
+                let (harness, shared, runtime, endpoint) =
+                    (&harness, &shared, &runtime, shared_endpoint.clone());
+                scope.spawn(move || {
+                    run_worker(
+                        harness, runtime, shared, config, worker, cases, concurrent, endpoint,
+                    )
+                })
+            })
+            .collect();
+        for handle in handles {
+            let _ = handle.join();
+        }
+        done.store(true, Ordering::SeqCst);
+    });
+    runtime.block_on(harness.stop());
+    let elapsed = started.elapsed();
+    let cases_run = shared.cases.load(Ordering::SeqCst) - shared.shrink_runs.load(Ordering::SeqCst);
+    let found = shared
+        .smallest
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .map(|(scenario, result)| {
+            let shrink_time = shared
+                .shrink_started
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .map(|t| t.elapsed())
+                .unwrap_or_default();
+            let written_to = write_found(&config.out, &scenario).ok();
+            Found {
+                case: shared.first_case.load(Ordering::SeqCst),
+                original_steps: shared.original_steps.load(Ordering::SeqCst) as usize,
+                scenario,
+                result,
+                written_to,
+                shrink_time,
+                shrink_runs: shared.shrink_runs.load(Ordering::SeqCst),
+            }
+        });
+    Ok(PropOutcome {
+        cases_run,
+        elapsed,
+        found,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_worker(
+    harness: &Harness,
+    runtime: &tokio::runtime::Runtime,
+    shared: &Shared,
+    config: &PropConfig,
+    worker: usize,
+    cases: u32,
+    concurrent: bool,
+    endpoint: Option<String>,
+) {
+    if cases == 0 {
+        return;
+    }
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&config.seed.to_le_bytes());
+    key[8..16].copy_from_slice(&(worker as u64).to_le_bytes());
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &key);
+    let proptest_config = Config {
+        cases,
+        max_shrink_iters: config.max_shrink_iters,
+        failure_persistence: None,
+        max_local_rejects: 100_000,
+        max_global_rejects: 100_000,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new_with_rng(proptest_config, rng);
+    let counter = AtomicU32::new(0);
+    let strategy = history_strategy(config.max_steps, concurrent).prop_map(|intents| intents);
+    let outcome = runner.run(&strategy, |intents: Vec<Intent>| {
+        let shrinking = shared
+            .rule
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some();
+        if shared.stop.load(Ordering::SeqCst) && !shrinking {
+            return Ok(());
+        }
+        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        let steps = Model::interpret(&intents);
+        let mut scenario = Scenario {
+            name: format!("prop_{}_{worker}_{n}", config.seed),
+            rule: String::new(),
+            seed: Some(case_seed(config.seed, worker, n)),
+            steps,
+            ..Scenario::default()
+        };
+        if scenario.steps.is_empty() {
+            return Ok(());
+        }
+        let result = match &endpoint {
+            Some(endpoint) => runtime.block_on(play(
+                harness,
+                &scenario,
+                endpoint.clone(),
+                scenario.seed.unwrap_or_default(),
+            )),
+            None => runtime.block_on(run_scenario(harness, &scenario)),
+        };
+        shared.cases.fetch_add(1, Ordering::SeqCst);
+        let Some(failure) = &result.failure else {
+            return Ok(());
+        };
+        let mut rule = shared.rule.lock().unwrap_or_else(|p| p.into_inner());
+        match rule.as_ref() {
+            None => {
+                if shared.stop.swap(true, Ordering::SeqCst) {
+                    // Another worker found one first: leave the shrinking to it.
+                    return Ok(());
+                }
+                *rule = Some(failure.violation.rule.clone());
+                shared.failures.fetch_add(1, Ordering::SeqCst);
+                shared
+                    .first_case
+                    .store(shared.cases.load(Ordering::SeqCst), Ordering::SeqCst);
+                shared
+                    .original_steps
+                    .store(scenario.steps.len() as u32, Ordering::SeqCst);
+                *shared
+                    .shrink_started
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+            }
+            Some(first) if *first != failure.violation.rule => return Ok(()),
+            Some(_) => {
+                shared.shrink_runs.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        drop(rule);
+        scenario.rule = format!(
+            "Rule: {} (found by `stripe-harness prop --seed {}`)",
+            failure.violation.rule, config.seed
+        );
+        let mut smallest = shared.smallest.lock().unwrap_or_else(|p| p.into_inner());
+        let better = smallest
+            .as_ref()
+            .is_none_or(|(s, _)| scenario.steps.len() <= s.steps.len());
+        if better {
+            *smallest = Some((scenario, result.clone()));
+        }
+        Err(TestCaseError::fail(failure.violation.rule.clone()))
+    });
+    if let Err(TestError::Fail(_, intents)) = outcome {
+        // proptest's minimal case: make sure the recorded one is exactly it.
+        let steps = Model::interpret(&intents);
+        let mut smallest = shared.smallest.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((scenario, _)) = smallest.as_mut() {
+            if steps.len() < scenario.steps.len() {
+                scenario.steps = steps;
+            }
+        }
+    }
+}
+
+/// Writes a found scenario under `dir` and returns its path.
+fn write_found(dir: &std::path::Path, scenario: &Scenario) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("{}.toml", scenario.name));
+    std::fs::write(&path, scenario.to_toml())?;
+    Ok(path)
+}
+
+/// A progress line on stderr: cases done, rate, failures.
+fn progress(shared: &Shared, config: &PropConfig, started: Instant, done: &AtomicBool) {
+    let tty = std::io::stderr().is_terminal();
+    let interval = if tty {
+        Duration::from_millis(200)
+    } else {
+        Duration::from_secs(5)
+    };
+    let mut last = Instant::now() - interval;
+    loop {
+        let finished = done.load(Ordering::SeqCst);
+        if finished || last.elapsed() >= interval {
+            last = Instant::now();
+            let cases =
+                shared.cases.load(Ordering::SeqCst) - shared.shrink_runs.load(Ordering::SeqCst);
+            let rate = cases as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            let width = 30usize;
+            let filled = ((cases as usize * width) / config.cases.max(1) as usize).min(width);
+            let shrinking = shared.shrink_runs.load(Ordering::SeqCst);
+            let mut line = format!(
+                "[{}{}] {cases}/{} cases  {rate:.1}/s  {} failures",
+                "#".repeat(filled),
+                "-".repeat(width - filled),
+                config.cases,
+                shared.failures.load(Ordering::SeqCst)
+            );
+            if shrinking > 0 {
+                line.push_str(&format!("  shrinking ({shrinking} runs)"));
+            }
+            let mut err = std::io::stderr();
+            if tty {
+                let _ = write!(err, "\r{line}\x1b[K");
+            } else {
+                let _ = writeln!(err, "{line}");
+            }
+            let _ = err.flush();
+        }
+        if finished {
+            if tty {
+                let _ = writeln!(std::io::stderr());
+            }
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

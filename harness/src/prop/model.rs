@@ -1,0 +1,726 @@
+//! The reference state machine of property-based histories.
+//!
+//! proptest generates a list of [`Intent`]s: raw, shrinkable choices ("pay session #3 with a
+//! declining card"). The [`Model`] interprets them in order into valid scenario [`Step`]s: each
+//! transition has preconditions over the model's state (only an open session can be paid, only a
+//! paid charge refunded, SEPA only in EUR…), prerequisites are created when missing, and an
+//! intent whose preconditions cannot hold is skipped. Shrinking removes and simplifies intents;
+//! the interpretation of whatever remains is valid by construction, so every shrunk history is
+//! still a history Stripe could produce.
+
+use proptest::prelude::*;
+use serde::{Deserialize, Serialize};
+use stripe_sim::webhooks::faults::FaultKind;
+
+use crate::scenario::{CreateOrder, Fault, Forge, OpenSession, Pay, Refund, Release, Step};
+
+const AMOUNTS: [i64; 3] = [19900, 9900, 4900];
+const CURRENCIES: [&str; 3] = ["USD", "EUR", "usd"];
+const MAX_ORDERS: usize = 4;
+const MAX_SESSIONS: usize = 8;
+
+const CARDS_OK: [&str; 6] = [
+    "4242424242424242",
+    "5555555555554444",
+    "378282246310005",
+    "4000056655665556",
+    "4000000000005126",
+    "4000000000007726",
+];
+const CARDS_DECLINED: [&str; 8] = [
+    "4000000000000002",
+    "4000000000009995",
+    "4000000000009987",
+    "4000000000009979",
+    "4000000000000069",
+    "4000000000000127",
+    "4000000000000119",
+    "4100000000000019",
+];
+const SEPA: [(&str, bool); 4] = [
+    ("DE89370400440532013000", true),
+    ("DE62370400440532013001", false),
+    ("AT321904300235473204", true),
+    ("AT861904300235473202", false),
+];
+const ACH: [(&str, bool); 3] = [
+    ("000123456789", true),
+    ("000111111113", false),
+    ("000222222227", false),
+];
+const ADVANCES: [i64; 6] = [180, 300, 60, 1800, 7200, 86400];
+const FAULTS: [FaultKind; 8] = [
+    FaultKind::Duplicate,
+    FaultKind::Drop,
+    FaultKind::Delay,
+    FaultKind::Tamper,
+    FaultKind::Stale,
+    FaultKind::WrongSecret,
+    FaultKind::Unsigned,
+    FaultKind::BadHeader,
+];
+const FORGERIES: [FaultKind; 5] = [
+    FaultKind::Unsigned,
+    FaultKind::WrongSecret,
+    FaultKind::Tamper,
+    FaultKind::Stale,
+    FaultKind::BadHeader,
+];
+const FAULT_EVENTS: [Option<&str>; 5] = [
+    Some("checkout.session.completed"),
+    Some("charge.refunded"),
+    Some("checkout.session.async_payment_succeeded"),
+    Some("checkout.session.async_payment_failed"),
+    None,
+];
+
+/// One raw choice of a history. Every number is an index, taken modulo what is available, so
+/// any value is meaningful and shrinking toward 0 means "the first, simplest option".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Intent {
+    CreateOrder {
+        amount: u8,
+        currency: u8,
+        other_provider: bool,
+    },
+    OpenLink {
+        order: u8,
+        reference: u8,
+        mismatch: u8,
+        via_api: bool,
+    },
+    Pay {
+        session: u8,
+        kind: u8,
+        pick: u8,
+    },
+    Advance {
+        pick: u8,
+    },
+    Refund {
+        session: u8,
+        kind: u8,
+    },
+    Expire {
+        session: u8,
+    },
+    Hold,
+    Release {
+        order: u8,
+        duplicate: u8,
+    },
+    Fault {
+        kind: u8,
+        event: u8,
+    },
+    Forge {
+        kind: u8,
+        target: u8,
+    },
+    Capture {
+        session: u8,
+    },
+    EndpointDown,
+    EndpointUp,
+    Resend {
+        session: u8,
+        new_event: bool,
+    },
+}
+
+/// Intents weighted toward the hazards: reordering, duplicates, async outcomes, refunds racing
+/// payments.
+pub fn intent_strategy(concurrent: bool) -> BoxedStrategy<Intent> {
+    let any8 = || any::<u8>();
+    let mut options: Vec<(u32, BoxedStrategy<Intent>)> = vec![
+        (
+            4,
+            (any8(), any8(), prop::bool::weighted(0.1))
+                .prop_map(|(amount, currency, other_provider)| Intent::CreateOrder {
+                    amount,
+                    currency,
+                    other_provider,
+                })
+                .boxed(),
+        ),
+        (
+            5,
+            (any8(), any8(), any8(), prop::bool::weighted(0.2))
+                .prop_map(|(order, reference, mismatch, via_api)| Intent::OpenLink {
+                    order,
+                    reference,
+                    mismatch,
+                    via_api,
+                })
+                .boxed(),
+        ),
+        (
+            8,
+            (any8(), any8(), any8())
+                .prop_map(|(session, kind, pick)| Intent::Pay {
+                    session,
+                    kind,
+                    pick,
+                })
+                .boxed(),
+        ),
+        (4, any8().prop_map(|pick| Intent::Advance { pick }).boxed()),
+        (
+            5,
+            (any8(), any8())
+                .prop_map(|(session, kind)| Intent::Refund { session, kind })
+                .boxed(),
+        ),
+        (
+            1,
+            any8()
+                .prop_map(|session| Intent::Expire { session })
+                .boxed(),
+        ),
+        (
+            2,
+            (any8(), any8())
+                .prop_map(|(kind, target)| Intent::Forge { kind, target })
+                .boxed(),
+        ),
+        (
+            2,
+            any8()
+                .prop_map(|session| Intent::Capture { session })
+                .boxed(),
+        ),
+        (
+            2,
+            (any8(), any::<bool>())
+                .prop_map(|(session, new_event)| Intent::Resend { session, new_event })
+                .boxed(),
+        ),
+    ];
+    if !concurrent {
+        // Delivery controls act on the whole simulator, so they are left out when several
+        // histories share it.
+        options.extend([
+            (4, Just(Intent::Hold).boxed()),
+            (
+                4,
+                (any8(), any8())
+                    .prop_map(|(order, duplicate)| Intent::Release { order, duplicate })
+                    .boxed(),
+            ),
+            (
+                4,
+                (any8(), any8())
+                    .prop_map(|(kind, event)| Intent::Fault { kind, event })
+                    .boxed(),
+            ),
+            (1, Just(Intent::EndpointDown).boxed()),
+            (1, Just(Intent::EndpointUp).boxed()),
+        ]);
+    }
+    proptest::strategy::Union::new_weighted(options).boxed()
+}
+
+/// A history: the intents proptest generates and shrinks.
+pub fn history_strategy(max_steps: usize, concurrent: bool) -> impl Strategy<Value = Vec<Intent>> {
+    prop::collection::vec(intent_strategy(concurrent), 1..=max_steps.max(1))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionState {
+    Open,
+    Paid,
+    Processing { settles_at: i64, succeeds: bool },
+    Failed,
+    Expired,
+}
+
+#[derive(Debug, Clone)]
+struct OrderModel {
+    alias: String,
+    amount: i64,
+    currency: String,
+}
+
+#[derive(Debug, Clone)]
+struct SessionModel {
+    alias: String,
+    amount: i64,
+    currency: String,
+    state: SessionState,
+    opened_at: i64,
+    /// Refunded so far (succeeded or pending refunds).
+    refunded: i64,
+    /// Refunds of this charge fail later (card 4000000000005126).
+    refunds_fail: bool,
+    /// Refunds that will fail: (when, amount).
+    failing_refunds: Vec<(i64, i64)>,
+    completed: bool,
+}
+
+/// The model: what exists, for the preconditions.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    orders: Vec<OrderModel>,
+    sessions: Vec<SessionModel>,
+    now: i64,
+    holding: bool,
+    endpoint_down: bool,
+}
+
+fn pick<T: Copy>(items: &[T], index: u8) -> T {
+    items[index as usize % items.len()]
+}
+
+impl Model {
+    /// Interprets intents into the steps of a valid history.
+    pub fn interpret(intents: &[Intent]) -> Vec<Step> {
+        let mut model = Model::default();
+        let mut steps = Vec::new();
+        for intent in intents {
+            model.apply(intent, &mut steps);
+        }
+        steps
+    }
+
+    fn create_order(
+        &mut self,
+        amount: u8,
+        currency: u8,
+        other_provider: bool,
+        steps: &mut Vec<Step>,
+    ) -> Option<usize> {
+        if self.orders.len() >= MAX_ORDERS {
+            return None;
+        }
+        let alias = format!("o{}", self.orders.len() + 1);
+        let order = OrderModel {
+            alias: alias.clone(),
+            amount: pick(&AMOUNTS, amount),
+            currency: pick(&CURRENCIES, currency).to_string(),
+        };
+        steps.push(Step::CreateOrder(CreateOrder {
+            alias,
+            amount: order.amount,
+            currency: order.currency.clone(),
+            provider: if other_provider {
+                "paypal".into()
+            } else {
+                "stripe".into()
+            },
+        }));
+        self.orders.push(order);
+        Some(self.orders.len() - 1)
+    }
+
+    fn open(
+        &mut self,
+        order: u8,
+        reference: u8,
+        mismatch: u8,
+        via_api: bool,
+        steps: &mut Vec<Step>,
+    ) -> Option<usize> {
+        if self.sessions.len() >= MAX_SESSIONS {
+            return None;
+        }
+        if self.orders.is_empty() {
+            self.create_order(0, 0, false, steps)?;
+        }
+        let target = self.orders[order as usize % self.orders.len()].clone();
+        // Mostly the order's own id; sometimes missing, invalid (dropped by the link) or unknown.
+        let (order_ref, literal) = match reference % 8 {
+            5 => (None, None),
+            6 => (None, Some("bad ref!".to_string())),
+            7 => (None, Some("order_unknown_42".to_string())),
+            _ => (Some(target.alias.clone()), None),
+        };
+        let (amount, currency) = match mismatch % 6 {
+            4 => (target.amount + 100, target.currency.clone()),
+            5 => (
+                target.amount,
+                if target.currency.eq_ignore_ascii_case("usd") {
+                    "EUR".into()
+                } else {
+                    "USD".into()
+                },
+            ),
+            _ => (target.amount, target.currency.clone()),
+        };
+        let alias = format!("s{}", self.sessions.len() + 1);
+        let spec = OpenSession {
+            alias: alias.clone(),
+            order: order_ref.clone(),
+            client_reference_id: literal,
+            // Without the order's id the session does not know the order's price: say it.
+            amount: (amount != target.amount || order_ref.is_none()).then_some(amount),
+            currency: (currency != target.currency || order_ref.is_none())
+                .then_some(currency.clone()),
+        };
+        steps.push(if via_api {
+            Step::CreateSession(spec)
+        } else {
+            Step::OpenLink(spec)
+        });
+        self.sessions.push(SessionModel {
+            alias,
+            amount,
+            currency: currency.to_lowercase(),
+            state: SessionState::Open,
+            opened_at: self.now,
+            refunded: 0,
+            refunds_fail: false,
+            failing_refunds: Vec::new(),
+            completed: false,
+        });
+        Some(self.sessions.len() - 1)
+    }
+
+    /// An index among the sessions matching `keep`, chosen by `index`.
+    fn choose(&self, index: u8, keep: impl Fn(&SessionModel) -> bool) -> Option<usize> {
+        let candidates: Vec<usize> = (0..self.sessions.len())
+            .filter(|&i| keep(&self.sessions[i]))
+            .collect();
+        (!candidates.is_empty()).then(|| candidates[index as usize % candidates.len()])
+    }
+
+    fn advance(&mut self, seconds: i64) {
+        self.now += seconds;
+        let now = self.now;
+        for s in &mut self.sessions {
+            match s.state {
+                SessionState::Processing {
+                    settles_at,
+                    succeeds,
+                } if settles_at <= now => {
+                    s.state = if succeeds {
+                        SessionState::Paid
+                    } else {
+                        SessionState::Failed
+                    };
+                }
+                SessionState::Open if s.opened_at + 86_400 <= now => {
+                    s.state = SessionState::Expired
+                }
+                _ => {}
+            }
+            let failed: i64 = s
+                .failing_refunds
+                .iter()
+                .filter(|(at, _)| *at <= now)
+                .map(|(_, a)| a)
+                .sum();
+            s.failing_refunds.retain(|(at, _)| *at > now);
+            s.refunded -= failed;
+        }
+    }
+
+    fn apply(&mut self, intent: &Intent, steps: &mut Vec<Step>) {
+        match *intent {
+            Intent::CreateOrder {
+                amount,
+                currency,
+                other_provider,
+            } => {
+                self.create_order(amount, currency, other_provider, steps);
+            }
+            Intent::OpenLink {
+                order,
+                reference,
+                mismatch,
+                via_api,
+            } => {
+                self.open(order, reference, mismatch, via_api, steps);
+            }
+            Intent::Pay {
+                session,
+                kind,
+                pick: which,
+            } => {
+                let index = match self.choose(session, |s| s.state == SessionState::Open) {
+                    Some(i) => i,
+                    None => match self.open(0, 0, 0, false, steps) {
+                        Some(i) => i,
+                        None => return,
+                    },
+                };
+                let s = &mut self.sessions[index];
+                let mut pay = Pay {
+                    session: s.alias.clone(),
+                    card: None,
+                    sepa_debit: None,
+                    us_bank_account: None,
+                    expect: None,
+                };
+                match (kind % 4, s.currency.as_str()) {
+                    (3, "eur") => {
+                        let (iban, ok) = pick(&SEPA, which);
+                        pay.sepa_debit = Some(iban.into());
+                        pay.expect = Some("processing".into());
+                        s.state = SessionState::Processing {
+                            settles_at: self.now + 180,
+                            succeeds: ok,
+                        };
+                        s.completed = true;
+                    }
+                    (3, "usd") => {
+                        let (account, ok) = pick(&ACH, which);
+                        pay.us_bank_account = Some(account.into());
+                        pay.expect = Some("processing".into());
+                        s.state = SessionState::Processing {
+                            settles_at: self.now + 180,
+                            succeeds: ok,
+                        };
+                        s.completed = true;
+                    }
+                    (2, _) => {
+                        pay.card = Some(pick(&CARDS_DECLINED, which).into());
+                        pay.expect = Some("declined".into());
+                    }
+                    _ => {
+                        let card = pick(&CARDS_OK, which);
+                        pay.card = Some(card.into());
+                        pay.expect = Some("succeeded".into());
+                        s.state = SessionState::Paid;
+                        s.completed = true;
+                        s.refunds_fail = card == "4000000000005126";
+                    }
+                }
+                steps.push(Step::Pay(pay));
+            }
+            Intent::Advance { pick: which } => {
+                let seconds = pick(&ADVANCES, which);
+                self.advance(seconds);
+                steps.push(Step::Advance { seconds });
+            }
+            Intent::Refund { session, kind } => {
+                let Some(index) = self.choose(session, |s| s.state == SessionState::Paid) else {
+                    return;
+                };
+                let now = self.now;
+                let s = &mut self.sessions[index];
+                let remaining = s.amount - s.refunded;
+                let mut refund = Refund {
+                    session: s.alias.clone(),
+                    amount: None,
+                    expect_error: None,
+                };
+                if remaining <= 0 {
+                    refund.amount = Some(100);
+                    refund.expect_error = Some("charge_already_refunded".into());
+                } else {
+                    match kind % 5 {
+                        // A refund larger than what is left: testing the API's refusal.
+                        4 => {
+                            refund.amount = Some(remaining + 100);
+                            refund.expect_error = Some("amount_too_large".into());
+                        }
+                        2 | 3 if remaining >= 2 => {
+                            let amount = remaining / 2;
+                            refund.amount = Some(amount);
+                            s.refunded += amount;
+                            if s.refunds_fail {
+                                s.failing_refunds.push((now + 60, amount));
+                            }
+                        }
+                        _ => {
+                            s.refunded += remaining;
+                            if s.refunds_fail {
+                                s.failing_refunds.push((now + 60, remaining));
+                            }
+                        }
+                    }
+                }
+                steps.push(Step::Refund(refund));
+            }
+            Intent::Expire { session } => {
+                let Some(index) = self.choose(session, |s| s.state == SessionState::Open) else {
+                    return;
+                };
+                self.sessions[index].state = SessionState::Expired;
+                steps.push(Step::Expire {
+                    session: self.sessions[index].alias.clone(),
+                });
+            }
+            Intent::Hold => {
+                if !self.holding {
+                    self.holding = true;
+                    steps.push(Step::Hold {});
+                }
+            }
+            Intent::Release { order, duplicate } => {
+                if !self.holding {
+                    return;
+                }
+                self.holding = false;
+                let (order, seed) = match order % 3 {
+                    0 => (None, None),
+                    1 => (Some("reverse".to_string()), None),
+                    _ => (Some("shuffle".to_string()), Some(order as u64)),
+                };
+                let duplicate = match duplicate % 4 {
+                    2 => Some("concurrent".to_string()),
+                    3 => Some("sequential".to_string()),
+                    _ => None,
+                };
+                steps.push(Step::Release(Release {
+                    order,
+                    events: None,
+                    seed,
+                    duplicate,
+                    keep_holding: false,
+                }));
+            }
+            Intent::Fault { kind, event } => {
+                let kind = pick(&FAULTS, kind);
+                steps.push(Step::Fault(Fault {
+                    kind,
+                    count: 1,
+                    event: pick(&FAULT_EVENTS, event).map(str::to_string),
+                    delay_seconds: (kind == FaultKind::Delay).then_some(600),
+                    mode: None,
+                }));
+            }
+            Intent::Forge { kind, target } => {
+                let kind = pick(&FORGERIES, kind);
+                let completed = self.choose(target, |s| s.completed);
+                let forge = match (target % 2, completed) {
+                    (1, Some(index)) => Forge {
+                        kind,
+                        event: Some("checkout.session.completed".into()),
+                        session: Some(self.sessions[index].alias.clone()),
+                        paid_for: None,
+                    },
+                    _ => {
+                        if self.orders.is_empty() && self.create_order(0, 0, false, steps).is_none()
+                        {
+                            return;
+                        }
+                        let order = &self.orders[target as usize % self.orders.len()];
+                        Forge {
+                            kind,
+                            event: None,
+                            session: None,
+                            paid_for: Some(order.alias.clone()),
+                        }
+                    }
+                };
+                steps.push(Step::Forge(forge));
+            }
+            Intent::Capture { session } => {
+                let Some(index) = self.choose(session, |_| true) else {
+                    return;
+                };
+                steps.push(Step::Capture(crate::scenario::Capture {
+                    session: self.sessions[index].alias.clone(),
+                }));
+            }
+            Intent::EndpointDown => {
+                if !self.endpoint_down {
+                    self.endpoint_down = true;
+                    steps.push(Step::EndpointDown {});
+                }
+            }
+            Intent::EndpointUp => {
+                if self.endpoint_down {
+                    self.endpoint_down = false;
+                    steps.push(Step::EndpointUp {});
+                }
+            }
+            Intent::Resend { session, new_event } => {
+                let Some(index) = self.choose(session, |s| s.completed) else {
+                    return;
+                };
+                let s = &self.sessions[index];
+                let event = if s.refunded > 0 && session % 2 == 1 {
+                    "charge.refunded"
+                } else {
+                    "checkout.session.completed"
+                };
+                steps.push(Step::Resend {
+                    event: event.into(),
+                    session: Some(s.alias.clone()),
+                    new_event,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    #[test]
+    fn every_interpreted_history_is_valid_for_stripe() {
+        let mut runner = TestRunner::deterministic();
+        for _ in 0..500 {
+            let intents = history_strategy(30, false)
+                .new_tree(&mut runner)
+                .unwrap()
+                .current();
+            let steps = Model::interpret(&intents);
+            let mut opened = std::collections::HashSet::new();
+            let mut orders = std::collections::HashSet::new();
+            for step in &steps {
+                match step {
+                    Step::CreateOrder(o) => assert!(orders.insert(o.alias.clone())),
+                    Step::OpenLink(s) | Step::CreateSession(s) => {
+                        if let Some(o) = &s.order {
+                            assert!(
+                                orders.contains(o),
+                                "session for an order not created: {steps:?}"
+                            );
+                        }
+                        opened.insert(s.alias.clone());
+                    }
+                    Step::Pay(p) => {
+                        assert!(opened.contains(&p.session));
+                        assert_eq!(
+                            [
+                                p.card.is_some(),
+                                p.sepa_debit.is_some(),
+                                p.us_bank_account.is_some()
+                            ]
+                            .iter()
+                            .filter(|x| **x)
+                            .count(),
+                            1
+                        );
+                    }
+                    Step::Refund(r) => assert!(opened.contains(&r.session)),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sepa_is_only_used_for_euro_sessions() {
+        let intents = vec![
+            Intent::CreateOrder {
+                amount: 0,
+                currency: 0,
+                other_provider: false,
+            },
+            Intent::OpenLink {
+                order: 0,
+                reference: 0,
+                mismatch: 0,
+                via_api: false,
+            },
+            Intent::Pay {
+                session: 0,
+                kind: 3,
+                pick: 0,
+            },
+        ];
+        let steps = Model::interpret(&intents);
+        let Step::Pay(pay) = &steps[2] else {
+            panic!("{steps:?}")
+        };
+        assert!(pay.sepa_debit.is_none());
+        assert_eq!(pay.us_bank_account.as_deref(), Some("000123456789"));
+    }
+}
