@@ -145,11 +145,9 @@ fn prop(args: PropArgs) -> Result<bool, String> {
         println!("{} passed, 0 failed (seed {seed})", outcome.cases_run);
         return Ok(true);
     };
-    let failure = found
-        .result
-        .failure
-        .clone()
-        .unwrap_or_else(|| unreachable_failure());
+    let Some(failure) = found.result.failure.clone() else {
+        return Err("internal error: a found history without its failure".into());
+    };
     println!(
         "FAIL  after {} cases (seed {seed}): {}",
         found.case, failure.violation.rule
@@ -180,16 +178,6 @@ fn prop(args: PropArgs) -> Result<bool, String> {
         found.case.saturating_sub(1)
     );
     Ok(false)
-}
-
-/// Only for the type checker: a found case always carries its failure.
-fn unreachable_failure() -> stripe_harness::runner::Failure {
-    stripe_harness::runner::Failure {
-        step: 0,
-        step_description: String::new(),
-        order: None,
-        violation: stripe_harness::judge::Violation::new("unknown", "", ""),
-    }
 }
 
 fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, String> {
