@@ -48,28 +48,15 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// Reads the simulator through its public handle.
-    pub fn gather(sim: &Simulator) -> Facts {
-        let events = sim.events();
-        let refunded_events: Vec<&Value> = events
-            .iter()
-            .filter(|e| e["type"] == "charge.refunded")
-            .collect();
-        let sessions = sim
-            .checkout_sessions()
+    /// Reads what the simulator knows about these orders, through its public handle.
+    pub fn gather(sim: &Simulator, orders: &[OrderInfo]) -> Facts {
+        let references: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
+        let mut sessions: Vec<SessionFact> = sim
+            .checkout_sessions_for(&references)
             .into_iter()
             .map(|s| {
                 let payment_intent = s["payment_intent"].as_str().map(str::to_string);
                 let intent = payment_intent.as_deref().and_then(|id| sim.object(id));
-                let charge = intent
-                    .as_ref()
-                    .and_then(|pi| pi["latest_charge"].as_str().map(str::to_string));
-                let charge_events: Vec<&&Value> = refunded_events
-                    .iter()
-                    .filter(|e| {
-                        charge.is_some() && e["data"]["object"]["id"].as_str() == charge.as_deref()
-                    })
-                    .collect();
                 SessionFact {
                     id: s["id"].as_str().unwrap_or_default().to_string(),
                     client_reference_id: s["client_reference_id"].as_str().map(str::to_string),
@@ -80,15 +67,30 @@ impl Facts {
                     intent_status: intent
                         .as_ref()
                         .and_then(|pi| pi["status"].as_str().map(str::to_string)),
+                    charge: intent
+                        .as_ref()
+                        .and_then(|pi| pi["latest_charge"].as_str().map(str::to_string)),
                     payment_intent,
-                    ever_fully_refunded: charge_events
-                        .iter()
-                        .any(|e| e["data"]["object"]["refunded"] == true),
-                    any_refund: !charge_events.is_empty(),
-                    charge,
+                    ..SessionFact::default()
                 }
             })
             .collect();
+        // What charge.refunded said, for these charges only: was it ever fully refunded?
+        let charges: Vec<&str> = sessions
+            .iter()
+            .filter_map(|s| s.charge.as_deref())
+            .collect();
+        let refunded = sim.events_about("charge.refunded", &charges);
+        for session in &mut sessions {
+            let about: Vec<&Value> = refunded
+                .iter()
+                .filter(|e| e["data"]["object"]["id"].as_str() == session.charge.as_deref())
+                .collect();
+            session.any_refund = !about.is_empty();
+            session.ever_fully_refunded = about
+                .iter()
+                .any(|e| e["data"]["object"]["refunded"] == true);
+        }
         Facts { sessions }
     }
 

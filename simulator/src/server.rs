@@ -292,6 +292,54 @@ impl Simulator {
         self.shared.reset_with_seed(seed)
     }
 
+    /// The Checkout Sessions whose `client_reference_id` is one of `references`, oldest first.
+    pub fn checkout_sessions_for(&self, references: &[&str]) -> Vec<Value> {
+        self.shared.with_store(|store, _| {
+            store
+                .sessions
+                .iter()
+                .filter(|s| {
+                    s.client_reference_id
+                        .as_deref()
+                        .is_some_and(|r| references.contains(&r))
+                })
+                .map(|s| s.render(&store.config))
+                .collect()
+        })
+    }
+
+    /// The events of one type about these objects (`data.object.id`), oldest first.
+    pub fn events_about(&self, event_type: &str, object_ids: &[&str]) -> Vec<Value> {
+        self.shared.with_store(|store, _| {
+            store
+                .events
+                .iter()
+                .filter(|e| {
+                    e.event_type.as_str() == event_type && object_ids.contains(&e.object_id())
+                })
+                .map(|e| e.render())
+                .collect()
+        })
+    }
+
+    /// When the next delivery attempt is due (simulator time), if any is scheduled.
+    pub fn next_delivery_due(&self) -> Option<i64> {
+        self.shared
+            .with_store(|store, _| store.deliveries.next_due())
+    }
+
+    /// Every event of one type (`charge.refunded`), oldest first.
+    pub fn events_of_type(&self, event_type: &str) -> Vec<Value> {
+        self.shared.with_store(|store, _| {
+            store
+                .events
+                .iter()
+                .filter(|e| e.event_type.as_str() == event_type)
+                .map(|e| e.render())
+                .collect()
+        })
+    }
+
     /// Every Checkout Session, oldest first, as the API renders them.
     pub fn checkout_sessions(&self) -> Vec<Value> {
         self.shared.with_store(|store, _| {
@@ -448,6 +496,12 @@ impl Simulator {
     /// Waits until no delivery is in flight or due now (held ones excepted), up to `timeout`.
     pub async fn wait_for_deliveries(&self, timeout: Duration) -> bool {
         self.shared.wait_for_deliveries(timeout).await
+    }
+
+    /// Waits until the deliveries that exist now have settled, whatever is created meanwhile:
+    /// for drivers that share one simulator.
+    pub async fn wait_for_deliveries_so_far(&self, timeout: Duration) -> bool {
+        self.shared.wait_for_deliveries_so_far(timeout).await
     }
 
     /// Emits a second Event object (new id) for the same change as `event_id`, as Stripe

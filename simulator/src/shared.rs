@@ -135,12 +135,23 @@ impl Shared {
     /// Waits until no delivery is in flight or due (held ones excepted), at most `timeout`.
     /// Returns whether that point was reached.
     pub async fn wait_for_deliveries(&self, timeout: Duration) -> bool {
+        self.wait_for_deliveries_through(usize::MAX, timeout).await
+    }
+
+    /// Waits until every delivery that exists now has settled, ignoring ones created meanwhile
+    /// (other drivers sharing the simulator keep creating events).
+    pub async fn wait_for_deliveries_so_far(&self, timeout: Duration) -> bool {
+        let mark = self.with_store(|store, _| store.deliveries.records().len());
+        self.wait_for_deliveries_through(mark, timeout).await
+    }
+
+    async fn wait_for_deliveries_through(&self, mark: usize, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let settled = self.settled.notified();
             tokio::pin!(settled);
             settled.as_mut().enable();
-            if self.with_store(|store, now| store.deliveries.idle(now)) {
+            if self.with_store(|store, now| store.deliveries.idle_through(mark, now)) {
                 return true;
             }
             self.wake.notify_one();
@@ -152,7 +163,7 @@ impl Shared {
                 .is_err()
                 && tokio::time::Instant::now() >= deadline
             {
-                return self.with_store(|store, now| store.deliveries.idle(now));
+                return self.with_store(|store, now| store.deliveries.idle_through(mark, now));
             }
         }
     }

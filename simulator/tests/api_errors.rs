@@ -1198,3 +1198,40 @@ async fn no_malformed_request_is_ever_answered_with_a_500() {
         }
     }
 }
+
+#[tokio::test]
+async fn control_pay_takes_the_form_body_of_an_sdk_raw_request() {
+    // Arrange: stripe-node `rawRequest` and stripe-python `raw_request` form-encode their params.
+    let t = populated().await;
+    let session = t.open_session().await;
+    let pay = format!("/_sim/checkout/sessions/{session}/pay");
+
+    // Act
+    let declined = t.post(&pay, &[("card", "4000000000009995")]).await;
+    let paid = t.post(&pay, &[("card", "4242424242424242")]).await;
+
+    // Assert: the decline is the card error envelope an SDK turns into its card error type.
+    let error = declined.error(402);
+    assert_eq!(error["type"], "card_error");
+    assert_eq!(error["decline_code"], "insufficient_funds");
+    assert_eq!(paid.ok()["payment_status"], "paid");
+}
+
+#[tokio::test]
+async fn control_visit_takes_a_form_body_too() {
+    // Arrange
+    let t = populated().await;
+    let link = t.lifetime_link();
+
+    // Act
+    let session = t
+        .post(
+            &format!("/_sim/payment_links/{link}/visit"),
+            &[("client_reference_id", "order_form_1")],
+        )
+        .await
+        .ok();
+
+    // Assert
+    assert_eq!(session["client_reference_id"], "order_form_1");
+}

@@ -86,6 +86,8 @@ struct Shared {
     stop: AtomicBool,
     /// The rule of the first failure: shrinking keeps only candidates that break the same rule.
     rule: Mutex<Option<String>>,
+    /// The worker that found it and shrinks it; the others stop.
+    owner: AtomicU32,
     first_case: AtomicU32,
     original_steps: AtomicU32,
     shrink_runs: AtomicU32,
@@ -103,8 +105,13 @@ fn case_seed(run_seed: u64, worker: usize, case: u32) -> u64 {
 pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcome, HarnessError> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| HarnessError::Simulator(e.to_string()))?;
-    let harness = runtime.block_on(Harness::start(choice, config.seed))?;
     let concurrent = config.concurrency > 1;
+    let deliveries = if concurrent {
+        2 * config.concurrency
+    } else {
+        1
+    };
+    let harness = runtime.block_on(Harness::start_with(choice, config.seed, deliveries))?;
     // Shared-simulator mode: one endpoint for every history, no resets.
     let shared_endpoint = if concurrent {
         Some(
@@ -120,6 +127,7 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
         failures: AtomicU32::new(0),
         stop: AtomicBool::new(false),
         rule: Mutex::new(None),
+        owner: AtomicU32::new(u32::MAX),
         first_case: AtomicU32::new(0),
         original_steps: AtomicU32::new(0),
         shrink_runs: AtomicU32::new(0),
@@ -214,16 +222,13 @@ fn run_worker(
     let counter = AtomicU32::new(0);
     let strategy = history_strategy(config.max_steps, concurrent).prop_map(|intents| intents);
     let outcome = runner.run(&strategy, |intents: Vec<Intent>| {
-        let shrinking = shared
-            .rule
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some();
-        if shared.stop.load(Ordering::SeqCst) && !shrinking {
+        if shared.stop.load(Ordering::SeqCst)
+            && shared.owner.load(Ordering::SeqCst) != worker as u32
+        {
             return Ok(());
         }
         let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-        let steps = Model::interpret(&intents);
+        let steps = Model::interpret(&intents, concurrent);
         let mut scenario = Scenario {
             name: format!("prop_{}_{worker}_{n}", config.seed),
             rule: String::new(),
@@ -255,6 +260,7 @@ fn run_worker(
                     return Ok(());
                 }
                 *rule = Some(failure.violation.rule.clone());
+                shared.owner.store(worker as u32, Ordering::SeqCst);
                 shared.failures.fetch_add(1, Ordering::SeqCst);
                 shared
                     .first_case
@@ -288,7 +294,7 @@ fn run_worker(
     });
     if let Err(TestError::Fail(_, intents)) = outcome {
         // proptest's minimal case: make sure the recorded one is exactly it.
-        let steps = Model::interpret(&intents);
+        let steps = Model::interpret(&intents, concurrent);
         let mut smallest = shared.smallest.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((scenario, _)) = smallest.as_mut() {
             if steps.len() < scenario.steps.len() {

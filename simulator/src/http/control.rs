@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
+use crate::form::{self, FormError, FormValue};
 use crate::http::request::authenticate;
 use crate::payment::{Buyer, CardInput, PaymentMethodInput};
 use crate::shared::Shared;
@@ -53,6 +55,43 @@ pub(crate) fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> ApiResult
     };
     serde_json::from_slice(text)
         .map_err(|e| ApiError::invalid(format!("Invalid JSON body: {e}"), None))
+}
+
+/// Like [`json_body`], but also takes the form encoding (`card=4242…`, `sepa_debit[iban]=…`) that
+/// the official SDKs' raw-request helpers (stripe-node `rawRequest`, stripe-python
+/// `raw_request`) send to any non-`/v2` path, so a driver can let its SDK parse the answer (a 402
+/// becomes the SDK's own card error). Form values are strings.
+pub(crate) fn json_or_form_body<T: for<'de> Deserialize<'de>>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> ApiResult<T> {
+    let is_form = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form || body.is_empty() {
+        return json_body(body);
+    }
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::from(FormError::NotUtf8))?;
+    let fields = form::parse(text)?;
+    let value = Value::Object(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k, form_to_json(v)))
+            .collect(),
+    );
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::invalid(format!("Invalid form body: {e}"), None))
+}
+
+fn form_to_json(value: FormValue) -> Value {
+    match value {
+        FormValue::Text(s) => Value::String(s),
+        FormValue::List(items) => Value::Array(items.into_iter().map(form_to_json).collect()),
+        FormValue::Map(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, form_to_json(v))).collect())
+        }
+    }
 }
 
 /// A card given as a bare number or as `{number, exp_month, exp_year, cvc}`.
@@ -118,9 +157,10 @@ impl PayRequest {
 async fn pay(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let (method, buyer) = json_body::<PayRequest>(&body)?.method()?;
+    let (method, buyer) = json_or_form_body::<PayRequest>(&headers, &body)?.method()?;
     shared
         .with_store(|store, now| store.pay_session(&id, &method, &buyer, &Ctx::automatic(now)))
         .map(Json)
@@ -138,9 +178,10 @@ struct VisitRequest {
 async fn visit(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let request: VisitRequest = json_body(&body)?;
+    let request: VisitRequest = json_or_form_body(&headers, &body)?;
     shared
         .with_store(|store, now| {
             let token = store

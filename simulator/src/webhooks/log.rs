@@ -131,11 +131,19 @@ impl DeliveryLog {
 
     /// Whether nothing is being sent and nothing is due at `now` (held deliveries do not count).
     pub fn idle(&self, now: i64) -> bool {
-        !self.records.iter().any(|r| {
-            r.status == RecordStatus::InFlight
-                || (r.status == RecordStatus::Pending
-                    && r.next_attempt_at.is_some_and(|t| t <= now))
-        })
+        self.idle_through(self.records.len(), now)
+    }
+
+    /// [`DeliveryLog::idle`] for the first `mark` records only (those that existed when the
+    /// caller started waiting): later events do not hold it up.
+    pub fn idle_through(&self, mark: usize, now: i64) -> bool {
+        !self.records[..mark.min(self.records.len())]
+            .iter()
+            .any(|r| {
+                r.status == RecordStatus::InFlight
+                    || (r.status == RecordStatus::Pending
+                        && r.next_attempt_at.is_some_and(|t| t <= now))
+            })
     }
 
     /// The earliest scheduled attempt, if any.

@@ -1,0 +1,185 @@
+//! Property-based histories: every defect is found within the default number of cases for
+//! several seeds and shrunk to a short scenario; a found scenario replays with `run` to the same
+//! verdict; the correct reference target survives, alone and with concurrent histories. The
+//! README's table of cases-to-first-failure and shrunk length is generated here (rerun with
+//! `UPDATE_README=1` to refresh it).
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use reference_target::Defect;
+use stripe_harness::prop::{run_prop, PropConfig};
+use stripe_harness::{run_scenarios, Scenario, TargetChoice};
+
+const SEEDS: [u64; 3] = [1, 2, 3];
+/// The CLI's default number of cases.
+const DEFAULT_CASES: u32 = 500;
+const START: &str = "<!-- prop-table:start -->";
+const END: &str = "<!-- prop-table:end -->";
+
+fn out_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("stripe-harness-prop-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn config(seed: u64, cases: u32, out: PathBuf) -> PropConfig {
+    PropConfig {
+        cases,
+        seed,
+        out,
+        ..PropConfig::default()
+    }
+}
+
+#[test]
+fn every_defect_is_found_for_several_seeds_and_the_readme_table_is_current() {
+    let mut table = String::from("| defect | seed | cases to first failure | steps found | steps after shrinking | broken rule |\n|---|---|---|---|---|---|\n");
+    for defect in Defect::ALL {
+        for seed in SEEDS {
+            let outcome = run_prop(
+                &TargetChoice::Reference(Some(defect)),
+                &config(seed, DEFAULT_CASES, out_dir(defect.name())),
+            )
+            .unwrap();
+            let found = outcome.found.unwrap_or_else(|| {
+                panic!(
+                    "{} not found with seed {seed} in {DEFAULT_CASES} cases",
+                    defect.name()
+                )
+            });
+            assert!(found.scenario.steps.len() <= found.original_steps);
+            let rule = found
+                .result
+                .failure
+                .as_ref()
+                .unwrap()
+                .violation
+                .rule
+                .clone();
+            table.push_str(&format!(
+                "| `{}` | {seed} | {} | {} | {} | {} |\n",
+                defect.name(),
+                found.case,
+                found.original_steps,
+                found.scenario.steps.len(),
+                rule
+            ));
+        }
+    }
+    let readme_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (before, rest) = readme
+        .split_once(START)
+        .expect("README.md has the prop-table markers");
+    let (_, after) = rest
+        .split_once(END)
+        .expect("README.md has the prop-table end marker");
+    let expected = format!("{before}{START}\n{table}{END}{after}");
+    if std::env::var("UPDATE_README").is_ok() {
+        std::fs::write(&readme_path, &expected).unwrap();
+    } else {
+        assert_eq!(
+            readme, expected,
+            "README.md's prop table is stale: rerun with UPDATE_README=1"
+        );
+    }
+}
+
+#[test]
+fn a_found_scenario_replays_with_run_to_the_same_verdict() {
+    let out = out_dir("replay");
+    let choice = TargetChoice::Reference(Some(Defect::Resurrect));
+    let outcome = run_prop(&choice, &config(11, DEFAULT_CASES, out.clone())).unwrap();
+    let found = outcome.found.expect("the resurrect defect is found");
+    let path = found
+        .written_to
+        .clone()
+        .expect("the found scenario is written");
+    let scenario = Scenario::load(&path).unwrap();
+    assert!(scenario.rule.starts_with("Rule:"));
+    assert_eq!(scenario.steps, found.scenario.steps);
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let replayed = runtime
+        .block_on(run_scenarios(&choice, std::slice::from_ref(&scenario), 99))
+        .unwrap();
+    let original_rule = &found.result.failure.as_ref().unwrap().violation.rule;
+    assert_eq!(
+        replayed[0].failure.as_ref().map(|f| &f.violation.rule),
+        Some(original_rule)
+    );
+
+    // Committed, it is a regression test: the correct target passes it.
+    let correct = runtime
+        .block_on(run_scenarios(
+            &TargetChoice::Reference(None),
+            &[scenario],
+            99,
+        ))
+        .unwrap();
+    assert!(correct[0].passed(), "{:?}", correct[0].failure);
+}
+
+#[test]
+fn the_same_seed_generates_the_same_histories() {
+    let choice = TargetChoice::Reference(Some(Defect::PartialRefundFull));
+    let a = run_prop(&choice, &config(5, DEFAULT_CASES, out_dir("same-a")))
+        .unwrap()
+        .found
+        .unwrap();
+    let b = run_prop(&choice, &config(5, DEFAULT_CASES, out_dir("same-b")))
+        .unwrap()
+        .found
+        .unwrap();
+    assert_eq!(a.case, b.case);
+    assert_eq!(a.scenario.steps, b.scenario.steps);
+}
+
+#[test]
+fn the_correct_reference_target_survives_random_histories() {
+    let outcome = run_prop(
+        &TargetChoice::Reference(None),
+        &config(2026, 300, out_dir("correct")),
+    )
+    .unwrap();
+    assert!(
+        outcome.found.is_none(),
+        "{:?}",
+        outcome
+            .found
+            .map(|f| (f.result.failure, f.scenario.to_toml()))
+    );
+    assert!(outcome.cases_run >= 250);
+}
+
+#[test]
+fn concurrent_histories_share_one_target_without_false_alarms() {
+    let config = PropConfig {
+        concurrency: 4,
+        ..config(77, 200, out_dir("concurrent"))
+    };
+    let outcome = run_prop(&TargetChoice::Reference(None), &config).unwrap();
+    assert!(
+        outcome.found.is_none(),
+        "{:?}",
+        outcome
+            .found
+            .map(|f| (f.result.failure, f.scenario.to_toml()))
+    );
+}
+
+#[test]
+fn concurrent_histories_still_catch_a_defect() {
+    let config = PropConfig {
+        concurrency: 3,
+        ..config(8, DEFAULT_CASES, out_dir("concurrent-defect"))
+    };
+    let outcome = run_prop(
+        &TargetChoice::Reference(Some(Defect::ProviderIgnored)),
+        &config,
+    )
+    .unwrap();
+    assert!(outcome.found.is_some());
+}

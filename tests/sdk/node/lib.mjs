@@ -1,0 +1,150 @@
+// Shared helpers of the stripe-node suite: the SDK pointed at the simulator the documented way,
+// the /_sim control API, a buyer paying sessions, and a webhook receiver that verifies every
+// delivery with the SDK's own constructEvent.
+import http from 'node:http';
+import assert from 'node:assert/strict';
+import Stripe from 'stripe';
+
+export const SIM_URL = process.env.SIM_URL ?? 'http://127.0.0.1:12111';
+export const API_KEY = process.env.SIM_API_KEY ?? 'sk_test_stripesim';
+const base = new URL(SIM_URL);
+
+/** `new Stripe(key, {host, port, protocol})`, as stripe-node documents for another host. */
+export function stripeClient(key = API_KEY, extra = {}, url = base) {
+  return new Stripe(key, {
+    host: url.hostname,
+    port: Number(url.port),
+    protocol: url.protocol.replace(':', ''),
+    maxNetworkRetries: 2,
+    ...extra,
+  });
+}
+
+export const stripe = stripeClient();
+
+/** A call to the /_sim control API (JSON in, JSON out). */
+export async function sim(method, path, body) {
+  const response = await fetch(new URL(path, SIM_URL), {
+    method,
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await response.json();
+  if (!response.ok) {
+    const error = new Error(`${method} ${path}: HTTP ${response.status} ${JSON.stringify(json)}`);
+    error.status = response.status;
+    error.body = json;
+    throw error;
+  }
+  return json;
+}
+
+export const reset = () => sim('POST', '/_sim/reset', {});
+export const advance = (seconds) => sim('POST', '/_sim/clock/advance', { seconds });
+export const flush = () => sim('POST', '/_sim/webhooks/flush', {});
+
+/** The buyer paying a session on the hosted page. */
+export const pay = (sessionId, method) => sim('POST', `/_sim/checkout/sessions/${sessionId}/pay`, method);
+export const CARD_OK = { card: '4242424242424242' };
+export const SEPA_OK = { sepa_debit: { iban: 'DE89370400440532013000' } };
+export const SEPA_FAILS = { sepa_debit: { iban: 'DE62370400440532013001' } };
+export const ACH_OK = { us_bank_account: { routing_number: '110000000', account_number: '000123456789' } };
+
+let counter = 0;
+/** A product, a one-time price and a Checkout Session for it, all through the SDK. */
+export async function newSession({ amount = 2500, currency = 'usd', reference, client = stripe } = {}) {
+  counter += 1;
+  const product = await client.products.create({ name: `SDK test product ${counter}` });
+  const price = await client.prices.create({ product: product.id, unit_amount: amount, currency });
+  const session = await client.checkout.sessions.create({
+    mode: 'payment',
+    line_items: [{ price: price.id, quantity: 1 }],
+    success_url: 'http://127.0.0.1:9/success?session_id={CHECKOUT_SESSION_ID}',
+    cancel_url: 'http://127.0.0.1:9/cancel',
+    client_reference_id: reference ?? `order_${counter}`,
+    metadata: { order: String(counter) },
+  });
+  return { product, price, session };
+}
+
+/** A session paid by card: the completed session, its payment intent and its charge. */
+export async function paidSession(options = {}) {
+  const { session } = await newSession(options);
+  await pay(session.id, options.method ?? CARD_OK);
+  const completed = await stripe.checkout.sessions.retrieve(session.id);
+  const intent = await stripe.paymentIntents.retrieve(completed.payment_intent);
+  return { session: completed, intent, chargeId: intent.latest_charge };
+}
+
+/**
+ * A webhook receiver: verifies every request with `stripe.webhooks.constructEvent` (default
+ * tolerance), answers 400 when the SDK refuses it and 200 otherwise, and records each outcome.
+ */
+export class Receiver {
+  constructor(secret) {
+    this.secret = secret;
+    this.deliveries = [];
+    this.failNext = new Map(); // event type → how many genuine attempts to answer 500
+    this.server = http.createServer((req, res) => this.handle(req, res));
+  }
+
+  async start() {
+    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${this.server.address().port}/webhooks`;
+    return this;
+  }
+
+  stop() {
+    this.server.closeAllConnections?.();
+    return new Promise((resolve) => this.server.close(resolve));
+  }
+
+  handle(req, res) {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const header = req.headers['stripe-signature'];
+      const record = { raw, header, verified: false, event: null, error: null, status: 0 };
+      try {
+        record.event = stripe.webhooks.constructEvent(raw, header, this.secret);
+        record.verified = true;
+      } catch (e) {
+        record.error = e;
+      }
+      if (!record.verified) {
+        record.status = 400;
+      } else if ((this.failNext.get(record.event.type) ?? 0) > 0) {
+        this.failNext.set(record.event.type, this.failNext.get(record.event.type) - 1);
+        record.status = 500;
+      } else {
+        record.status = 200;
+      }
+      this.deliveries.push(record);
+      res.writeHead(record.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(record.verified ? { received: true } : { error: record.error.message }));
+    });
+  }
+
+  verified() {
+    return this.deliveries.filter((d) => d.verified);
+  }
+
+  rejected() {
+    return this.deliveries.filter((d) => !d.verified);
+  }
+
+  typesReceived() {
+    return new Set(this.verified().map((d) => d.event.type));
+  }
+}
+
+/** Every attempt the simulator logged for one endpoint, flattened. */
+export async function attemptsFor(endpointId) {
+  const log = await sim('GET', `/_sim/deliveries?endpoint=${endpointId}`);
+  return log.data.flatMap((record) =>
+    (record.attempts ?? []).map((attempt) => ({ ...attempt, event: record.event_id, type: record.event_type })),
+  );
+}
+
+export { assert, Stripe };

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The official Stripe SDKs against stripe-sim: installs the pinned stripe-node and stripe-python
+# into folders under tests/sdk/ (never globally), starts the simulator on a free port with a
+# manual clock, runs the Node suite then the Python suite, and prints "N passed, M failed".
+#
+#   tests/sdk/run.sh            # everything
+#   SDK_SUITES=node tests/sdk/run.sh   # or python
+#
+# Needs node >= 20 with npm, python >= 3.9 with pip, and the registries of npm and PyPI.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+STRIPE_PYTHON_VERSION="16.1.0"   # stripe-node is pinned in node/package.json (+ lock file)
+PYTEST_VERSION="9.2.0"
+PY_DEPS="$HERE/.deps/python"
+SUITES="${SDK_SUITES:-node python}"
+API_KEY="sk_test_stripesim"
+
+log() { printf '\n== %s\n' "$*"; }
+
+# --- install the pinned SDKs locally ---------------------------------------------------------
+if [[ " $SUITES " == *" node "* ]]; then
+  log "installing stripe-node (tests/sdk/node/node_modules)"
+  (cd "$HERE/node" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if [[ " $SUITES " == *" python "* ]]; then
+  stamp="$PY_DEPS/.installed-stripe-$STRIPE_PYTHON_VERSION-pytest-$PYTEST_VERSION"
+  if [[ ! -f "$stamp" ]]; then
+    log "installing stripe-python $STRIPE_PYTHON_VERSION (tests/sdk/.deps/python)"
+    rm -rf "$PY_DEPS"
+    python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+      --target "$PY_DEPS" "stripe==$STRIPE_PYTHON_VERSION" "pytest==$PYTEST_VERSION"
+    touch "$stamp"
+  fi
+fi
+
+# --- the simulator ---------------------------------------------------------------------------
+SIM_BIN="${STRIPE_SIM_BIN:-}"
+if [[ -z "$SIM_BIN" ]]; then
+  log "building stripe-sim"
+  (cd "$ROOT" && cargo build --quiet -p stripe-sim)
+  SIM_BIN="$ROOT/target/debug/stripe-sim"
+fi
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+SIM_URL="http://127.0.0.1:$PORT"
+SIM_LOG="$(mktemp -t stripe-sim-sdk.XXXXXX)"
+# The simulator reads STRIPE_SECRET_KEY / STRIPE_WEBHOOK_SECRET from the environment: give it
+# its settings explicitly so nothing exported in the caller's shell leaks in.
+env -u STRIPE_SECRET_KEY -u STRIPE_WEBHOOK_SECRET -u STRIPE_SIM_FORWARD_TO \
+  "$SIM_BIN" serve --port "$PORT" --api-key "$API_KEY" --clock manual --seed 1 >"$SIM_LOG" 2>&1 &
+SIM_PID=$!
+cleanup() {
+  kill "$SIM_PID" 2>/dev/null || true
+  wait "$SIM_PID" 2>/dev/null || true
+  rm -f "$SIM_LOG"
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+  if curl -fsS "$SIM_URL/_sim/health" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$SIM_PID" 2>/dev/null; then cat "$SIM_LOG"; echo "stripe-sim did not start"; exit 1; fi
+  sleep 0.1
+done
+curl -fsS "$SIM_URL/_sim/health" >/dev/null
+echo "stripe-sim on $SIM_URL"
+export SIM_URL SIM_API_KEY="$API_KEY"
+
+passed=0
+failed=0
+
+# --- Node: node --test, counted from its TAP summary -----------------------------------------
+if [[ " $SUITES " == *" node "* ]]; then
+  log "stripe-node $(node -p "require('$HERE/node/node_modules/stripe/package.json').version") suite"
+  out="$(mktemp)"
+  set +e
+  (cd "$HERE/node" && node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+      --test-reporter=tap --test-reporter-destination="$out" ./*.test.mjs)
+  set -e
+  p="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$out" | tail -1)"
+  f="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$out" | tail -1)"
+  if [[ -z "$p" || -z "$f" ]]; then echo "node suite produced no summary"; f=$(( ${f:-0} + 1 )); fi
+  echo "node: ${p:-0} passed, ${f:-0} failed"
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  rm -f "$out"
+fi
+
+# --- Python: pytest, counted from its JUnit report -------------------------------------------
+if [[ " $SUITES " == *" python "* ]]; then
+  log "stripe-python $STRIPE_PYTHON_VERSION suite"
+  report="$(mktemp)"
+  set +e
+  (cd "$HERE/python" && PYTHONPATH="$PY_DEPS" PYTHONDONTWRITEBYTECODE=1 \
+      python3 -m pytest -p no:cacheprovider -q -rfE --junitxml="$report" .)
+  set -e
+  counts="$(python3 - "$report" <<'PY'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except Exception:
+    print("0 1"); sys.exit()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+tests = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skipped = sum(int(s.get("skipped", 0)) for s in suites)
+print(tests - bad - skipped, bad if tests else max(bad, 1))
+PY
+)"
+  p="${counts% *}"; f="${counts#* }"
+  echo "python: $p passed, $f failed"
+  passed=$((passed + p)); failed=$((failed + f))
+  rm -f "$report"
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[[ "$failed" -eq 0 ]]
