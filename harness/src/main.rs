@@ -142,7 +142,8 @@ fn prop(args: PropArgs) -> Result<bool, String> {
         outcome.cases_per_second()
     );
     let Some(found) = outcome.found else {
-        println!("{} passed, 0 failed (seed {seed})", outcome.cases_run);
+        println!("seed {seed}");
+        println!("{} passed, 0 failed", outcome.cases_run);
         return Ok(true);
     };
     let Some(failure) = found.result.failure.clone() else {
@@ -173,10 +174,8 @@ fn prop(args: PropArgs) -> Result<bool, String> {
             path.display()
         );
     }
-    println!(
-        "{} passed, 1 failed (seed {seed})",
-        found.case.saturating_sub(1)
-    );
+    println!("seed {seed}");
+    println!("{} passed, 1 failed", found.case.saturating_sub(1));
     Ok(false)
 }
 

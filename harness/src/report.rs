@@ -49,8 +49,9 @@ pub fn summary(results: &[ScenarioResult], seed: u64) -> String {
     let failed = results.iter().filter(|r| !r.passed()).count();
     let passed = results.len() - failed;
     let secs: f64 = results.iter().map(|r| r.duration.as_secs_f64()).sum();
+    // The count line stands alone so that CI log readers recognise it.
     format!(
-        "{passed} passed, {failed} failed ({} scenarios in {secs:.1}s, seed {seed})",
+        "{} scenarios in {secs:.1}s, seed {seed}\n{passed} passed, {failed} failed",
         results.len()
     )
 }
