@@ -3,6 +3,8 @@
 //! `UPDATE_README=1` to rewrite it after changing scenarios or defects.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use reference_target::Defect;
@@ -37,21 +39,10 @@ async fn every_defect_fails_at_least_one_scenario_and_the_readme_table_is_curren
         let names: Vec<String> = scenarios.iter().map(|s| format!("`{s}`")).collect();
         table.push_str(&format!("| `{defect}` | {} |\n", names.join(", ")));
     }
-    let readme_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
-    let readme = std::fs::read_to_string(&readme_path).unwrap();
-    let (before, rest) = readme
-        .split_once(START)
-        .expect("README.md has the defect-table markers");
-    let (_, after) = rest
-        .split_once(END)
-        .expect("README.md has the defect-table end marker");
-    let expected = format!("{before}{START}\n{table}{END}{after}");
-    if std::env::var("UPDATE_README").is_ok() {
-        std::fs::write(&readme_path, &expected).unwrap();
-    } else {
-        assert_eq!(
-            readme, expected,
-            "README.md's defect table is stale: rerun with UPDATE_README=1"
-        );
-    }
+    common::check_readme_section(
+        START,
+        END,
+        &table,
+        "rerun with UPDATE_README=1 cargo test -p stripe-harness --test defects",
+    );
 }

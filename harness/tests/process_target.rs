@@ -124,10 +124,14 @@ async fn a_target_that_is_never_ready_times_out_with_a_clear_error() {
 
 #[tokio::test]
 async fn stopping_a_target_stops_the_processes_it_started() {
+    // A shell that starts a background child, then becomes the reference target: stopping the
+    // target must stop the child too (it would create the marker two seconds later).
+    let binary = reference_binary();
     let marker = std::env::temp_dir().join(format!("harness-child-{}", std::process::id()));
     let toml = format!(
-        "name = \"parent\"\n[start]\ncommand = \"(sleep 2; touch {}) & python3 -m http.server $PORT --bind 127.0.0.1\"\nready_path = \"/\"\nready_timeout_secs = 20\n",
-        marker.display()
+        "name = \"parent\"\n[start]\ncommand = \"(sleep 2; touch {}) & exec {}\"\nready_path = \"/health\"\nready_timeout_secs = 30\n",
+        marker.display(),
+        binary.display()
     );
     let target = start(&toml).await.unwrap();
     target.stop().await;

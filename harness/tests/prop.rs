@@ -5,6 +5,8 @@
 //! `UPDATE_README=1` to refresh it).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::PathBuf;
 
 use reference_target::Defect;
@@ -68,23 +70,12 @@ fn every_defect_is_found_for_several_seeds_and_the_readme_table_is_current() {
             ));
         }
     }
-    let readme_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
-    let readme = std::fs::read_to_string(&readme_path).unwrap();
-    let (before, rest) = readme
-        .split_once(START)
-        .expect("README.md has the prop-table markers");
-    let (_, after) = rest
-        .split_once(END)
-        .expect("README.md has the prop-table end marker");
-    let expected = format!("{before}{START}\n{table}{END}{after}");
-    if std::env::var("UPDATE_README").is_ok() {
-        std::fs::write(&readme_path, &expected).unwrap();
-    } else {
-        assert_eq!(
-            readme, expected,
-            "README.md's prop table is stale: rerun with UPDATE_README=1"
-        );
-    }
+    common::check_readme_section(
+        START,
+        END,
+        &table,
+        "rerun with UPDATE_README=1 cargo test -p stripe-harness --test prop",
+    );
 }
 
 #[test]

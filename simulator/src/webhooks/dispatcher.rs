@@ -148,6 +148,18 @@ pub async fn execute(
 ) -> Vec<Attempt> {
     let fault = job.fault.as_ref();
     let kind = fault.map(|f| f.fault);
+    // One request of this job, signed now; `forgery` decides how the signature is spoiled.
+    let send = |forgery: Option<FaultKind>| {
+        post(
+            client,
+            &job.url,
+            prepare(job, forgery),
+            timeout,
+            sim_now,
+            kind,
+            job.manual,
+        )
+    };
     match kind {
         Some(FaultKind::Drop) => vec![Attempt {
             at: sim_now,
@@ -161,86 +173,20 @@ pub async fn execute(
             fault: kind,
             manual: job.manual,
         }],
-        Some(FaultKind::Duplicate) => {
-            let mode = fault.map(|f| f.duplicate_mode).unwrap_or_default();
-            match mode {
-                DuplicateMode::Concurrent => {
-                    let (a, b) = tokio::join!(
-                        post(
-                            client,
-                            &job.url,
-                            prepare(job, None),
-                            timeout,
-                            sim_now,
-                            kind,
-                            job.manual
-                        ),
-                        post(
-                            client,
-                            &job.url,
-                            prepare(job, None),
-                            timeout,
-                            sim_now,
-                            kind,
-                            job.manual
-                        )
-                    );
-                    vec![a, b]
-                }
-                DuplicateMode::Sequential => {
-                    let a = post(
-                        client,
-                        &job.url,
-                        prepare(job, None),
-                        timeout,
-                        sim_now,
-                        kind,
-                        job.manual,
-                    )
-                    .await;
-                    let b = post(
-                        client,
-                        &job.url,
-                        prepare(job, None),
-                        timeout,
-                        sim_now,
-                        kind,
-                        job.manual,
-                    )
-                    .await;
-                    vec![a, b]
-                }
+        Some(FaultKind::Duplicate) => match fault.map(|f| f.duplicate_mode).unwrap_or_default() {
+            DuplicateMode::Concurrent => {
+                let (a, b) = tokio::join!(send(None), send(None));
+                vec![a, b]
             }
-        }
+            DuplicateMode::Sequential => vec![send(None).await, send(None).await],
+        },
         Some(FaultKind::Delay) => {
             if let Some(ms) = fault.and_then(|f| f.delay_ms) {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
-            vec![
-                post(
-                    client,
-                    &job.url,
-                    prepare(job, None),
-                    timeout,
-                    sim_now,
-                    kind,
-                    job.manual,
-                )
-                .await,
-            ]
+            vec![send(None).await]
         }
-        _ => vec![
-            post(
-                client,
-                &job.url,
-                prepare(job, kind),
-                timeout,
-                sim_now,
-                kind,
-                job.manual,
-            )
-            .await,
-        ],
+        forgery => vec![send(forgery).await],
     }
 }
 
