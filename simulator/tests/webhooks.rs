@@ -791,3 +791,33 @@ async fn the_control_api_holds_releases_and_logs_deliveries_over_http() {
     let err: Value = bad.json().await.unwrap();
     assert_eq!(err["error"]["type"], "invalid_request_error");
 }
+
+#[tokio::test]
+async fn a_delay_in_wall_time_holds_the_attempt_without_blocking_others() {
+    let server = endpoint(200).await;
+    let sim = sim_with(&server, &["*"]).await;
+    // The first event of a payment is held back 300 ms on the wire.
+    sim.add_fault(FaultRule {
+        event_type: Some("payment_intent.created".into()),
+        delay_ms: Some(300),
+        ..FaultRule::new(FaultKind::Delay)
+    });
+
+    pay(&sim, "4242424242424242");
+    assert!(sim.wait_for_deliveries(SETTLE).await);
+
+    let record = sim
+        .deliveries()
+        .into_iter()
+        .find(|r| r.event_type == "payment_intent.created")
+        .unwrap();
+    assert_eq!(record.status, RecordStatus::Succeeded);
+    assert_eq!(record.attempts[0].fault, Some(FaultKind::Delay));
+    // It arrived last: the events after it were not held behind it.
+    let received = types(&server.received_requests().await.unwrap());
+    assert_eq!(received.len(), 4);
+    assert_eq!(
+        received.last().map(String::as_str),
+        Some("payment_intent.created")
+    );
+}

@@ -126,6 +126,18 @@ pub enum Intent {
         session: u8,
         new_event: bool,
     },
+    /// A hazard in one move: hold deliveries, pay, refund in full, release in reverse, so the
+    /// refund reaches the target before the payment.
+    RefundRace {
+        session: u8,
+        card: u8,
+    },
+    /// A hazard in one move: hold deliveries, pay by bank debit, let it settle, release in
+    /// reverse, so the outcome reaches the target before the unpaid completion.
+    AsyncRace {
+        session: u8,
+        pick: u8,
+    },
 }
 
 /// Intents weighted toward the hazards: reordering, duplicates, async outcomes, refunds racing
@@ -200,6 +212,18 @@ pub fn intent_strategy(concurrent: bool) -> BoxedStrategy<Intent> {
         // Delivery controls act on the whole simulator, so they are left out when several
         // histories share it.
         options.extend([
+            (
+                3,
+                (any8(), any8())
+                    .prop_map(|(session, card)| Intent::RefundRace { session, card })
+                    .boxed(),
+            ),
+            (
+                2,
+                (any8(), any8())
+                    .prop_map(|(session, pick)| Intent::AsyncRace { session, pick })
+                    .boxed(),
+            ),
             (4, Just(Intent::Hold).boxed()),
             (
                 4,
@@ -284,6 +308,11 @@ impl Model {
         let mut steps = Vec::new();
         for intent in intents {
             model.apply(intent, &mut steps);
+        }
+        if steps.is_empty() {
+            // Every intent's preconditions failed (a refund with nothing paid…): a history still
+            // has at least an order, so that every generated case plays something.
+            model.create_order(0, 0, false, &mut steps);
         }
         steps
     }
@@ -636,6 +665,55 @@ impl Model {
                     self.endpoint_down = false;
                     steps.push(Step::EndpointUp {});
                 }
+            }
+            Intent::RefundRace { session, card } => {
+                if self.holding {
+                    return;
+                }
+                self.apply(&Intent::Hold, steps);
+                self.apply(
+                    &Intent::Pay {
+                        session,
+                        kind: 0,
+                        pick: card % 4,
+                    },
+                    steps,
+                );
+                let paid = self.choose(session, |s| {
+                    s.state == SessionState::Paid && s.refunded == 0
+                });
+                if paid.is_some() {
+                    self.apply(&Intent::Refund { session, kind: 0 }, steps);
+                }
+                self.apply(
+                    &Intent::Release {
+                        order: 1,
+                        duplicate: 0,
+                    },
+                    steps,
+                );
+            }
+            Intent::AsyncRace { session, pick } => {
+                if self.holding {
+                    return;
+                }
+                self.apply(&Intent::Hold, steps);
+                self.apply(
+                    &Intent::Pay {
+                        session,
+                        kind: 3,
+                        pick,
+                    },
+                    steps,
+                );
+                self.apply(&Intent::Advance { pick: 0 }, steps);
+                self.apply(
+                    &Intent::Release {
+                        order: 1,
+                        duplicate: 0,
+                    },
+                    steps,
+                );
             }
             Intent::Resend { session, new_event } => {
                 let Some(index) = self.choose(session, |s| s.completed) else {

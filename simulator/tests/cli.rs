@@ -1,0 +1,212 @@
+//! The `stripe-sim` binary: `serve` with no flags just works and prints where things are;
+//! `--forward-to` delivers from the start; `trigger` runs real flows against a running simulator.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use stripe_sim::{ClockMode, Simulator};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const BIN: &str = env!("CARGO_BIN_EXE_stripe-sim");
+
+/// Kills the server when the test ends, whatever happened.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `stripe-sim serve` with `args` on a free port and returns it with its banner lines.
+fn serve(args: &[&str]) -> (Server, Vec<String>) {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(["--port", "0"])
+        .args(args)
+        .env_remove("STRIPE_SECRET_KEY")
+        .env_remove("STRIPE_WEBHOOK_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        let done = line.starts_with("Point an SDK at it");
+        lines.push(line.trim_end().to_string());
+        if done {
+            break;
+        }
+    }
+    (Server(child), lines)
+}
+
+fn base_url(banner: &[String]) -> String {
+    banner[0]
+        .trim_start_matches("stripe-sim listening on ")
+        .to_string()
+}
+
+#[tokio::test]
+async fn serving_with_no_flags_prints_the_url_key_and_payment_link() {
+    let (_server, banner) = serve(&[]);
+
+    let base = base_url(&banner);
+    assert!(base.starts_with("http://127.0.0.1:"), "{banner:?}");
+    assert!(banner
+        .iter()
+        .any(|l| l.contains("API key:") && l.contains("sk_test_stripesim")));
+    let link_line = banner
+        .iter()
+        .find(|l| l.contains("payment link lifetime:"))
+        .unwrap();
+    let link_url = link_line
+        .split_whitespace()
+        .find(|w| w.starts_with("http"))
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let visit = client
+        .get(format!("{link_url}?client_reference_id=order_1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(visit.status(), 303);
+    let health = client
+        .get(format!("{base}/_sim/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_to_delivers_signed_events_from_the_start() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let hook = format!("{}/hook", receiver.uri());
+    let (_server, banner) = serve(&[
+        "--clock",
+        "manual",
+        "--forward-to",
+        &hook,
+        "--webhook-secret",
+        "whsec_cli_test",
+        "--events",
+        "checkout.session.completed",
+    ]);
+    assert!(
+        banner.iter().any(|l| l.contains("whsec_cli_test")),
+        "{banner:?}"
+    );
+    let base = base_url(&banner);
+
+    let status = Command::new(BIN)
+        .args([
+            "trigger",
+            "checkout.session.completed",
+            "--api-base",
+            &base,
+            "--api-key",
+            "sk_test_stripesim",
+        ])
+        .env_remove("STRIPE_SECRET_KEY")
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let mut received = Vec::new();
+    for _ in 0..100 {
+        received = receiver.received_requests().await.unwrap();
+        if !received.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        received.len(),
+        1,
+        "only the enabled event type is forwarded"
+    );
+    let signature = received[0]
+        .headers
+        .get("stripe-signature")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(signature.starts_with("t=") && signature.contains(",v1="));
+}
+
+// Multi-threaded: the simulator must keep serving while this thread waits for the CLI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trigger_runs_the_real_flow_behind_an_event() {
+    let sim = Simulator::builder()
+        .clock(ClockMode::Manual)
+        .seed(9)
+        .start()
+        .await
+        .unwrap();
+
+    let status = Command::new(BIN)
+        .args([
+            "trigger",
+            "checkout.session.async_payment_failed",
+            "--api-base",
+            sim.base_url(),
+            "--api-key",
+            sim.api_key(),
+        ])
+        .env_remove("STRIPE_SECRET_KEY")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+
+    assert!(status.success());
+    let types: Vec<String> = sim
+        .events()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        types.contains(&"checkout.session.completed".to_string()),
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&"checkout.session.async_payment_failed".to_string()),
+        "{types:?}"
+    );
+}
+
+#[test]
+fn trigger_refuses_an_unknown_event_type_with_a_clear_message() {
+    let output = Command::new(BIN)
+        .args([
+            "trigger",
+            "invoice.paid",
+            "--api-base",
+            "http://127.0.0.1:9",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown event type 'invoice.paid'"),
+        "{stderr}"
+    );
+}
