@@ -8,16 +8,22 @@
 //!
 //! ## Quick start
 //!
-//! ```no_run
-//! use stripe_harness::{run_scenarios, Scenario, TargetChoice};
+//! ```
+//! use stripe_harness::{default_scenarios_dir, run_scenarios, Scenario, TargetChoice};
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let scenarios = Scenario::load_dir(std::path::Path::new("scenarios"))?;
-//! let results = run_scenarios(&TargetChoice::Reference(None), &scenarios, 42).await?;
-//! for result in &results {
-//!     println!("{} {}", if result.passed() { "PASS" } else { "FAIL" }, result.name);
-//! }
-//! # Ok(()) }
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let scenario = Scenario::load(&default_scenarios_dir().join("refund_before_payment.toml"))?;
+//! // The embedded reference target, correct: it passes.
+//! let results = run_scenarios(&TargetChoice::Reference(None), &[scenario.clone()], 42).await?;
+//! assert!(results[0].passed());
+//! // With a defect that drops refunds arriving before their payment: the judge says why.
+//! let buggy = TargetChoice::Reference(Some(reference_target::Defect::RefundLost));
+//! let results = run_scenarios(&buggy, &[scenario], 42).await?;
+//! let failure = results[0].failure.as_ref().expect("the defect is caught");
+//! println!("{}: expected {}, observed {}", failure.violation.rule, failure.violation.expected, failure.violation.observed);
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! From the command line: `stripe-harness run` (every scenario, reference target),

@@ -8,29 +8,33 @@
 //!
 //! ## Quick start
 //!
-//! ```no_run
+//! ```
+//! use stripe_sim::resources::webhook_endpoint::EndpointSpec;
 //! use stripe_sim::{Buyer, ClockMode, PaymentMethodInput, Simulator};
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // A simulator on a free loopback port, with the shipped seed (the Lifetime link, USD 199.00)
 //! // and a clock that only moves when told to.
 //! let sim = Simulator::builder().clock(ClockMode::Manual).seed(42).start().await?;
 //! println!("point your SDK at {} with key {}", sim.base_url(), sim.api_key());
 //!
-//! // A buyer opens the link for order 42 and pays with a SEPA debit that will succeed.
-//! let link = sim.seeded_link("lifetime").expect("seeded");
+//! // Your app's webhook endpoint: deliveries are signed with this secret.
+//! let endpoint = sim.add_webhook_endpoint(EndpointSpec::all_events("http://127.0.0.1:3000/api/webhooks/stripe"))?;
+//! assert!(endpoint.secret.starts_with("whsec_"));
+//!
+//! // A buyer opens the link for order 42 and pays by ACH Direct Debit (a USD link): the
+//! // session completes unpaid, and the payment settles three simulated minutes later.
+//! let link = sim.seeded_link("lifetime").expect("the shipped seed has it");
 //! let session = sim.visit_link(&link.id, Some("order_42"))?;
 //! let session_id = session["id"].as_str().unwrap_or_default();
-//! let _ = session_id;
-//! // (SEPA needs a EUR session; with the USD link use a card or ACH.)
-//! sim.pay(session_id, &PaymentMethodInput::card("4242424242424242"), &Buyer::default())?;
-//!
-//! // Three simulated minutes pass in microseconds.
-//! sim.advance(180);
-//! for event in sim.events() {
-//!     println!("{}", event["type"]);
-//! }
-//! # Ok(()) }
+//! let completed = sim.pay(session_id, &PaymentMethodInput::us_bank_account("000123456789"), &Buyer::default())?;
+//! assert_eq!(completed["payment_status"], "unpaid");
+//! sim.advance(180); // microseconds of real time
+//! let types: Vec<_> = sim.events().iter().map(|e| e["type"].as_str().unwrap_or_default().to_string()).collect();
+//! assert!(types.contains(&"checkout.session.async_payment_succeeded".to_string()));
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! ## Map
@@ -39,6 +43,8 @@
 //! * [`store`] and [`resources`]: the state and one file per Stripe resource (pure, synchronous).
 //! * [`payment`]: buyers paying sessions; [`test_cards`]: what every test number does.
 //! * [`http`]: the routes (`/v1`, hosted pages, `/_sim` control API).
+//! * [`webhooks`]: signed delivery, retries, the delivery log, hold/release and faults.
+//! * [`trigger`]: the flows behind `stripe-sim trigger <event>`.
 //! * [`clock`], [`ids`]: injected time and seeded ids: nothing reads the wall clock or a global RNG.
 
 #![recursion_limit = "512"] // Stripe objects have many fields for `json!` to expand.

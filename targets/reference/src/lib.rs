@@ -7,10 +7,11 @@
 //!
 //! ## Quick start
 //!
-//! ```no_run
+//! ```
 //! use reference_target::{Config, Defect, RunningTarget};
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // A correct target on a free loopback port, talking to a Stripe simulator.
 //! let target = RunningTarget::start(Config {
 //!     port: 0,
