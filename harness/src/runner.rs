@@ -76,6 +76,8 @@ struct World {
     endpoint_down: bool,
     /// Other histories share the simulator: their clock advances can expire this one's sessions.
     shared: bool,
+    /// The delivery log's length when the scenario started: its checks look at what came after.
+    deliveries_mark: usize,
 }
 
 impl World {
@@ -178,6 +180,7 @@ async fn play_with(
         labelled: Vec::new(),
         endpoint_down: false,
         shared,
+        deliveries_mark: h.sim.delivery_count(),
     };
     let mut failure = None;
     for (index, step) in scenario.steps.iter().enumerate() {
@@ -653,7 +656,7 @@ async fn run_step(h: &Harness, world: &mut World, step: &Step) -> StepResult {
             if let Some(types) = &r.events {
                 let held: Vec<(String, String)> = h
                     .sim
-                    .deliveries()
+                    .deliveries_since(world.deliveries_mark)
                     .into_iter()
                     .filter(|d| d.status == RecordStatus::Held)
                     .map(|d| (d.event_type, d.event_id))
@@ -960,7 +963,7 @@ async fn converge(h: &Harness, world: &mut World) -> StepResult {
     // as an operator watching the delivery log would: the target must accept it now.
     let given_up: Vec<String> = h
         .sim
-        .deliveries()
+        .deliveries_since(world.deliveries_mark)
         .into_iter()
         .filter(|d| d.status == RecordStatus::Failed && d.endpoint_id == world.endpoint_id)
         .map(|d| d.event_id)
@@ -994,7 +997,7 @@ async fn converge(h: &Harness, world: &mut World) -> StepResult {
             return Err(Ok(with_order(&order, v)));
         }
     }
-    for record in h.sim.deliveries() {
+    for record in h.sim.deliveries_since(world.deliveries_mark) {
         for attempt in &record.attempts {
             // Only attempts that reached the target count: an unreachable endpoint answers nothing.
             if attempt.fault.is_some_and(|f| f.is_forgery())

@@ -493,6 +493,18 @@ impl Simulator {
             .with_store(|store, _| store.deliveries.records().to_vec())
     }
 
+    /// How many delivery records exist: a mark for [`Simulator::deliveries_since`].
+    pub fn delivery_count(&self) -> usize {
+        self.shared
+            .with_store(|store, _| store.deliveries.records().len())
+    }
+
+    /// The delivery records created since `mark` (an earlier [`Simulator::delivery_count`]).
+    pub fn deliveries_since(&self, mark: usize) -> Vec<DeliveryRecord> {
+        self.shared
+            .with_store(|store, _| store.deliveries.records_since(mark).to_vec())
+    }
+
     /// Waits until no delivery is in flight or due now (held ones excepted), up to `timeout`.
     pub async fn wait_for_deliveries(&self, timeout: Duration) -> bool {
         self.shared.wait_for_deliveries(timeout).await

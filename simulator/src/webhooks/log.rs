@@ -100,6 +100,9 @@ pub struct DeliveryLog {
     pub faults: Vec<FaultRule>,
     records: Vec<DeliveryRecord>,
     index: HashMap<String, usize>,
+    /// Every record before this index is finished for good (succeeded, failed or canceled), so
+    /// the scans for due work start here: a long-running simulator does not rescan its history.
+    settled_prefix: usize,
     /// Set when work became due, so the server wakes the dispatcher.
     pub wake: bool,
 }
@@ -129,6 +132,31 @@ impl DeliveryLog {
         self.records.push(record);
     }
 
+    /// Moves [`DeliveryLog::settled_prefix`] past records that can no longer change.
+    fn advance_settled_prefix(&mut self) {
+        let finished = |r: &DeliveryRecord| {
+            matches!(
+                r.status,
+                RecordStatus::Succeeded | RecordStatus::Failed | RecordStatus::Canceled
+            )
+        };
+        while self.settled_prefix < self.records.len()
+            && finished(&self.records[self.settled_prefix])
+        {
+            self.settled_prefix += 1;
+        }
+    }
+
+    /// Records that may still change, with their indices.
+    fn unsettled(&self) -> impl Iterator<Item = (usize, &DeliveryRecord)> {
+        self.records.iter().enumerate().skip(self.settled_prefix)
+    }
+
+    /// Records created at or after `mark` (a length of the log taken earlier).
+    pub fn records_since(&self, mark: usize) -> &[DeliveryRecord] {
+        &self.records[mark.min(self.records.len())..]
+    }
+
     /// Whether nothing is being sent and nothing is due at `now` (held deliveries do not count).
     pub fn idle(&self, now: i64) -> bool {
         self.idle_through(self.records.len(), now)
@@ -137,9 +165,10 @@ impl DeliveryLog {
     /// [`DeliveryLog::idle`] for the first `mark` records only (those that existed when the
     /// caller started waiting): later events do not hold it up.
     pub fn idle_through(&self, mark: usize, now: i64) -> bool {
-        !self.records[..mark.min(self.records.len())]
-            .iter()
-            .any(|r| {
+        !self
+            .unsettled()
+            .take_while(|(i, _)| *i < mark)
+            .any(|(_, r)| {
                 r.status == RecordStatus::InFlight
                     || (r.status == RecordStatus::Pending
                         && r.next_attempt_at.is_some_and(|t| t <= now))
@@ -148,8 +177,8 @@ impl DeliveryLog {
 
     /// The earliest scheduled attempt, if any.
     pub fn next_due(&self) -> Option<i64> {
-        self.records
-            .iter()
+        self.unsettled()
+            .map(|(_, r)| r)
             .filter(|r| r.status == RecordStatus::Pending)
             .filter_map(|r| r.next_attempt_at)
             .min()
@@ -267,10 +296,11 @@ impl Store {
 
     /// Every attempt due at `now`, each record marked in flight.
     pub fn take_due_attempts(&mut self, now: i64) -> Vec<AttemptJob> {
+        self.deliveries.advance_settled_prefix();
         let due: Vec<String> = self
             .deliveries
-            .records
-            .iter()
+            .unsettled()
+            .map(|(_, r)| r)
             .filter(|r| {
                 r.status == RecordStatus::Pending && r.next_attempt_at.is_some_and(|t| t <= now)
             })
