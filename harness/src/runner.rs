@@ -476,6 +476,39 @@ fn session_terms(
     Ok((reference, amount, currency))
 }
 
+/// Events of a type, about a session's objects when one is given (its own id, its PaymentIntent,
+/// its charge), oldest first: only those are rendered, however long the simulator has run.
+fn events_for(h: &Harness, event_type: &str, session: Option<&Value>) -> Vec<Value> {
+    let Some(session) = session else {
+        return h.sim.events_of_type(event_type);
+    };
+    let intent = session["payment_intent"].as_str().unwrap_or_default();
+    let charge = h
+        .sim
+        .object(intent)
+        .and_then(|pi| pi["latest_charge"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let ids: Vec<&str> = [
+        session["id"].as_str().unwrap_or_default(),
+        intent,
+        charge.as_str(),
+    ]
+    .into_iter()
+    .filter(|id| !id.is_empty())
+    .collect();
+    let about = h.sim.events_about(event_type, &ids);
+    if about.is_empty() {
+        // Events about other objects of the payment (a refund's own id): filter them all.
+        return h
+            .sim
+            .events_of_type(event_type)
+            .into_iter()
+            .filter(|e| event_matches_session(e, Some(session)))
+            .collect();
+    }
+    about
+}
+
 fn event_matches_session(event: &Value, session: Option<&Value>) -> bool {
     let Some(session) = session else { return true };
     let object = &event["data"]["object"];
@@ -746,15 +779,9 @@ async fn run_step(h: &Harness, world: &mut World, step: &Step) -> StepResult {
                     .transpose()
                     .map_err(setup)?;
                 let session_object = session.as_deref().and_then(|id| h.sim.object(id));
-                let event = h
-                    .sim
-                    .events_of_type(&event_type)
+                let event = events_for(h, &event_type, session_object.as_ref())
                     .into_iter()
-                    .rev()
-                    .find(|e| {
-                        e["type"] == event_type.as_str()
-                            && event_matches_session(e, session_object.as_ref())
-                    })
+                    .next_back()
                     .ok_or_else(|| setup(format!("no {event_type} event to forge yet")))?;
                 body["event_id"] = event["id"].clone();
             }
@@ -855,14 +882,9 @@ async fn run_step(h: &Harness, world: &mut World, step: &Step) -> StepResult {
                 .transpose()
                 .map_err(setup)?;
             let session_object = session.as_deref().and_then(|id| h.sim.object(id));
-            let found = h
-                .sim
-                .events_of_type(event)
+            let found = events_for(h, event, session_object.as_ref())
                 .into_iter()
-                .rev()
-                .find(|e| {
-                    e["type"] == event.as_str() && event_matches_session(e, session_object.as_ref())
-                })
+                .next_back()
                 .ok_or_else(|| setup(format!("no {event} event to resend yet")))?;
             let id = found["id"].as_str().unwrap_or_default().to_string();
             if *new_event {
