@@ -36,6 +36,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod state;
+mod steps;
 pub mod target;
 pub mod target_file;
 
