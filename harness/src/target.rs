@@ -12,7 +12,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use crate::state::{ObservedOrder, OrderState};
 use crate::target_file::{split_route, Command, TargetFile};
 
-/// How long one HTTP call to the target may take before it counts as hung.
+/// How long one HTTP call to the target may take before it counts as hung, unless the target
+/// file says otherwise.
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Lines of the target's output kept for error messages.
@@ -268,6 +269,13 @@ impl Target {
         }
     }
 
+    fn call_timeout(&self) -> Duration {
+        self.file
+            .call_timeout_secs
+            .map(Duration::from_secs)
+            .unwrap_or(CALL_TIMEOUT)
+    }
+
     /// The URL the simulator delivers webhooks to.
     pub fn webhook_url(&self) -> String {
         format!("{}{}", self.base_url, self.file.routes.webhook)
@@ -298,7 +306,7 @@ impl Target {
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.base_url))
-            .timeout(CALL_TIMEOUT);
+            .timeout(self.call_timeout());
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -306,7 +314,7 @@ impl Target {
             let what = if e.is_timeout() {
                 format!(
                     "no answer within {} s (the target hangs)",
-                    CALL_TIMEOUT.as_secs()
+                    self.call_timeout().as_secs()
                 )
             } else {
                 e.to_string()

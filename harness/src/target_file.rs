@@ -60,6 +60,10 @@ pub struct TargetFile {
     /// Port of the simulator (0, the default, picks a free one; a running target needs a fixed one).
     #[serde(default)]
     pub simulator_port: Option<u16>,
+    /// Seconds one call to the target (create or read an order, the return route) may take
+    /// before the target counts as hung. 15 by default.
+    #[serde(default)]
+    pub call_timeout_secs: Option<u64>,
     #[serde(default)]
     pub routes: Routes,
     #[serde(default)]

@@ -138,3 +138,41 @@ async fn stopping_a_target_stops_the_processes_it_started() {
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     assert!(!marker.exists(), "a child of the target outlived it");
 }
+
+#[tokio::test]
+async fn a_target_that_hangs_fails_each_scenario_with_a_clear_error_instead_of_hanging_the_run() {
+    // A "target" that accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let held = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            keep.lock().await.push(socket);
+        }
+    });
+    let file = TargetFile::parse(&format!(
+        "name = \"frozen\"\nurl = \"{url}\"\nwebhook_secret = \"whsec_x\"\nsimulator_port = 0\ncall_timeout_secs = 1\n"
+    ))
+    .unwrap();
+    let scenarios = vec![scenario("card_success"), scenario("refund_full")];
+
+    let results = run_scenarios(&TargetChoice::File(Box::new(file)), &scenarios, 5)
+        .await
+        .unwrap();
+
+    assert_eq!(results.len(), 2, "every scenario is reported");
+    for result in &results {
+        let failure = result.failure.as_ref().expect("a hung target fails");
+        assert!(
+            failure.violation.observed.contains("frozen"),
+            "{:?}",
+            failure.violation
+        );
+        assert!(
+            failure.violation.observed.contains("the target hangs"),
+            "{:?}",
+            failure.violation
+        );
+    }
+}
