@@ -370,21 +370,7 @@ impl Simulator {
         client_reference_id: Option<&str>,
     ) -> Result<Value, ApiError> {
         self.shared.with_store(|store, now| {
-            let token = store
-                .payment_links
-                .get(link_id)
-                .map(|l| l.token.clone())
-                .ok_or_else(|| ApiError::no_such("payment_link", link_id, "id"))?;
-            let id = store
-                .visit_payment_link(&token, client_reference_id, None, &Ctx::automatic(now))
-                .map_err(|e| match e {
-                    crate::resources::checkout_session::VisitError::Invalid(e) => e,
-                    _ => ApiError::invalid(
-                        "This payment link cannot be opened (deactivated or unknown).",
-                        None,
-                    ),
-                })?;
-            store.retrieve_checkout_session(&id)
+            store.visit_payment_link_by_id(link_id, client_reference_id, None, &Ctx::automatic(now))
         })
     }
 

@@ -184,28 +184,12 @@ async fn visit(
     let request: VisitRequest = json_or_form_body(&headers, &body)?;
     shared
         .with_store(|store, now| {
-            let token = store
-                .payment_links
-                .get(&id)
-                .map(|l| l.token.clone())
-                .ok_or_else(|| ApiError::no_such("payment_link", &id, "id"))?;
-            let session_id = store
-                .visit_payment_link(
-                    &token,
-                    request.client_reference_id.as_deref(),
-                    request.prefilled_email.as_deref(),
-                    &Ctx::automatic(now),
-                )
-                .map_err(|e| match e {
-                    crate::resources::checkout_session::VisitError::Deactivated { .. } => {
-                        ApiError::invalid("This payment link has been deactivated.", Some("active"))
-                    }
-                    crate::resources::checkout_session::VisitError::UnknownLink => {
-                        ApiError::no_such("payment_link", &id, "id")
-                    }
-                    crate::resources::checkout_session::VisitError::Invalid(e) => e,
-                })?;
-            store.retrieve_checkout_session(&session_id)
+            store.visit_payment_link_by_id(
+                &id,
+                request.client_reference_id.as_deref(),
+                request.prefilled_email.as_deref(),
+                &Ctx::automatic(now),
+            )
         })
         .map(Json)
 }

@@ -447,6 +447,32 @@ impl Store {
         self.open_session(spec, ctx).map_err(VisitError::Invalid)
     }
 
+    /// [`Store::visit_payment_link`] by the link's id rather than its hosted token, answering the
+    /// new session: what the control API and the Rust handle offer test drivers.
+    pub fn visit_payment_link_by_id(
+        &mut self,
+        link_id: &str,
+        client_reference_id: Option<&str>,
+        prefilled_email: Option<&str>,
+        ctx: &Ctx,
+    ) -> ApiResult<Value> {
+        let token = self
+            .payment_links
+            .get(link_id)
+            .map(|l| l.token.clone())
+            .ok_or_else(|| ApiError::no_such("payment_link", link_id, "id"))?;
+        let session_id = self
+            .visit_payment_link(&token, client_reference_id, prefilled_email, ctx)
+            .map_err(|e| match e {
+                VisitError::Deactivated { .. } => {
+                    ApiError::invalid("This payment link has been deactivated.", Some("active"))
+                }
+                VisitError::UnknownLink => ApiError::no_such("payment_link", link_id, "id"),
+                VisitError::Invalid(e) => e,
+            })?;
+        self.retrieve_checkout_session(&session_id)
+    }
+
     pub fn retrieve_checkout_session(&self, id: &str) -> ApiResult<Value> {
         self.sessions
             .get(id)
