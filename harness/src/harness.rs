@@ -42,6 +42,8 @@ pub enum HarnessError {
     Simulator(String),
     #[error(transparent)]
     Target(#[from] TargetError),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A simulator and a target, ready for scenarios.

@@ -61,6 +61,18 @@ pub async fn run_scenarios(
     Ok(results)
 }
 
+/// The runtime a run drives the simulator, the embedded target and the scenarios on: one thread.
+///
+/// A scenario is a chain of short loopback round trips (harness → simulator → target → simulator),
+/// each waiting on the one before. On a multi-threaded runtime every hop wakes another worker
+/// thread through the kernel, and those wake-ups cost more than the work itself: a current-thread
+/// runtime plays property histories about 2.3 times faster (measured with `stripe-bench`).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
 /// The scenarios folder of this workspace (for runs from anywhere inside it).
 pub fn default_scenarios_dir() -> std::path::PathBuf {
     let here = std::path::PathBuf::from("scenarios");

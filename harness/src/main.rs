@@ -46,9 +46,16 @@ struct PropArgs {
     /// Longest history, in generated steps.
     #[arg(long, default_value_t = 20)]
     max_steps: usize,
+    /// Shortest history, in generated steps (set it to --max-steps for histories of one length).
+    #[arg(long, default_value_t = 1)]
+    min_steps: usize,
     /// Histories played at once against the same target, each on its own orders.
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
+    /// Independent workers, each with its own simulator and embedded reference target (one per
+    /// core is fastest). The cases follow from the seed and the number of jobs.
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
     /// Where the shrunk failing history is written as a scenario.
     #[arg(long, default_value = "scenarios/found")]
     out: PathBuf,
@@ -96,7 +103,7 @@ fn main() -> ExitCode {
 }
 
 fn tokio_run(args: RunArgs) -> Result<bool, String> {
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let runtime = stripe_harness::runtime().map_err(|e| e.to_string())?;
     runtime.block_on(run(args))
 }
 
@@ -122,22 +129,25 @@ fn prop(args: PropArgs) -> Result<bool, String> {
     let (choice, target_args) = target_choice(&args.target, &args.defect)?;
     let seed = args.seed.unwrap_or_else(stripe_sim::ids::fresh_seed);
     println!(
-        "stripe-harness prop: {} histories of up to {} steps, concurrency {}, seed {seed}",
-        args.cases, args.max_steps, args.concurrency
+        "stripe-harness prop: {} histories of up to {} steps, concurrency {}, jobs {}, seed {seed}",
+        args.cases, args.max_steps, args.concurrency, args.jobs
     );
     let config = PropConfig {
         cases: args.cases,
         seed,
         max_steps: args.max_steps,
+        min_steps: args.min_steps,
         concurrency: args.concurrency.max(1),
+        jobs: args.jobs.max(1),
         out: args.out,
         progress: true,
         ..PropConfig::default()
     };
     let outcome = run_prop(&choice, &config).map_err(|e| e.to_string())?;
     println!(
-        "{} cases in {:.1}s ({:.1} cases/s)",
+        "{} cases ({} steps) in {:.1}s ({:.1} cases/s)",
         outcome.cases_run,
+        outcome.steps_run,
         outcome.elapsed.as_secs_f64(),
         outcome.cases_per_second()
     );

@@ -459,7 +459,7 @@ impl Simulator {
         order: ReleaseOrder,
         duplicate: Option<crate::webhooks::faults::DuplicateMode>,
     ) -> Result<Vec<DeliveryRecord>, ApiError> {
-        crate::http::release_held(&self.shared, order, duplicate).await
+        crate::http::release_held(&self.shared, order, duplicate, false).await
     }
 
     /// Applies a fault to the next matching delivery attempts.

@@ -1,7 +1,9 @@
 //! An insertion-ordered table of objects with Stripe's list pagination.
 //!
 //! Stripe lists are newest first and paginate by object id (`starting_after`, `ending_before`),
-//! so each table keeps its objects in creation order beside an index by id.
+//! so each table keeps its objects in creation order (a vector) beside an index from id to
+//! position. A page walks from its cursor and stops once it has `limit + 1` matches, so listing
+//! the newest events costs the same with a million stored as with ten.
 
 use std::collections::HashMap;
 
@@ -14,14 +16,15 @@ pub trait Identified {
 
 #[derive(Debug, Clone)]
 pub struct Table<T> {
-    order: Vec<String>,
-    by_id: HashMap<String, T>,
+    /// Creation order; a removed object leaves `None`, so positions never move.
+    slots: Vec<Option<T>>,
+    by_id: HashMap<Box<str>, usize>,
 }
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
         Table {
-            order: Vec::new(),
+            slots: Vec::new(),
             by_id: HashMap::new(),
         }
     }
@@ -36,38 +39,40 @@ pub struct PageRequest {
 }
 
 impl<T: Identified> Table<T> {
+    /// Adds `item`, or replaces the object with its id in place.
     pub fn insert(&mut self, item: T) {
-        let id = item.id().to_string();
-        if self.by_id.insert(id.clone(), item).is_none() {
-            self.order.push(id);
+        if let Some(&position) = self.by_id.get(item.id()) {
+            self.slots[position] = Some(item);
+            return;
         }
+        self.by_id.insert(item.id().into(), self.slots.len());
+        self.slots.push(Some(item));
     }
 
     pub fn get(&self, id: &str) -> Option<&T> {
-        self.by_id.get(id)
+        self.slots[*self.by_id.get(id)?].as_ref()
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut T> {
-        self.by_id.get_mut(id)
+        self.slots[*self.by_id.get(id)?].as_mut()
     }
 
     pub fn remove(&mut self, id: &str) -> Option<T> {
-        let item = self.by_id.remove(id)?;
-        self.order.retain(|i| i != id);
-        Some(item)
+        let position = self.by_id.remove(id)?;
+        self.slots[position].take()
     }
 
     pub fn len(&self) -> usize {
-        self.order.len()
+        self.by_id.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.by_id.is_empty()
     }
 
     /// Oldest first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
-        self.order.iter().filter_map(|id| self.by_id.get(id))
+        self.slots.iter().filter_map(Option::as_ref)
     }
 
     /// One page of the objects matching `keep`, newest first, and whether more exist beyond it
@@ -78,44 +83,42 @@ impl<T: Identified> Table<T> {
         object_name: &str,
         keep: impl Fn(&T) -> bool,
     ) -> ApiResult<(Vec<&'a T>, bool)> {
-        let newest_first: Vec<&T> = self.iter().rev().filter(|item| keep(item)).collect();
-        let position = |cursor: &str, param: &str| -> ApiResult<Option<usize>> {
-            if !self.by_id.contains_key(cursor) {
-                return Err(ApiError::no_such(object_name, cursor, param));
-            }
-            Ok(newest_first.iter().position(|item| item.id() == cursor))
+        let position = |cursor: &str, param: &str| -> ApiResult<usize> {
+            self.by_id
+                .get(cursor)
+                .copied()
+                .ok_or_else(|| ApiError::no_such(object_name, cursor, param))
         };
-        if let Some(after) = &request.starting_after {
-            let start = match position(after, "starting_after")? {
-                Some(i) => i + 1,
-                // The cursor exists but does not match the filter: continue after it by age.
-                None => self.older_than(after, &newest_first),
-            };
-            let rest = &newest_first[start.min(newest_first.len())..];
-            let page: Vec<&T> = rest.iter().take(request.limit).copied().collect();
-            return Ok((page, rest.len() > request.limit));
-        }
+        let matching = |range: &'a [Option<T>]| {
+            range
+                .iter()
+                .filter_map(Option::as_ref)
+                .filter(move |item| keep(item))
+        };
         if let Some(before) = &request.ending_before {
-            let end = match position(before, "ending_before")? {
-                Some(i) => i,
-                None => self.older_than(before, &newest_first),
-            };
-            let head = &newest_first[..end.min(newest_first.len())];
-            let start = head.len().saturating_sub(request.limit);
-            return Ok((head[start..].to_vec(), start > 0));
+            // Newer than the cursor: the `limit` closest to it, shown newest first.
+            let start = position(before, "ending_before")? + 1;
+            let mut page: Vec<&T> = matching(&self.slots[start..])
+                .take(request.limit + 1)
+                .collect();
+            let more = page.len() > request.limit;
+            page.truncate(request.limit);
+            page.reverse();
+            return Ok((page, more));
         }
-        let page: Vec<&T> = newest_first.iter().take(request.limit).copied().collect();
-        Ok((page, newest_first.len() > request.limit))
-    }
-
-    /// Index in `newest_first` of the first object created before `cursor`.
-    fn older_than(&self, cursor: &str, newest_first: &[&T]) -> usize {
-        let rank = |id: &str| self.order.iter().position(|i| i == id);
-        let cursor_rank = rank(cursor);
-        newest_first
-            .iter()
-            .position(|item| rank(item.id()) < cursor_rank)
-            .unwrap_or(newest_first.len())
+        // Older than the cursor (an object that exists but does not match the filter still
+        // marks a place in time), or from the newest.
+        let end = match &request.starting_after {
+            Some(after) => position(after, "starting_after")?,
+            None => self.slots.len(),
+        };
+        let mut page: Vec<&T> = matching(&self.slots[..end])
+            .rev()
+            .take(request.limit + 1)
+            .collect();
+        let more = page.len() > request.limit;
+        page.truncate(request.limit);
+        Ok((page, more))
     }
 }
 

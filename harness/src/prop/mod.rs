@@ -10,7 +10,7 @@ pub mod model;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -28,8 +28,13 @@ pub struct PropConfig {
     pub cases: u32,
     pub seed: u64,
     pub max_steps: usize,
+    /// Shortest history, in generated steps (1 by default; benchmarks fix the length).
+    pub min_steps: usize,
     /// Histories played at once against the same target (each on its own orders).
     pub concurrency: usize,
+    /// Independent workers, each with its own simulator and reference target, on its own thread.
+    /// The cases each plays follow from (seed, worker), so a run replays for the same `jobs`.
+    pub jobs: usize,
     /// Where found scenarios are written.
     pub out: PathBuf,
     /// Upper bound on shrinking runs.
@@ -44,7 +49,9 @@ impl Default for PropConfig {
             cases: 1000,
             seed: 0,
             max_steps: 20,
+            min_steps: 1,
             concurrency: 1,
+            jobs: 1,
             out: PathBuf::from("scenarios/found"),
             max_shrink_iters: 2000,
             progress: false,
@@ -70,6 +77,8 @@ pub struct Found {
 pub struct PropOutcome {
     pub cases_run: u32,
     pub elapsed: Duration,
+    /// Steps played in the counted cases (what a history's length comes to once interpreted).
+    pub steps_run: u64,
     pub found: Option<Found>,
 }
 
@@ -82,6 +91,7 @@ impl PropOutcome {
 /// What workers share: counters for the progress line and the first failure.
 struct Shared {
     cases: AtomicU32,
+    steps: AtomicU64,
     failures: AtomicU32,
     stop: AtomicBool,
     /// The rule of the first failure: shrinking keeps only candidates that break the same rule.
@@ -103,27 +113,39 @@ fn case_seed(run_seed: u64, worker: usize, case: u32) -> u64 {
 /// Runs `config.cases` random histories against the target; stops at the first broken rule and
 /// shrinks it.
 pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcome, HarnessError> {
-    let runtime =
-        tokio::runtime::Runtime::new().map_err(|e| HarnessError::Simulator(e.to_string()))?;
     let concurrent = config.concurrency > 1;
-    let deliveries = if concurrent {
-        2 * config.concurrency
-    } else {
-        1
-    };
-    let harness = runtime.block_on(Harness::start_with(choice, config.seed, deliveries))?;
-    // Shared-simulator mode: one endpoint for every history, no resets.
-    let shared_endpoint = if concurrent {
-        Some(
-            harness
-                .reset(config.seed)
-                .map_err(HarnessError::Simulator)?,
-        )
+    let jobs = config.jobs.max(1);
+    if concurrent && jobs > 1 {
+        return Err(HarnessError::Config(
+            "--jobs and --concurrency do not combine: jobs run independent targets, concurrency shares one".into(),
+        ));
+    }
+    if jobs > 1 && !matches!(choice, TargetChoice::Reference(_)) {
+        return Err(HarnessError::Config(
+            "--jobs needs the embedded reference target: two instances of an app from a target file could share its database or port".into(),
+        ));
+    }
+    // Shared-target mode: one simulator and one target for every history, one endpoint, no
+    // resets. Its histories block on the runtime from several threads at once, which needs the
+    // multi-threaded runtime.
+    let shared_run = if concurrent {
+        let runtime =
+            tokio::runtime::Runtime::new().map_err(|e| HarnessError::Simulator(e.to_string()))?;
+        let harness = runtime.block_on(Harness::start_with(
+            choice,
+            config.seed,
+            2 * config.concurrency,
+        ))?;
+        let endpoint = harness
+            .reset(config.seed)
+            .map_err(HarnessError::Simulator)?;
+        Some((runtime, harness, endpoint))
     } else {
         None
     };
     let shared = Shared {
         cases: AtomicU32::new(0),
+        steps: AtomicU64::new(0),
         failures: AtomicU32::new(0),
         stop: AtomicBool::new(false),
         rule: Mutex::new(None),
@@ -135,8 +157,9 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
         smallest: Mutex::new(None),
     };
     let started = Instant::now();
-    let workers = config.concurrency.max(1);
+    let workers = if concurrent { config.concurrency } else { jobs };
     let done = AtomicBool::new(false);
+    let mut start_error = None;
     std::thread::scope(|scope| {
         if config.progress {
             scope.spawn(|| progress(&shared, config, started, &done));
@@ -145,21 +168,42 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
             .map(|worker| {
                 let cases = config.cases / workers as u32
                     + u32::from((worker as u32) < config.cases % workers as u32);
-                let (harness, shared, runtime, endpoint) =
-                    (&harness, &shared, &runtime, shared_endpoint.clone());
-                scope.spawn(move || {
+                let (shared, shared_run) = (&shared, &shared_run);
+                scope.spawn(move || -> Result<(), HarnessError> {
+                    if let Some((runtime, harness, endpoint)) = shared_run {
+                        let endpoint = Some(endpoint.clone());
+                        run_worker(
+                            harness, runtime, shared, config, worker, cases, true, endpoint,
+                        );
+                        return Ok(());
+                    }
+                    // An independent job: its own simulator and target on its own thread. One
+                    // history at a time runs fastest on a current-thread runtime.
+                    let runtime =
+                        crate::runtime().map_err(|e| HarnessError::Simulator(e.to_string()))?;
+                    let harness = runtime.block_on(Harness::start(choice, config.seed))?;
                     run_worker(
-                        harness, runtime, shared, config, worker, cases, concurrent, endpoint,
-                    )
+                        &harness, &runtime, shared, config, worker, cases, false, None,
+                    );
+                    runtime.block_on(harness.stop());
+                    Ok(())
                 })
             })
             .collect();
         for handle in handles {
-            let _ = handle.join();
+            if let Ok(Err(e)) = handle.join() {
+                shared.stop.store(true, Ordering::SeqCst);
+                start_error.get_or_insert(e);
+            }
         }
         done.store(true, Ordering::SeqCst);
     });
-    runtime.block_on(harness.stop());
+    if let Some((runtime, harness, _)) = shared_run {
+        runtime.block_on(harness.stop());
+    }
+    if let Some(e) = start_error {
+        return Err(e);
+    }
     let elapsed = started.elapsed();
     let cases_run = shared.cases.load(Ordering::SeqCst) - shared.shrink_runs.load(Ordering::SeqCst);
     let found = shared
@@ -188,6 +232,7 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
     Ok(PropOutcome {
         cases_run,
         elapsed,
+        steps_run: shared.steps.load(Ordering::SeqCst),
         found,
     })
 }
@@ -220,7 +265,8 @@ fn run_worker(
     };
     let mut runner = TestRunner::new_with_rng(proptest_config, rng);
     let counter = AtomicU32::new(0);
-    let strategy = history_strategy(config.max_steps, concurrent).prop_map(|intents| intents);
+    let strategy = history_strategy(config.min_steps, config.max_steps, concurrent)
+        .prop_map(|intents| intents);
     let outcome = runner.run(&strategy, |intents: Vec<Intent>| {
         if shared.stop.load(Ordering::SeqCst)
             && shared.owner.load(Ordering::SeqCst) != worker as u32
@@ -249,6 +295,11 @@ fn run_worker(
             None => runtime.block_on(run_scenario(harness, &scenario)),
         };
         shared.cases.fetch_add(1, Ordering::SeqCst);
+        if !shared.stop.load(Ordering::SeqCst) {
+            shared
+                .steps
+                .fetch_add(scenario.steps.len() as u64, Ordering::SeqCst);
+        }
         let Some(failure) = &result.failure else {
             return Ok(());
         };

@@ -245,8 +245,13 @@ pub fn intent_strategy(concurrent: bool) -> BoxedStrategy<Intent> {
 }
 
 /// A history: the intents proptest generates and shrinks.
-pub fn history_strategy(max_steps: usize, concurrent: bool) -> impl Strategy<Value = Vec<Intent>> {
-    prop::collection::vec(intent_strategy(concurrent), 1..=max_steps.max(1))
+pub fn history_strategy(
+    min_steps: usize,
+    max_steps: usize,
+    concurrent: bool,
+) -> impl Strategy<Value = Vec<Intent>> {
+    let max = max_steps.max(1);
+    prop::collection::vec(intent_strategy(concurrent), min_steps.clamp(1, max)..=max)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -745,7 +750,7 @@ mod tests {
     fn every_interpreted_history_is_valid_for_stripe() {
         let mut runner = TestRunner::deterministic();
         for _ in 0..500 {
-            let intents = history_strategy(30, false)
+            let intents = history_strategy(1, 30, false)
                 .new_tree(&mut runner)
                 .unwrap()
                 .current();

@@ -45,19 +45,11 @@ pub fn router() -> Router<Arc<Shared>> {
 
 fn status_json(shared: &Shared) -> Value {
     shared.with_store(|store, now| {
-        let count = |s: &str| {
-            store
-                .deliveries
-                .records()
-                .iter()
-                .filter(|r| {
-                    serde_json::to_value(r.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(|x| x == s))
-                        .unwrap_or(false)
-                })
-                .count()
-        };
+        let mut counts = std::collections::HashMap::new();
+        for record in store.deliveries.records() {
+            *counts.entry(record.status.as_str()).or_insert(0usize) += 1;
+        }
+        let count = |s: &str| counts.get(s).copied().unwrap_or(0);
         json!({
             "mode": store.deliveries.mode,
             "held": count("held"),
@@ -111,27 +103,40 @@ struct ReleaseRequest {
     /// Switch to automatic delivery afterwards.
     #[serde(default)]
     resume: bool,
+    /// Send them all at once (up to the delivery concurrency), as Stripe does when an endpoint
+    /// comes back: arrival order is then not guaranteed.
+    #[serde(default)]
+    parallel: bool,
 }
 
 /// Sends held deliveries one after the other, each awaited, so the receiver sees exactly the
-/// requested order.
+/// requested order; or, `parallel`, all at once under the delivery concurrency limit.
 pub async fn release_held(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     order: ReleaseOrder,
     duplicate: Option<DuplicateMode>,
+    parallel: bool,
 ) -> ApiResult<Vec<DeliveryRecord>> {
     let jobs = shared.with_store(|store, now| store.release_held(&order, duplicate, now))?;
-    let mut released = Vec::new();
-    for job in jobs {
-        let record_id = job.record_id.clone();
-        run_job(shared, job).await;
-        if let Some(id) = record_id {
-            if let Some(record) = shared.with_store(|store, _| store.deliveries.get(&id).cloned()) {
-                released.push(record);
-            }
+    let record_ids: Vec<String> = jobs.iter().filter_map(|j| j.record_id.clone()).collect();
+    if parallel {
+        let mut running = tokio::task::JoinSet::new();
+        for job in jobs {
+            let shared = shared.clone();
+            running.spawn(async move { run_job(&shared, job).await });
+        }
+        while running.join_next().await.is_some() {}
+    } else {
+        for job in jobs {
+            run_job(shared, job).await;
         }
     }
-    Ok(released)
+    Ok(shared.with_store(|store, _| {
+        record_ids
+            .iter()
+            .filter_map(|id| store.deliveries.get(id).cloned())
+            .collect()
+    }))
 }
 
 async fn release(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Json<Value>> {
@@ -156,7 +161,7 @@ async fn release(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Js
         Some(DuplicateField::Flag(true)) => Some(DuplicateMode::Concurrent),
         Some(DuplicateField::Mode(mode)) => Some(mode),
     };
-    let released = release_held(&shared, order, duplicate).await?;
+    let released = release_held(&shared, order, duplicate, request.parallel).await?;
     if request.resume {
         shared.with_store(|store, _| store.deliveries.mode = DeliveryMode::Auto);
     }

@@ -40,6 +40,20 @@ pub enum RecordStatus {
     Canceled,
 }
 
+impl RecordStatus {
+    /// The name the API shows (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordStatus::Held => "held",
+            RecordStatus::Pending => "pending",
+            RecordStatus::InFlight => "in_flight",
+            RecordStatus::Succeeded => "succeeded",
+            RecordStatus::Failed => "failed",
+            RecordStatus::Canceled => "canceled",
+        }
+    }
+}
+
 /// One HTTP request to an endpoint (or one that a fault swallowed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Attempt {
@@ -100,6 +114,9 @@ pub struct DeliveryLog {
     pub faults: Vec<FaultRule>,
     records: Vec<DeliveryRecord>,
     index: HashMap<String, usize>,
+    /// Event id → its records (one per endpoint), so a finished attempt updates the event's
+    /// `pending_webhooks` without scanning the whole log.
+    by_event: HashMap<String, Vec<usize>>,
     /// Every record before this index is finished for good (succeeded, failed or canceled), so
     /// the scans for due work start here: a long-running simulator does not rescan its history.
     settled_prefix: usize,
@@ -129,7 +146,20 @@ impl DeliveryLog {
 
     fn push(&mut self, record: DeliveryRecord) {
         self.index.insert(record.id.clone(), self.records.len());
+        self.by_event
+            .entry(record.event_id.clone())
+            .or_default()
+            .push(self.records.len());
         self.records.push(record);
+    }
+
+    /// The records of one event, one per endpoint it was sent to.
+    pub fn of_event<'a>(&'a self, event_id: &str) -> impl Iterator<Item = &'a DeliveryRecord> + 'a {
+        self.by_event
+            .get(event_id)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.records[i])
     }
 
     /// Moves [`DeliveryLog::settled_prefix`] past records that can no longer change.
@@ -232,15 +262,11 @@ impl Store {
     /// `pending_webhooks`.
     pub fn event_body(&self, event_id: &str, endpoint_id: &str) -> Option<Vec<u8>> {
         let event = self.events.get(event_id)?;
-        let mut value = event.render();
-        if let Some(version) = self
+        let version = self
             .webhook_endpoints
             .get(endpoint_id)
-            .and_then(|e| e.api_version.clone())
-        {
-            value["api_version"] = json!(version);
-        }
-        serde_json::to_vec(&value).ok()
+            .and_then(|e| e.api_version.as_deref());
+        Some(event.to_json(version))
     }
 
     /// Builds the job for a record's next attempt and marks it in flight; `None` if the record
@@ -353,13 +379,8 @@ impl Store {
     fn refresh_pending_webhooks(&mut self, event_id: &str) {
         let pending = self
             .deliveries
-            .records
-            .iter()
-            .filter(|r| {
-                r.event_id == event_id
-                    && r.status != RecordStatus::Succeeded
-                    && r.status != RecordStatus::Canceled
-            })
+            .of_event(event_id)
+            .filter(|r| r.status != RecordStatus::Succeeded && r.status != RecordStatus::Canceled)
             .count() as u32;
         if let Some(event) = self.events.get_mut(event_id) {
             event.pending_webhooks = pending;
@@ -462,9 +483,8 @@ impl Store {
             };
             let record_id = self
                 .deliveries
-                .records
-                .iter()
-                .find(|r| r.event_id == event_id && r.endpoint_id == endpoint_id)
+                .of_event(event_id)
+                .find(|r| r.endpoint_id == endpoint_id)
                 .map(|r| r.id.clone());
             let Some(body) = self.event_body(event_id, &endpoint_id) else {
                 continue;
@@ -494,14 +514,7 @@ impl Store {
             .iter()
             .filter(|r| event.is_none_or(|e| r.event_id == e))
             .filter(|r| endpoint.is_none_or(|e| r.endpoint_id == e))
-            .filter(|r| {
-                outcome.is_none_or(|o| {
-                    serde_json::to_value(r.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(|s| s == o))
-                        .unwrap_or(false)
-                })
-            })
+            .filter(|r| outcome.is_none_or(|o| r.status.as_str() == o))
             .filter_map(|r| serde_json::to_value(r).ok())
             .collect();
         json!({ "object": "list", "data": data, "has_more": false, "url": "/_sim/deliveries" })

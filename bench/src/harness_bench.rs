@@ -1,0 +1,102 @@
+//! Harness throughput against the embedded reference target: scripted scenarios per second (every
+//! scenario in `scenarios/`, played again and again on one harness), and property cases per
+//! second with histories of exactly 20 generated steps.
+
+use std::time::Instant;
+
+use stripe_harness::prop::{run_prop, PropConfig};
+use stripe_harness::{default_scenarios_dir, run_scenario, Harness, Scenario, TargetChoice};
+
+use crate::stats::Runs;
+
+/// Scripted scenarios per second, one run per entry; fails if any scenario fails.
+pub fn scripted(runs: usize, passes: usize, jobs: usize) -> Result<Runs, String> {
+    let scenarios = Scenario::load_dir(&default_scenarios_dir())
+        .map_err(|e| format!("loading scenarios: {e}"))?;
+    let mut rates = Vec::new();
+    for run in 0..=runs {
+        // Each job plays every scenario `passes` times on its own simulator and target.
+        let started = Instant::now();
+        let played: Result<Vec<usize>, String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..jobs)
+                .map(|job| {
+                    let scenarios = &scenarios;
+                    scope.spawn(move || play_passes(scenarios, passes, (run * jobs + job) as u64))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().map_err(|_| "a harness job panicked".to_string())?)
+                .collect()
+        });
+        let played: usize = played?.iter().sum();
+        // The first run is the warm-up.
+        if run > 0 {
+            rates.push(played as f64 / started.elapsed().as_secs_f64());
+        }
+    }
+    Ok(Runs::new(rates))
+}
+
+fn play_passes(scenarios: &[Scenario], passes: usize, seed: u64) -> Result<usize, String> {
+    let runtime = stripe_harness::runtime().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let harness = Harness::start(&TargetChoice::Reference(None), seed)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut played = 0;
+        for _ in 0..passes {
+            for scenario in scenarios {
+                let result = run_scenario(&harness, scenario).await;
+                if let Some(failure) = &result.failure {
+                    return Err(format!(
+                        "scenario {} failed against the reference target: {}",
+                        scenario.name, failure.violation.rule
+                    ));
+                }
+                played += 1;
+            }
+        }
+        harness.stop().await;
+        Ok(played)
+    })
+}
+
+/// Property-run throughput.
+#[derive(Debug, Clone)]
+pub struct PropFigures {
+    pub cases_per_second: Runs,
+    /// The mean number of steps a case played once interpreted.
+    pub steps_per_case: f64,
+}
+
+/// Property cases per second, histories of exactly `steps` generated steps.
+pub fn prop(runs: usize, cases: u32, steps: usize, jobs: usize) -> Result<PropFigures, String> {
+    let mut rates = Vec::new();
+    let mut steps_per_case = 0.0;
+    for run in 0..runs {
+        let config = PropConfig {
+            cases,
+            seed: 20261127 + run as u64,
+            max_steps: steps,
+            min_steps: steps,
+            jobs,
+            out: std::env::temp_dir().join("stripe-bench-prop"),
+            ..PropConfig::default()
+        };
+        let outcome =
+            run_prop(&TargetChoice::Reference(None), &config).map_err(|e| e.to_string())?;
+        if let Some(found) = &outcome.found {
+            return Err(format!(
+                "a property failed against the reference target: {:?}",
+                found.result.failure
+            ));
+        }
+        rates.push(outcome.cases_per_second());
+        steps_per_case = outcome.steps_run as f64 / outcome.cases_run.max(1) as f64;
+    }
+    Ok(PropFigures {
+        cases_per_second: Runs::new(rates),
+        steps_per_case,
+    })
+}

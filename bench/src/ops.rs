@@ -1,0 +1,250 @@
+//! The operations measured, and how each server does them. Where a peer lacks an operation the
+//! table says so; where it does the same thing differently (a payment), the notes say how.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::load::{Conn, Operation};
+use crate::servers::Kind;
+
+/// A measured API operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    RetrieveCustomer,
+    CreateCustomer,
+    RetrieveSession,
+    CreateSession,
+    CreateRefund,
+    /// A whole payment, as each server knows one.
+    Payment,
+}
+
+impl Op {
+    pub const API: [Op; 5] = [
+        Op::RetrieveSession,
+        Op::CreateSession,
+        Op::RetrieveCustomer,
+        Op::CreateCustomer,
+        Op::CreateRefund,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Op::RetrieveCustomer => "GET /v1/customers/{id}",
+            Op::CreateCustomer => "POST /v1/customers (form)",
+            Op::RetrieveSession => "GET /v1/checkout/sessions/{id}",
+            Op::CreateSession => "POST /v1/checkout/sessions (form)",
+            Op::CreateRefund => "POST /v1/refunds (1 cent of a charge)",
+            Op::Payment => "a whole payment",
+        }
+    }
+
+    /// Whether `kind` can do it at all.
+    pub fn supported_by(self, kind: Kind) -> bool {
+        match (self, kind) {
+            // Neither peer has Checkout Sessions (both answer 404).
+            (Op::RetrieveSession | Op::CreateSession, Kind::StripeSim) => true,
+            (Op::RetrieveSession | Op::CreateSession, _) => false,
+            _ => true,
+        }
+    }
+}
+
+/// The form of a one-item payment-mode session, as the SDKs encode it.
+pub fn session_form(n: u64, amount: u64) -> String {
+    format!(
+        "mode=payment&client_reference_id=order_{n}\
+         &success_url=https%3A%2F%2Fshop.example%2Fthanks\
+         &line_items%5B0%5D%5Bquantity%5D=1\
+         &line_items%5B0%5D%5Bprice_data%5D%5Bcurrency%5D=usd\
+         &line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D={amount}\
+         &line_items%5B0%5D%5Bprice_data%5D%5Bproduct_data%5D%5Bname%5D=Bench+T-shirt"
+    )
+}
+
+fn customer_form(n: u64) -> String {
+    format!("email=buyer{n}%40example.com&name=Bench+Buyer+{n}")
+}
+
+/// Objects an operation reads or refunds, made before the load starts.
+#[derive(Debug, Clone, Default)]
+pub struct Fixtures {
+    pub customer: String,
+    pub session: String,
+    /// A charge big enough for every 1-cent refund of the run.
+    pub charge: String,
+}
+
+/// The largest USD charge Stripe (and stripe-stateful-mock) accepts: room for ~10^8 refunds.
+const BIG_AMOUNT: u64 = 99_999_999;
+
+/// Makes the fixtures `kind` supports.
+pub async fn fixtures(conn: &mut Conn, kind: Kind) -> Result<Fixtures, String> {
+    let customer = conn
+        .post_form("/v1/customers", &customer_form(0))
+        .await?
+        .ok_json("creating a customer")?["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut fixtures = Fixtures {
+        customer,
+        ..Fixtures::default()
+    };
+    match kind {
+        Kind::StripeSim => {
+            let (session, charge) = sim_payment(conn, 0, BIG_AMOUNT).await?;
+            fixtures.session = session;
+            fixtures.charge = charge;
+        }
+        Kind::Localstripe => {
+            // localstripe refuses `tok_visa` as a charge source; `pm_card_visa` works.
+            let form = format!("amount={BIG_AMOUNT}&currency=usd&source=pm_card_visa");
+            fixtures.charge = id_of(conn.post_form("/v1/charges", &form).await, "a charge")?;
+        }
+        Kind::StatefulMock => {
+            let form = format!("amount={BIG_AMOUNT}&currency=usd&source=tok_visa");
+            fixtures.charge = id_of(conn.post_form("/v1/charges", &form).await, "a charge")?;
+        }
+    }
+    Ok(fixtures)
+}
+
+fn id_of(answer: Result<crate::load::Answer, String>, what: &str) -> Result<String, String> {
+    let value = answer?.ok_json(&format!("creating {what}"))?;
+    value["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("creating {what}: no id in the answer"))
+}
+
+/// On stripe-sim: a session paid by card 4242 through the control API (what the hosted page
+/// does). Returns the session and its charge.
+pub async fn sim_payment(conn: &mut Conn, n: u64, amount: u64) -> Result<(String, String), String> {
+    let session = id_of(
+        conn.post_form("/v1/checkout/sessions", &session_form(n, amount))
+            .await,
+        "a checkout session",
+    )?;
+    conn.post_form(
+        &format!("/_sim/checkout/sessions/{session}/pay"),
+        "card=4242424242424242",
+    )
+    .await?
+    .ok_json("paying the session")?;
+    let session_now = conn
+        .get(&format!(
+            "/v1/checkout/sessions/{session}?expand%5B%5D=payment_intent"
+        ))
+        .await?
+        .ok_json("retrieving the paid session")?;
+    let charge = session_now["payment_intent"]["latest_charge"]
+        .as_str()
+        .ok_or("the paid session's PaymentIntent has no charge")?
+        .to_string();
+    Ok((session, charge))
+}
+
+/// One operation against one server, ready for the load generator.
+pub struct Bound {
+    pub op: Op,
+    pub kind: Kind,
+    pub fixtures: Fixtures,
+}
+
+impl Operation for Bound {
+    fn run<'a>(
+        &'a self,
+        conn: &'a mut Conn,
+        n: u64,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let f = &self.fixtures;
+            match self.op {
+                Op::RetrieveCustomer => {
+                    check(conn.get(&format!("/v1/customers/{}", f.customer)).await)
+                }
+                Op::CreateCustomer => {
+                    check(conn.post_form("/v1/customers", &customer_form(n)).await)
+                }
+                Op::RetrieveSession => check(
+                    conn.get(&format!("/v1/checkout/sessions/{}", f.session))
+                        .await,
+                ),
+                Op::CreateSession => check(
+                    conn.post_form("/v1/checkout/sessions", &session_form(n, 2000))
+                        .await,
+                ),
+                Op::CreateRefund => check(
+                    conn.post_form("/v1/refunds", &format!("charge={}&amount=1", f.charge))
+                        .await,
+                ),
+                Op::Payment => payment(conn, self.kind, n).await,
+            }
+        })
+    }
+}
+
+fn check(answer: Result<crate::load::Answer, String>) -> Result<(), String> {
+    answer?.ok_json("request").map(|_| ())
+}
+
+/// A whole payment: on stripe-sim a Checkout Session created, paid by card on the hosted page's
+/// route, and its `checkout.session.completed` event read back; on localstripe a PaymentIntent
+/// confirmed with a card and its event read back; on stripe-stateful-mock (no PaymentIntents, no
+/// events) a card charge.
+async fn payment(conn: &mut Conn, kind: Kind, n: u64) -> Result<(), String> {
+    match kind {
+        Kind::StripeSim => {
+            let session = id_of(
+                conn.post_form("/v1/checkout/sessions", &session_form(n, 2000))
+                    .await,
+                "a checkout session",
+            )?;
+            conn.post_form(
+                &format!("/_sim/checkout/sessions/{session}/pay"),
+                "card=4242424242424242",
+            )
+            .await?
+            .ok_json("paying")?;
+            let events = conn
+                .get("/v1/events?type=checkout.session.completed&limit=1")
+                .await?
+                .ok_json("listing events")?;
+            if events["data"].as_array().is_none_or(Vec::is_empty) {
+                return Err("no checkout.session.completed event logged".into());
+            }
+            Ok(())
+        }
+        Kind::Localstripe => {
+            conn.post_form(
+                "/v1/payment_intents",
+                "amount=2000&currency=usd&confirm=true&payment_method=pm_card_visa&payment_method_types%5B%5D=card",
+            )
+            .await?
+            .ok_json("confirming a PaymentIntent")?;
+            let events = conn
+                .get("/v1/events?type=payment_intent.succeeded&limit=1")
+                .await?
+                .ok_json("listing events")?;
+            if events["data"].as_array().is_none_or(Vec::is_empty) {
+                return Err("no payment_intent.succeeded event logged".into());
+            }
+            Ok(())
+        }
+        Kind::StatefulMock => check(
+            conn.post_form("/v1/charges", "amount=2000&currency=usd&source=tok_visa")
+                .await,
+        ),
+    }
+}
+
+/// Binds `op` to `kind` with its fixtures.
+pub fn bind(op: Op, kind: Kind, fixtures: &Fixtures) -> Arc<dyn Operation> {
+    Arc::new(Bound {
+        op,
+        kind,
+        fixtures: fixtures.clone(),
+    })
+}
