@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use stripe_harness::harness::scenario_seed;
 use stripe_harness::prop::{run_prop, PropConfig};
 use stripe_harness::{default_scenarios_dir, run_scenario, Harness, Scenario, TargetChoice};
 
@@ -29,7 +30,10 @@ pub fn scripted(runs: usize, passes: usize, jobs: usize) -> Result<Runs, String>
                 .map(|h| h.join().map_err(|_| "a harness job panicked".to_string())?)
                 .collect()
         });
-        let played: usize = played?.iter().sum();
+        let played: usize = played
+            .inspect_err(|e| eprintln!("stripe-bench: {e}"))?
+            .iter()
+            .sum();
         // The first run is the warm-up.
         if run > 0 {
             rates.push(played as f64 / started.elapsed().as_secs_f64());
@@ -45,13 +49,18 @@ fn play_passes(scenarios: &[Scenario], passes: usize, seed: u64) -> Result<usize
             .await
             .map_err(|e| e.to_string())?;
         let mut played = 0;
-        for _ in 0..passes {
+        for pass in 0..passes {
             for scenario in scenarios {
-                let result = run_scenario(&harness, scenario).await;
+                // Every pass gets fresh ids: the target remembers the events it processed, and
+                // the same ids again would (rightly) be ignored as redeliveries.
+                let mut scenario = scenario.clone();
+                let pass_seed = seed.wrapping_mul(1_000_003).wrapping_add(pass as u64);
+                scenario.seed = Some(scenario_seed(pass_seed, &scenario.name));
+                let result = run_scenario(&harness, &scenario).await;
                 if let Some(failure) = &result.failure {
                     return Err(format!(
-                        "scenario {} failed against the reference target: {}",
-                        scenario.name, failure.violation.rule
+                        "scenario {} failed against the reference target at step {}: {} (expected {}, observed {})",
+                        scenario.name, failure.step, failure.violation.rule, failure.violation.expected, failure.violation.observed
                     ));
                 }
                 played += 1;

@@ -40,6 +40,13 @@ impl Op {
         }
     }
 
+    /// Whether `kind`'s version of the operation does the same work as ours, so that the ratio
+    /// means something. stripe-stateful-mock's "payment" is one charge request: no session, no
+    /// event log, none of what a payment through Checkout is.
+    pub fn comparable(self, kind: Kind) -> bool {
+        self.supported_by(kind) && !(self == Op::Payment && kind == Kind::StatefulMock)
+    }
+
     /// Whether `kind` can do it at all.
     pub fn supported_by(self, kind: Kind) -> bool {
         match (self, kind) {

@@ -79,11 +79,19 @@ impl Report {
                 Err(e) => e,
                 Ok(None) if !op.supported_by(kind) => "not supported".into(),
                 Ok(None) => "—".into(),
+                Ok(Some(f)) if !op.comparable(kind) => {
+                    format!(
+                        "{} (not comparable: {})",
+                        throughput_cell(f),
+                        flow_note(kind)
+                    )
+                }
                 Ok(Some(f)) => throughput_cell(f),
             };
             let ours = figure(Kind::StripeSim).ok().flatten();
             let best_peer = PEERS
                 .iter()
+                .filter(|k| op.comparable(**k))
                 .filter_map(|k| figure(*k).ok().flatten())
                 .max_by(|a, b| a.per_second.median().total_cmp(&b.per_second.median()));
             let (ratio, goal) = match (ours, best_peer) {
@@ -301,6 +309,14 @@ impl Report {
                 format!("< 100 ms {}", mark(ours < 100.0)),
             ]);
         }
+    }
+}
+
+/// What a "payment" is on a peer whose figure is shown but not compared.
+fn flow_note(kind: Kind) -> &'static str {
+    match kind {
+        Kind::StatefulMock => "one charge request, no session, no event log",
+        _ => "",
     }
 }
 

@@ -61,6 +61,68 @@ pub async fn run_scenarios(
     Ok(results)
 }
 
+/// Plays `scenarios` on `jobs` independent harnesses (a simulator and an embedded reference
+/// target each, on its own thread) and returns the results in scenario order. Each scenario's ids
+/// come from (seed, its name), so the results do not depend on `jobs`. A target file's app runs
+/// as one instance: with it, `jobs` must be 1.
+pub fn run_scenarios_in_jobs(
+    choice: &TargetChoice,
+    scenarios: &[Scenario],
+    seed: u64,
+    jobs: usize,
+) -> Result<Vec<ScenarioResult>, HarnessError> {
+    let jobs = jobs.clamp(1, scenarios.len().max(1));
+    if jobs > 1 && !matches!(choice, TargetChoice::Reference(_)) {
+        return Err(HarnessError::Config(
+            "--jobs needs the embedded reference target: two instances of an app from a target file could share its database or port".into(),
+        ));
+    }
+    let results: Result<Vec<Vec<(usize, ScenarioResult)>>, HarnessError> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..jobs)
+                .map(|job| {
+                    scope.spawn(move || {
+                        let runtime =
+                            runtime().map_err(|e| HarnessError::Simulator(e.to_string()))?;
+                        runtime.block_on(async {
+                            let harness = Harness::start(choice, seed).await?;
+                            let mut mine = Vec::new();
+                            for (index, scenario) in
+                                scenarios.iter().enumerate().skip(job).step_by(jobs)
+                            {
+                                mine.push((index, run_scenario(&harness, scenario).await));
+                            }
+                            harness.stop().await;
+                            Ok(mine)
+                        })
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(HarnessError::Simulator("a harness job panicked".into()))
+                    })
+                })
+                .collect()
+        });
+    let mut all: Vec<(usize, ScenarioResult)> = results?.into_iter().flatten().collect();
+    all.sort_by_key(|(index, _)| *index);
+    Ok(all.into_iter().map(|(_, result)| result).collect())
+}
+
+/// How many jobs to run by default: one per core with the embedded reference target (results do
+/// not depend on it), one with a target file (its app is one instance).
+pub fn default_jobs(choice: &TargetChoice) -> usize {
+    match choice {
+        TargetChoice::Reference(_) => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        TargetChoice::File(_) => 1,
+    }
+}
+
 /// The runtime a run drives the simulator, the embedded target and the scenarios on: one thread.
 ///
 /// A scenario is a chain of short loopback round trips (harness → simulator → target → simulator),

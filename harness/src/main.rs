@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use stripe_harness::prop::{run_prop, PropConfig};
 use stripe_harness::report::{describe, junit, summary};
-use stripe_harness::{default_scenarios_dir, run_scenarios, Scenario, TargetChoice, TargetFile};
+use stripe_harness::{
+    default_jobs, default_scenarios_dir, run_scenarios_in_jobs, Scenario, TargetChoice, TargetFile,
+};
 
 #[derive(Parser)]
 #[command(
@@ -52,10 +54,11 @@ struct PropArgs {
     /// Histories played at once against the same target, each on its own orders.
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
-    /// Independent workers, each with its own simulator and embedded reference target (one per
-    /// core is fastest). The cases follow from the seed and the number of jobs.
-    #[arg(long, default_value_t = 1)]
-    jobs: usize,
+    /// Independent workers, each with its own simulator and embedded reference target (default:
+    /// one per core; 1 with --target). Every case is drawn from (seed, its number), so the
+    /// histories and the failure reported do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
     /// Where the shrunk failing history is written as a scenario.
     #[arg(long, default_value = "scenarios/found")]
     out: PathBuf,
@@ -81,6 +84,10 @@ struct RunArgs {
     /// Seed of every id and random choice (printed; drawn at random when omitted).
     #[arg(long)]
     seed: Option<u64>,
+    /// Scenarios played at once, each job with its own simulator and embedded reference target
+    /// (default: one per core; 1 with --target). Results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
     /// Scenario files or folders (default: scenarios/).
     paths: Vec<PathBuf>,
 }
@@ -89,8 +96,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Some(Command::Prop(args)) => prop(args),
-        Some(Command::Run(args)) => tokio_run(args),
-        None => tokio_run(RunArgs::default()),
+        Some(Command::Run(args)) => run(args),
+        None => run(RunArgs::default()),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
@@ -100,11 +107,6 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-fn tokio_run(args: RunArgs) -> Result<bool, String> {
-    let runtime = stripe_harness::runtime().map_err(|e| e.to_string())?;
-    runtime.block_on(run(args))
 }
 
 fn target_choice(
@@ -128,9 +130,14 @@ fn target_choice(
 fn prop(args: PropArgs) -> Result<bool, String> {
     let (choice, target_args) = target_choice(&args.target, &args.defect)?;
     let seed = args.seed.unwrap_or_else(stripe_sim::ids::fresh_seed);
+    let jobs = match args.jobs {
+        Some(jobs) => jobs.max(1),
+        None if args.concurrency > 1 => 1,
+        None => default_jobs(&choice),
+    };
     println!(
-        "stripe-harness prop: {} histories of up to {} steps, concurrency {}, jobs {}, seed {seed}",
-        args.cases, args.max_steps, args.concurrency, args.jobs
+        "stripe-harness prop: {} histories of up to {} steps, concurrency {}, jobs {jobs}, seed {seed}",
+        args.cases, args.max_steps, args.concurrency
     );
     let config = PropConfig {
         cases: args.cases,
@@ -138,7 +145,7 @@ fn prop(args: PropArgs) -> Result<bool, String> {
         max_steps: args.max_steps,
         min_steps: args.min_steps,
         concurrency: args.concurrency.max(1),
-        jobs: args.jobs.max(1),
+        jobs,
         out: args.out,
         progress: true,
         ..PropConfig::default()
@@ -224,7 +231,7 @@ fn partition(scenarios: Vec<Scenario>, spec: &str) -> Result<Vec<Scenario>, Stri
         .collect())
 }
 
-async fn run(args: RunArgs) -> Result<bool, String> {
+fn run(args: RunArgs) -> Result<bool, String> {
     let (choice, target_args) = target_choice(&args.target, &args.defect)?;
     let mut scenarios = load_scenarios(&args.paths)?;
     if let Some(filter) = &args.filter {
@@ -237,10 +244,13 @@ async fn run(args: RunArgs) -> Result<bool, String> {
         return Err("no scenario to run".into());
     }
     let seed = args.seed.unwrap_or_else(stripe_sim::ids::fresh_seed);
-    println!("stripe-harness: {} scenarios, seed {seed}", scenarios.len());
-    let results = run_scenarios(&choice, &scenarios, seed)
-        .await
-        .map_err(|e| e.to_string())?;
+    let jobs = args.jobs.unwrap_or_else(|| default_jobs(&choice)).max(1);
+    println!(
+        "stripe-harness: {} scenarios, seed {seed}, jobs {jobs}",
+        scenarios.len()
+    );
+    let results =
+        run_scenarios_in_jobs(&choice, &scenarios, seed, jobs).map_err(|e| e.to_string())?;
     for result in &results {
         print!("{}", describe(result, seed, &target_args));
     }

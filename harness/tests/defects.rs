@@ -46,3 +46,19 @@ async fn every_defect_fails_at_least_one_scenario_and_the_readme_table_is_curren
         "rerun with UPDATE_README=1 cargo test -p stripe-harness --test defects",
     );
 }
+
+#[test]
+fn scenarios_played_in_jobs_give_the_same_results_in_the_same_order() {
+    let scenarios = Scenario::load_dir(&stripe_harness::default_scenarios_dir()).unwrap();
+    let choice = TargetChoice::Reference(Some(Defect::RefundLost));
+    let one = stripe_harness::run_scenarios_in_jobs(&choice, &scenarios, 5, 1).unwrap();
+    let three = stripe_harness::run_scenarios_in_jobs(&choice, &scenarios, 5, 3).unwrap();
+    let summary = |results: &[stripe_harness::ScenarioResult]| {
+        results
+            .iter()
+            .map(|r| (r.name.clone(), r.passed(), r.snapshot()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(summary(&one), summary(&three));
+    assert!(one.iter().any(|r| !r.passed()), "the defect is caught");
+}

@@ -174,3 +174,54 @@ fn concurrent_histories_still_catch_a_defect() {
     .unwrap();
     assert!(outcome.found.is_some());
 }
+
+#[test]
+fn the_failure_found_does_not_depend_on_the_number_of_jobs() {
+    let choice = TargetChoice::Reference(Some(Defect::Resurrect));
+    let found = |jobs: usize| {
+        let config = PropConfig {
+            jobs,
+            ..config(3, DEFAULT_CASES, out_dir(&format!("jobs-{jobs}")))
+        };
+        run_prop(&choice, &config).unwrap().found.unwrap()
+    };
+    let (one, three) = (found(1), found(3));
+    assert_eq!(one.case, three.case);
+    assert_eq!(one.scenario.steps, three.scenario.steps);
+    assert_eq!(one.scenario.seed, three.scenario.seed);
+}
+
+#[test]
+fn jobs_play_the_same_histories_against_the_correct_target() {
+    let run = |jobs: usize| {
+        let config = PropConfig {
+            jobs,
+            min_steps: 20,
+            ..config(41, 40, out_dir(&format!("steps-{jobs}")))
+        };
+        run_prop(&TargetChoice::Reference(None), &config).unwrap()
+    };
+    let (one, two) = (run(1), run(2));
+    assert!(one.found.is_none() && two.found.is_none());
+    assert_eq!(
+        (one.cases_run, one.steps_run),
+        (two.cases_run, two.steps_run)
+    );
+    assert!(one.steps_run >= 40 * 20, "histories of 20 generated steps");
+}
+
+#[test]
+fn jobs_are_refused_with_a_target_file() {
+    let file = stripe_harness::TargetFile {
+        url: Some("http://127.0.0.1:9".into()),
+        ..Default::default()
+    };
+    let config = PropConfig {
+        jobs: 2,
+        ..config(1, 10, out_dir("jobs-file"))
+    };
+    let error = run_prop(&TargetChoice::File(Box::new(file)), &config).unwrap_err();
+    assert!(error
+        .to_string()
+        .contains("--jobs needs the embedded reference target"));
+}

@@ -99,15 +99,40 @@ struct ServeArgs {
     /// Milliseconds an endpoint may take to answer.
     #[arg(long, env = "STRIPE_SIM_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
     webhook_timeout_ms: u64,
+    /// Threads serving requests and deliveries. Every API call goes through one store lock, so
+    /// a second thread mostly adds cross-thread wake-ups: one was faster on 2 cores for 2 to 16
+    /// connections and for webhook deliveries (see the README's performance section).
+    #[arg(long, env = "STRIPE_SIM_THREADS", default_value_t = 1)]
+    threads: usize,
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Some(Command::Serve(args)) => serve(args).await,
-        Some(Command::Trigger(args)) => trigger(args).await,
-        None => serve(ServeArgs::parse_from(["serve"])).await,
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(ServeArgs::parse_from(["serve"])));
+    let threads = match &command {
+        Command::Serve(args) => args.threads.max(1),
+        Command::Trigger(_) => 1,
+    };
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    };
+    let result = match runtime {
+        Err(e) => Err(format!("cannot start the runtime: {e}")),
+        Ok(runtime) => runtime.block_on(async {
+            match command {
+                Command::Serve(args) => serve(args).await,
+                Command::Trigger(args) => trigger(args).await,
+            }
+        }),
     };
     if let Err(message) = result {
         eprintln!("stripe-sim: {message}");

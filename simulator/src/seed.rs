@@ -182,7 +182,6 @@ impl SeedFile {
         }
         // Seeding is set-up, not history: no webhook should ever carry these events.
         store.events = Default::default();
-        store.new_events.clear();
         Ok(())
     }
 }

@@ -68,8 +68,6 @@ pub struct Store {
     /// order they were scheduled, so replays are deterministic.
     timeline: BTreeMap<(i64, u64), Job>,
     timeline_seq: u64,
-    /// Ids of events created since the delivery side last looked.
-    pub new_events: Vec<String>,
     /// Seed-file keys (`lifetime`) → payment link ids, for helpers and the start-up banner.
     pub seeded_links: BTreeMap<String, String>,
 }
@@ -93,7 +91,6 @@ impl Store {
             idempotency: HashMap::new(),
             timeline: BTreeMap::new(),
             timeline_seq: 0,
-            new_events: Vec::new(),
             seeded_links: BTreeMap::new(),
             config,
         }

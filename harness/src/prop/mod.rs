@@ -8,13 +8,13 @@
 
 pub mod model;
 
+use std::cell::{Cell, RefCell};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
 use crate::harness::{Harness, HarnessError, TargetChoice};
@@ -88,26 +88,33 @@ impl PropOutcome {
     }
 }
 
-/// What workers share: counters for the progress line and the first failure.
+/// What workers share: counters for the progress line, and what was found.
 struct Shared {
+    /// Cases played (shrinking runs not counted).
     cases: AtomicU32,
     steps: AtomicU64,
     failures: AtomicU32,
-    stop: AtomicBool,
-    /// The rule of the first failure: shrinking keeps only candidates that break the same rule.
-    rule: Mutex<Option<String>>,
-    /// The worker that found it and shrinks it; the others stop.
-    owner: AtomicU32,
-    first_case: AtomicU32,
-    original_steps: AtomicU32,
     shrink_runs: AtomicU32,
-    shrink_started: Mutex<Option<Instant>>,
-    /// The smallest failing history seen so far, with its result.
-    smallest: Mutex<Option<(Scenario, ScenarioResult)>>,
+    /// The lowest failing case so far (`u32::MAX`: none). Cases after it are not played, so the
+    /// failure reported is the lowest failing case whatever the number of jobs.
+    stop_at: AtomicU32,
+    found: Mutex<Vec<Found>>,
 }
 
-fn case_seed(run_seed: u64, worker: usize, case: u32) -> u64 {
-    crate::harness::scenario_seed(run_seed, &format!("prop/{worker}/{case}"))
+/// The seed of the simulator ids of case `case`'s `run`-th play (0: the case itself, then its
+/// shrinking candidates). Every play gets new ids: the target remembers the events it has
+/// processed, and would rightly ignore the same ids again as redeliveries.
+fn case_seed(run_seed: u64, case: u32, run: u32) -> u64 {
+    crate::harness::scenario_seed(run_seed, &format!("prop/{case}/{run}"))
+}
+
+/// The generator of case `case`: each case draws from its own stream, so that which worker
+/// plays it (and how many workers there are) changes nothing.
+fn case_rng(run_seed: u64, case: u32) -> TestRng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&run_seed.to_le_bytes());
+    key[8..12].copy_from_slice(&case.to_le_bytes());
+    TestRng::from_seed(RngAlgorithm::ChaCha, &key)
 }
 
 /// Runs `config.cases` random histories against the target; stops at the first broken rule and
@@ -147,14 +154,9 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
         cases: AtomicU32::new(0),
         steps: AtomicU64::new(0),
         failures: AtomicU32::new(0),
-        stop: AtomicBool::new(false),
-        rule: Mutex::new(None),
-        owner: AtomicU32::new(u32::MAX),
-        first_case: AtomicU32::new(0),
-        original_steps: AtomicU32::new(0),
         shrink_runs: AtomicU32::new(0),
-        shrink_started: Mutex::new(None),
-        smallest: Mutex::new(None),
+        stop_at: AtomicU32::new(u32::MAX),
+        found: Mutex::new(Vec::new()),
     };
     let started = Instant::now();
     let workers = if concurrent { config.concurrency } else { jobs };
@@ -166,15 +168,17 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
         }
         let handles: Vec<_> = (0..workers)
             .map(|worker| {
-                let cases = config.cases / workers as u32
-                    + u32::from((worker as u32) < config.cases % workers as u32);
                 let (shared, shared_run) = (&shared, &shared_run);
+                let player = Player {
+                    shared,
+                    config,
+                    worker,
+                    workers,
+                    concurrent,
+                };
                 scope.spawn(move || -> Result<(), HarnessError> {
                     if let Some((runtime, harness, endpoint)) = shared_run {
-                        let endpoint = Some(endpoint.clone());
-                        run_worker(
-                            harness, runtime, shared, config, worker, cases, true, endpoint,
-                        );
+                        player.play_cases(harness, runtime, Some(endpoint));
                         return Ok(());
                     }
                     // An independent job: its own simulator and target on its own thread. One
@@ -182,9 +186,7 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
                     let runtime =
                         crate::runtime().map_err(|e| HarnessError::Simulator(e.to_string()))?;
                     let harness = runtime.block_on(Harness::start(choice, config.seed))?;
-                    run_worker(
-                        &harness, &runtime, shared, config, worker, cases, false, None,
-                    );
+                    player.play_cases(&harness, &runtime, None);
                     runtime.block_on(harness.stop());
                     Ok(())
                 })
@@ -192,7 +194,7 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
             .collect();
         for handle in handles {
             if let Ok(Err(e)) = handle.join() {
-                shared.stop.store(true, Ordering::SeqCst);
+                shared.stop_at.store(0, Ordering::SeqCst);
                 start_error.get_or_insert(e);
             }
         }
@@ -205,153 +207,162 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
         return Err(e);
     }
     let elapsed = started.elapsed();
-    let cases_run = shared.cases.load(Ordering::SeqCst) - shared.shrink_runs.load(Ordering::SeqCst);
     let found = shared
-        .smallest
-        .lock()
+        .found
+        .into_inner()
         .unwrap_or_else(|p| p.into_inner())
-        .take()
-        .map(|(scenario, result)| {
-            let shrink_time = shared
-                .shrink_started
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .map(|t| t.elapsed())
-                .unwrap_or_default();
-            let written_to = write_found(&config.out, &scenario).ok();
-            Found {
-                case: shared.first_case.load(Ordering::SeqCst),
-                original_steps: shared.original_steps.load(Ordering::SeqCst) as usize,
-                scenario,
-                result,
-                written_to,
-                shrink_time,
-                shrink_runs: shared.shrink_runs.load(Ordering::SeqCst),
-            }
+        .into_iter()
+        .min_by_key(|f| f.case)
+        .map(|mut found| {
+            found.written_to = write_found(&config.out, &found.scenario).ok();
+            found
         });
     Ok(PropOutcome {
-        cases_run,
+        cases_run: shared.cases.load(Ordering::SeqCst),
         elapsed,
         steps_run: shared.steps.load(Ordering::SeqCst),
         found,
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_worker(
-    harness: &Harness,
-    runtime: &tokio::runtime::Runtime,
-    shared: &Shared,
-    config: &PropConfig,
+/// One worker: plays cases `worker`, `worker + workers`, … until the end or past a failure.
+struct Player<'a> {
+    shared: &'a Shared,
+    config: &'a PropConfig,
     worker: usize,
-    cases: u32,
+    workers: usize,
     concurrent: bool,
-    endpoint: Option<String>,
-) {
-    if cases == 0 {
-        return;
+}
+
+impl Player<'_> {
+    fn play_cases(
+        &self,
+        harness: &Harness,
+        runtime: &tokio::runtime::Runtime,
+        endpoint: Option<&String>,
+    ) {
+        for case in (self.worker as u32..self.config.cases).step_by(self.workers) {
+            if case > self.shared.stop_at.load(Ordering::SeqCst) {
+                return;
+            }
+            if let Some(found) = self.play_case(harness, runtime, endpoint, case) {
+                self.shared
+                    .found
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(found);
+                return;
+            }
+        }
     }
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&config.seed.to_le_bytes());
-    key[8..16].copy_from_slice(&(worker as u64).to_le_bytes());
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &key);
-    let proptest_config = Config {
-        cases,
-        max_shrink_iters: config.max_shrink_iters,
-        failure_persistence: None,
-        max_local_rejects: 100_000,
-        max_global_rejects: 100_000,
-        ..Config::default()
-    };
-    let mut runner = TestRunner::new_with_rng(proptest_config, rng);
-    let counter = AtomicU32::new(0);
-    let strategy = history_strategy(config.min_steps, config.max_steps, concurrent)
-        .prop_map(|intents| intents);
-    let outcome = runner.run(&strategy, |intents: Vec<Intent>| {
-        if shared.stop.load(Ordering::SeqCst)
-            && shared.owner.load(Ordering::SeqCst) != worker as u32
-        {
-            return Ok(());
-        }
-        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-        let steps = Model::interpret(&intents, concurrent);
-        let mut scenario = Scenario {
-            name: format!("prop_{}_{worker}_{n}", config.seed),
-            rule: String::new(),
-            seed: Some(case_seed(config.seed, worker, n)),
-            steps,
-            ..Scenario::default()
+
+    /// Plays case `case` (0-based); when it breaks a rule, shrinks it to the smallest history
+    /// that breaks the same rule.
+    fn play_case(
+        &self,
+        harness: &Harness,
+        runtime: &tokio::runtime::Runtime,
+        endpoint: Option<&String>,
+        case: u32,
+    ) -> Option<Found> {
+        let (config, shared) = (self.config, self.shared);
+        let proptest_config = Config {
+            cases: 1,
+            max_shrink_iters: config.max_shrink_iters,
+            failure_persistence: None,
+            max_local_rejects: 100_000,
+            max_global_rejects: 100_000,
+            ..Config::default()
         };
-        if scenario.steps.is_empty() {
-            return Ok(());
-        }
-        let result = match &endpoint {
-            Some(endpoint) => runtime.block_on(play(
-                harness,
-                &scenario,
-                endpoint.clone(),
-                scenario.seed.unwrap_or_default(),
-            )),
-            None => runtime.block_on(run_scenario(harness, &scenario)),
-        };
-        shared.cases.fetch_add(1, Ordering::SeqCst);
-        if !shared.stop.load(Ordering::SeqCst) {
-            shared
-                .steps
-                .fetch_add(scenario.steps.len() as u64, Ordering::SeqCst);
-        }
-        let Some(failure) = &result.failure else {
-            return Ok(());
-        };
-        let mut rule = shared.rule.lock().unwrap_or_else(|p| p.into_inner());
-        match rule.as_ref() {
-            None => {
-                if shared.stop.swap(true, Ordering::SeqCst) {
-                    // Another worker found one first: leave the shrinking to it.
+        let mut runner = TestRunner::new_with_rng(proptest_config, case_rng(config.seed, case));
+        let strategy = history_strategy(config.min_steps, config.max_steps, self.concurrent);
+        let first_run = Cell::new(true);
+        let rule: RefCell<Option<String>> = RefCell::new(None);
+        let smallest: RefCell<Option<(Scenario, ScenarioResult)>> = RefCell::new(None);
+        let original_steps = Cell::new(0usize);
+        let shrink_runs = Cell::new(0u32);
+        let shrink_started = Cell::new(None::<Instant>);
+        let outcome = runner.run(&strategy, |intents: Vec<Intent>| {
+            let shrinking = !first_run.replace(false);
+            if shrinking {
+                shrink_runs.set(shrink_runs.get() + 1);
+                shared.shrink_runs.fetch_add(1, Ordering::SeqCst);
+                if shared.stop_at.load(Ordering::SeqCst) < case {
+                    // A lower case failed elsewhere: this one will not be reported.
                     return Ok(());
                 }
-                *rule = Some(failure.violation.rule.clone());
-                shared.owner.store(worker as u32, Ordering::SeqCst);
-                shared.failures.fetch_add(1, Ordering::SeqCst);
-                shared
-                    .first_case
-                    .store(shared.cases.load(Ordering::SeqCst), Ordering::SeqCst);
-                shared
-                    .original_steps
-                    .store(scenario.steps.len() as u32, Ordering::SeqCst);
-                *shared
-                    .shrink_started
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
             }
-            Some(first) if *first != failure.violation.rule => return Ok(()),
-            Some(_) => {
-                shared.shrink_runs.fetch_add(1, Ordering::SeqCst);
+            let steps = Model::interpret(&intents, self.concurrent);
+            let seed = case_seed(config.seed, case, shrink_runs.get());
+            let mut scenario = Scenario {
+                name: format!("prop_{}_{}", config.seed, case + 1),
+                rule: String::new(),
+                seed: Some(seed),
+                steps,
+                ..Scenario::default()
+            };
+            let result = match endpoint {
+                Some(endpoint) => {
+                    runtime.block_on(play(harness, &scenario, endpoint.clone(), seed))
+                }
+                None => runtime.block_on(run_scenario(harness, &scenario)),
+            };
+            if !shrinking {
+                shared.cases.fetch_add(1, Ordering::SeqCst);
+                shared
+                    .steps
+                    .fetch_add(scenario.steps.len() as u64, Ordering::SeqCst);
             }
-        }
-        drop(rule);
-        scenario.rule = format!(
-            "Rule: {} (found by `stripe-harness prop --seed {}`)",
-            failure.violation.rule, config.seed
-        );
-        let mut smallest = shared.smallest.lock().unwrap_or_else(|p| p.into_inner());
-        let better = smallest
-            .as_ref()
-            .is_none_or(|(s, _)| scenario.steps.len() <= s.steps.len());
-        if better {
-            *smallest = Some((scenario, result.clone()));
-        }
-        Err(TestCaseError::fail(failure.violation.rule.clone()))
-    });
-    if let Err(TestError::Fail(_, intents)) = outcome {
-        // proptest's minimal case: make sure the recorded one is exactly it.
-        let steps = Model::interpret(&intents, concurrent);
-        let mut smallest = shared.smallest.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((scenario, _)) = smallest.as_mut() {
+            let Some(failure) = &result.failure else {
+                return Ok(());
+            };
+            let mut rule = rule.borrow_mut();
+            match rule.as_ref() {
+                None => {
+                    *rule = Some(failure.violation.rule.clone());
+                    // Other workers stop before the cases after this one.
+                    shared.stop_at.fetch_min(case, Ordering::SeqCst);
+                    shared.failures.fetch_add(1, Ordering::SeqCst);
+                    original_steps.set(scenario.steps.len());
+                    shrink_started.set(Some(Instant::now()));
+                }
+                // Shrinking keeps only candidates that break the same rule.
+                Some(first) if *first != failure.violation.rule => return Ok(()),
+                Some(_) => {}
+            }
+            scenario.rule = format!(
+                "Rule: {} (found by `stripe-harness prop --seed {}`)",
+                failure.violation.rule, config.seed
+            );
+            let mut smallest = smallest.borrow_mut();
+            if smallest
+                .as_ref()
+                .is_none_or(|(s, _)| scenario.steps.len() <= s.steps.len())
+            {
+                *smallest = Some((scenario, result.clone()));
+            }
+            Err(TestCaseError::fail(failure.violation.rule.clone()))
+        });
+        let (mut scenario, result) = smallest.into_inner()?;
+        if let Err(TestError::Fail(_, intents)) = outcome {
+            // proptest's minimal case: make sure the recorded one is exactly it.
+            let steps = Model::interpret(&intents, self.concurrent);
             if steps.len() < scenario.steps.len() {
                 scenario.steps = steps;
             }
         }
+        Some(Found {
+            case: case + 1,
+            original_steps: original_steps.get(),
+            scenario,
+            result,
+            written_to: None,
+            shrink_time: shrink_started
+                .get()
+                .map(|t| t.elapsed())
+                .unwrap_or_default(),
+            shrink_runs: shrink_runs.get(),
+        })
     }
 }
 
@@ -376,8 +387,7 @@ fn progress(shared: &Shared, config: &PropConfig, started: Instant, done: &Atomi
         let finished = done.load(Ordering::SeqCst);
         if finished || last.elapsed() >= interval {
             last = Instant::now();
-            let cases =
-                shared.cases.load(Ordering::SeqCst) - shared.shrink_runs.load(Ordering::SeqCst);
+            let cases = shared.cases.load(Ordering::SeqCst);
             let rate = cases as f64 / started.elapsed().as_secs_f64().max(1e-9);
             let width = 30usize;
             let filled = ((cases as usize * width) / config.cases.max(1) as usize).min(width);

@@ -301,7 +301,6 @@ impl Store {
             request: request.clone(),
             pending_webhooks,
         });
-        self.new_events.push(id.clone());
         id
     }
 
