@@ -40,9 +40,13 @@ use webhooks::WebhookPlan;
     about = "Benchmarks stripe-sim and stripe-harness against localstripe and stripe-stateful-mock and prints one table"
 )]
 struct Cli {
-    /// Shorter windows, fewer runs, 100,000 sessions: a check that everything works.
+    /// Shorter windows, fewer runs, 100,000 sessions (about 2 minutes).
     #[arg(long)]
     quick: bool,
+    /// The smallest run that exercises every measurement (for CI: it proves the benchmark works
+    /// on a fresh machine; its figures mean little).
+    #[arg(long, conflicts_with = "quick")]
+    smoke: bool,
     /// Measured windows per figure (default 5; 3 with --quick).
     #[arg(long)]
     runs: Option<usize>,
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
+    let size = Size::of(&cli);
     let stripe_sim = match cli.stripe_sim {
         Some(path) => path,
         None => std::env::current_exe()
@@ -99,11 +104,9 @@ fn run(cli: Cli) -> Result<(), String> {
         stateful_mock: cli.stateful_mock.filter(|p| p.is_file()),
     };
     let section = |name: &str| cli.only.is_empty() || cli.only.iter().any(|s| s == name);
-    let runs = cli.runs.unwrap_or(if cli.quick { 3 } else { 5 }).max(1);
-    let seconds = cli.seconds.unwrap_or(if cli.quick { 0.5 } else { 2.0 });
-    let sessions = cli
-        .sessions
-        .unwrap_or(if cli.quick { 100_000 } else { 1_000_000 });
+    let runs = cli.runs.unwrap_or(size.runs).max(1);
+    let seconds = cli.seconds.unwrap_or(size.seconds);
+    let sessions = cli.sessions.unwrap_or(size.sessions);
     let kinds: Vec<Kind> = Kind::ALL.into_iter().filter(|k| programs.has(*k)).collect();
     for kind in Kind::ALL.iter().filter(|k| !programs.has(**k)) {
         eprintln!(
@@ -138,9 +141,9 @@ fn run(cli: Cli) -> Result<(), String> {
     if section("webhooks") {
         let plan = WebhookPlan {
             runs,
-            payments: if cli.quick { 1_000 } else { 4_000 },
-            peer_events: if cli.quick { 100 } else { 300 },
-            latency_samples: if cli.quick { 200 } else { 1_000 },
+            payments: size.payments,
+            peer_events: size.peer_events,
+            latency_samples: size.latency_samples,
             connections: 16,
         };
         for &kind in kinds.iter().filter(|k| **k != Kind::StatefulMock) {
@@ -158,21 +161,23 @@ fn run(cli: Cli) -> Result<(), String> {
     }
     if section("harness") {
         eprintln!("== harness");
-        let passes = if cli.quick { 2 } else { 10 };
-        let cases = if cli.quick { 200 } else { 1_000 };
         for jobs in [1, 2] {
             report
                 .scripted
-                .push((jobs, harness_bench::scripted(runs, passes, jobs)));
+                .push((jobs, harness_bench::scripted(runs, size.passes, jobs)));
             report
                 .prop
-                .push((jobs, harness_bench::prop(runs, cases, 20, jobs)));
+                .push((jobs, harness_bench::prop(runs, size.cases, 20, jobs)));
         }
     }
     if section("scale") {
         eprintln!("== scale: startup");
         for &kind in &kinds {
-            let n = if kind == Kind::StripeSim { 20 } else { 5 };
+            let n = if kind == Kind::StripeSim {
+                size.startups
+            } else {
+                size.startups.div_ceil(4)
+            };
             report
                 .startup
                 .insert(kind, scale::startup(kind, &programs, n));
@@ -198,6 +203,62 @@ fn run(cli: Cli) -> Result<(), String> {
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())
+}
+
+/// How much each section does, by run size.
+struct Size {
+    runs: usize,
+    seconds: f64,
+    sessions: u64,
+    payments: u64,
+    peer_events: u64,
+    latency_samples: u64,
+    /// Passes over every scenario, per run.
+    passes: usize,
+    cases: u32,
+    startups: usize,
+}
+
+impl Size {
+    fn of(cli: &Cli) -> Size {
+        if cli.smoke {
+            Size {
+                runs: 1,
+                seconds: 0.2,
+                sessions: 20_000,
+                payments: 200,
+                peer_events: 20,
+                latency_samples: 50,
+                passes: 1,
+                cases: 40,
+                startups: 4,
+            }
+        } else if cli.quick {
+            Size {
+                runs: 3,
+                seconds: 0.5,
+                sessions: 100_000,
+                payments: 1_000,
+                peer_events: 100,
+                latency_samples: 200,
+                passes: 2,
+                cases: 200,
+                startups: 8,
+            }
+        } else {
+            Size {
+                runs: 5,
+                seconds: 2.0,
+                sessions: 1_000_000,
+                payments: 4_000,
+                peer_events: 300,
+                latency_samples: 1_000,
+                passes: 10,
+                cases: 1_000,
+                startups: 20,
+            }
+        }
+    }
 }
 
 fn settings(runs: usize, seconds: f64, sessions: u64) -> String {

@@ -255,3 +255,117 @@ pub fn bind(op: Op, kind: Kind, fixtures: &Fixtures) -> Arc<dyn Operation> {
         fixtures: fixtures.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::load::{run_count, run_window, Load};
+
+    async fn simulator() -> (stripe_sim::Simulator, SocketAddr) {
+        let sim = stripe_sim::Simulator::builder()
+            .api_key(Kind::StripeSim.api_key())
+            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .start()
+            .await
+            .unwrap();
+        let addr = sim
+            .base_url()
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap();
+        (sim, addr)
+    }
+
+    // Every operation the table measures succeeds on stripe-sim as encoded here: a benchmark of
+    // error answers would measure nothing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_operation_succeeds_against_stripe_sim() {
+        let (_sim, addr) = simulator().await;
+        let mut conn = Conn::connect(addr, Kind::StripeSim.api_key())
+            .await
+            .unwrap();
+        let fixtures = fixtures(&mut conn, Kind::StripeSim).await.unwrap();
+        assert!(fixtures.customer.starts_with("cus_"));
+        assert!(fixtures.session.starts_with("cs_test_"));
+        assert!(fixtures.charge.starts_with("ch_"));
+        for op in Op::API.into_iter().chain([Op::Payment]) {
+            let bound = bind(op, Kind::StripeSim, &fixtures);
+            for n in 0..3 {
+                bound
+                    .run(&mut conn, n)
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: {e}", op.label()));
+            }
+        }
+        // The refunds came off the big charge, one cent each.
+        let charge = conn
+            .get(&format!("/v1/charges/{}", fixtures.charge))
+            .await
+            .unwrap()
+            .ok_json("charge")
+            .unwrap();
+        assert_eq!(charge["amount_refunded"], 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_load_generator_counts_what_it_sends() {
+        let (_sim, addr) = simulator().await;
+        let create = bind(Op::CreateCustomer, Kind::StripeSim, &Fixtures::default());
+        run_count(addr, Kind::StripeSim.api_key(), 3, 25, create.clone())
+            .await
+            .unwrap();
+        let mut conn = Conn::connect(addr, Kind::StripeSim.api_key())
+            .await
+            .unwrap();
+        let list = conn
+            .get("/v1/customers?limit=100")
+            .await
+            .unwrap()
+            .ok_json("customers")
+            .unwrap();
+        assert_eq!(list["data"].as_array().unwrap().len(), 25);
+
+        let load = Load {
+            connections: 2,
+            warmup: Duration::from_millis(20),
+            measure: Duration::from_millis(100),
+        };
+        let window = run_window(addr, Kind::StripeSim.api_key(), load, create, 1_000)
+            .await
+            .unwrap();
+        assert!(window.completed > 0);
+        assert_eq!(window.errors, 0, "{:?}", window.first_error);
+        assert_eq!(window.latencies.len() as u64, window.completed);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn errors_are_counted_not_hidden() {
+        let (_sim, addr) = simulator().await;
+        let missing = Fixtures {
+            customer: "cus_missing".into(),
+            ..Fixtures::default()
+        };
+        let load = Load {
+            connections: 1,
+            warmup: Duration::ZERO,
+            measure: Duration::from_millis(50),
+        };
+        let window = run_window(
+            addr,
+            Kind::StripeSim.api_key(),
+            load,
+            bind(Op::RetrieveCustomer, Kind::StripeSim, &missing),
+            0,
+        )
+        .await
+        .unwrap();
+        assert_eq!(window.completed, 0);
+        assert!(window.errors > 0);
+        assert!(window.first_error.unwrap().contains("404"));
+    }
+}

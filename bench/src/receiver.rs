@@ -172,7 +172,50 @@ fn watched_object(body: &[u8], event_type: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
+    use crate::load::Conn;
+    use crate::ops::sim_payment;
+
+    // stripe-sim's real deliveries reach the receiver, verify, and are timed by session.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn receives_and_verifies_stripe_sim_deliveries() {
+        let receiver = Receiver::start("whsec_receiver_test").await.unwrap();
+        let sim = stripe_sim::Simulator::builder()
+            .api_key("sk_test_receiver")
+            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .start()
+            .await
+            .unwrap();
+        sim.add_webhook_endpoint(stripe_sim::resources::webhook_endpoint::EndpointSpec {
+            url: receiver.url.clone(),
+            enabled_events: vec!["*".into()],
+            secret: Some("whsec_receiver_test".into()),
+            api_version: None,
+        })
+        .unwrap();
+        receiver.reset("checkout.session.completed");
+        let addr = sim
+            .base_url()
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap();
+        let mut conn = Conn::connect(addr, "sk_test_receiver").await.unwrap();
+        let (session, _) = sim_payment(&mut conn, 1, 2000).await.unwrap();
+        assert!(sim.wait_for_deliveries(Duration::from_secs(10)).await);
+        let (valid, invalid) = receiver.counts();
+        assert!(
+            valid >= 3,
+            "payment_intent, charge and session events: {valid}"
+        );
+        assert_eq!(invalid, 0);
+        assert!(receiver.arrival_of(&session).is_some());
+        assert_eq!(
+            receiver.wait_for(valid, Duration::from_millis(10)).await,
+            valid
+        );
+    }
 
     // The fact sheet's test vector style: a signature made here must verify, a changed body not.
     #[test]

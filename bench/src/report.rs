@@ -95,8 +95,12 @@ impl Report {
                 .filter_map(|k| figure(*k).ok().flatten())
                 .max_by(|a, b| a.per_second.median().total_cmp(&b.per_second.median()));
             let (ratio, goal) = match (ours, best_peer) {
+                (Some(o), Some(p)) if p.per_second.median() == 0.0 => (
+                    "∞ (the peer finished none)".into(),
+                    format!("≥ 2× and lower p99 {}", mark(o.per_second.median() > 0.0)),
+                ),
                 (Some(o), Some(p)) => {
-                    let ratio = o.per_second.median() / p.per_second.median().max(1e-9);
+                    let ratio = o.per_second.median() / p.per_second.median();
                     let met = ratio >= 2.0 && o.p99 < p.p99;
                     (
                         format!("{ratio:.1}×"),
@@ -144,7 +148,7 @@ impl Report {
             Ok(w) => f(w),
             Err(e) => e,
         };
-        let burst = |w: &WebhookFigures| format!("{}/s", rate(&w.burst));
+        let burst = |w: &WebhookFigures| rate(&w.burst);
         let ratio = match (get(Kind::StripeSim), get(Kind::Localstripe)) {
             (Ok(o), Ok(p)) => format!("{:.0}×", o.burst.median() / p.burst.median().max(1e-9)),
             _ => "—".into(),
@@ -163,7 +167,7 @@ impl Report {
             .unwrap_or(0.0);
         t.row([
             "signed webhook deliveries/s, a held backlog released at once".into(),
-            cell(Kind::StripeSim, &|w| format!("{}/s", rate(&w.backlog))),
+            cell(Kind::StripeSim, &|w| rate(&w.backlog)),
             "no backlog control".into(),
             cell(Kind::StatefulMock, &|_| String::new()),
             "—".into(),
@@ -204,7 +208,7 @@ impl Report {
     fn harness_rows(&self, t: &mut Table) {
         for (jobs, runs) in &self.scripted {
             let (cell, met) = match runs {
-                Ok(r) => (format!("{}/s", rate(r)), r.median() >= 500.0),
+                Ok(r) => (rate(r), r.median() >= 500.0),
                 Err(e) => (short(e), false),
             };
             t.row([
@@ -223,7 +227,7 @@ impl Report {
             let (cell, met) = match figures {
                 Ok(f) => (
                     format!(
-                        "{}/s ({:.1} steps each once interpreted)",
+                        "{} ({:.1} steps each once interpreted)",
                         rate(&f.cases_per_second),
                         f.steps_per_case
                     ),
@@ -329,8 +333,11 @@ fn jobs_label(jobs: usize) -> String {
 }
 
 fn throughput_cell(f: &Figure) -> String {
+    if f.per_second.median() == 0.0 && f.errors == 0 {
+        return "none finished within a window".into();
+    }
     let mut cell = format!(
-        "{}/s · p50 {} · p99 {}",
+        "{} · p50 {} · p99 {}",
         rate(&f.per_second),
         ms(f.p50),
         ms(f.p99)
@@ -346,10 +353,10 @@ fn throughput_cell(f: &Figure) -> String {
     cell
 }
 
-/// `12,345 ±3%`
+/// `12,345/s ±3%`
 pub fn rate(runs: &Runs) -> String {
     format!(
-        "{} ±{:.0}%",
+        "{}/s ±{:.0}%",
         thousands(runs.median()),
         runs.spread() * 100.0
     )

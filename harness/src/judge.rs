@@ -7,7 +7,6 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
 use stripe_sim::Simulator;
 
 use crate::state::{ObservedOrder, OrderState};
@@ -51,46 +50,24 @@ impl Facts {
     /// Reads what the simulator knows about these orders, through its public handle.
     pub fn gather(sim: &Simulator, orders: &[OrderInfo]) -> Facts {
         let references: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
-        let mut sessions: Vec<SessionFact> = sim
-            .checkout_sessions_for(&references)
+        let sessions = sim
+            .payment_facts(&references)
             .into_iter()
-            .map(|s| {
-                let payment_intent = s["payment_intent"].as_str().map(str::to_string);
-                let intent = payment_intent.as_deref().and_then(|id| sim.object(id));
-                SessionFact {
-                    id: s["id"].as_str().unwrap_or_default().to_string(),
-                    client_reference_id: s["client_reference_id"].as_str().map(str::to_string),
-                    amount_total: s["amount_total"].as_i64().unwrap_or_default(),
-                    currency: s["currency"].as_str().unwrap_or_default().to_string(),
-                    status: s["status"].as_str().unwrap_or_default().to_string(),
-                    payment_status: s["payment_status"].as_str().unwrap_or_default().to_string(),
-                    intent_status: intent
-                        .as_ref()
-                        .and_then(|pi| pi["status"].as_str().map(str::to_string)),
-                    charge: intent
-                        .as_ref()
-                        .and_then(|pi| pi["latest_charge"].as_str().map(str::to_string)),
-                    payment_intent,
-                    ..SessionFact::default()
-                }
+            .map(|(s, refunds)| SessionFact {
+                id: s.id,
+                client_reference_id: s.client_reference_id,
+                amount_total: s.amount_total,
+                currency: s.currency,
+                status: s.status.to_string(),
+                payment_status: s.payment_status.to_string(),
+                payment_intent: s.payment_intent,
+                intent_status: s.intent_status.map(str::to_string),
+                charge: s.charge,
+                // What charge.refunded said: was the charge ever fully refunded?
+                ever_fully_refunded: refunds.ever_fully_refunded,
+                any_refund: refunds.any_refund,
             })
             .collect();
-        // What charge.refunded said, for these charges only: was it ever fully refunded?
-        let charges: Vec<&str> = sessions
-            .iter()
-            .filter_map(|s| s.charge.as_deref())
-            .collect();
-        let refunded = sim.events_about("charge.refunded", &charges);
-        for session in &mut sessions {
-            let about: Vec<&Value> = refunded
-                .iter()
-                .filter(|e| e["data"]["object"]["id"].as_str() == session.charge.as_deref())
-                .collect();
-            session.any_refund = !about.is_empty();
-            session.ever_fully_refunded = about
-                .iter()
-                .any(|e| e["data"]["object"]["refunded"] == true);
-        }
         Facts { sessions }
     }
 

@@ -53,6 +53,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod expand;
+pub mod facts;
 pub mod form;
 pub mod http;
 pub mod ids;

@@ -308,6 +308,28 @@ impl Simulator {
         })
     }
 
+    /// The sessions of these `client_reference_id`s with their payment's state and what the
+    /// `charge.refunded` events of its charge said: what a judge checks after every step.
+    pub fn payment_facts(
+        &self,
+        references: &[&str],
+    ) -> Vec<(crate::facts::SessionFacts, crate::facts::RefundHistory)> {
+        self.shared.with_store(|store, _| {
+            store
+                .session_facts(references)
+                .into_iter()
+                .map(|s| {
+                    let history = s
+                        .charge
+                        .as_deref()
+                        .map(|c| store.refund_history(c))
+                        .unwrap_or_default();
+                    (s, history)
+                })
+                .collect()
+        })
+    }
+
     /// The events of one type about these objects (`data.object.id`), oldest first.
     pub fn events_about(&self, event_type: &str, object_ids: &[&str]) -> Vec<Value> {
         self.shared.with_store(|store, _| {
