@@ -68,6 +68,10 @@ struct Cli {
     /// stripe-stateful-mock's `dist/cli.js`, as `bench/peers/install.sh` prints it.
     #[arg(long, env = "STATEFUL_MOCK")]
     stateful_mock: Option<PathBuf>,
+    /// Exit with an error if any measurement could not be made or any request failed (goals
+    /// missed are reported, never an error).
+    #[arg(long)]
+    strict: bool,
     /// Also write the report (machine, settings, table) to this file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -198,9 +202,26 @@ fn run(cli: Cli) -> Result<(), String> {
         report.render()
     );
     println!("{text}");
-    if let Some(path) = cli.out {
-        std::fs::write(&path, &text)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    if let Some(path) = &cli.out {
+        std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let problems = report.problems();
+    for problem in &problems {
+        eprintln!("stripe-bench: {problem}");
+    }
+    if cli.strict {
+        if !problems.is_empty() {
+            return Err(format!(
+                "{} measurements went wrong (see above)",
+                problems.len()
+            ));
+        }
+        if let Some(kind) = Kind::ALL.into_iter().find(|k| !programs.has(*k)) {
+            return Err(format!(
+                "{} is not installed: --strict compares with every peer",
+                kind.name()
+            ));
+        }
     }
     Ok(())
 }

@@ -49,6 +49,59 @@ impl Table {
 }
 
 impl Report {
+    /// Everything that went wrong (not a goal missed: a measurement that could not be made, a
+    /// request answered with an error, a delivery whose signature did not verify).
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (kind, result) in &self.api {
+            match result {
+                Err(e) => problems.push(format!("API on {}: {e}", kind.name())),
+                Ok(figures) => {
+                    for ((op, connections), f) in &figures.figures {
+                        if f.errors > 0 {
+                            let label = Op::API.get(*op).map_or("a whole payment", |o| o.label());
+                            problems.push(format!(
+                                "{label} at {connections} connections on {}: {} errors ({})",
+                                kind.name(),
+                                f.errors,
+                                f.first_error.as_deref().unwrap_or_default()
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (kind, result) in &self.webhooks {
+            match result {
+                // stripe-stateful-mock has no webhooks: that is a fact, not a failure.
+                Err(_) if *kind == Kind::StatefulMock => {}
+                Err(e) => problems.push(format!("webhooks on {}: {e}", kind.name())),
+                Ok(w) if w.bad_signatures > 0 => problems.push(format!(
+                    "webhooks on {}: {} deliveries whose signature did not verify",
+                    kind.name(),
+                    w.bad_signatures
+                )),
+                Ok(_) => {}
+            }
+        }
+        let harness = self.scripted.iter().map(|(_, r)| r.as_ref().err());
+        let prop = self.prop.iter().map(|(_, r)| r.as_ref().err());
+        for e in harness.chain(prop).flatten() {
+            problems.push(format!("harness: {e}"));
+        }
+        for (kind, result) in &self.startup {
+            if let Err(e) = result {
+                problems.push(format!("startup of {}: {e}", kind.name()));
+            }
+        }
+        for (_, result) in &self.memory {
+            if let Err(e) = result {
+                problems.push(format!("session memory: {e}"));
+            }
+        }
+        problems
+    }
+
     pub fn render(&self) -> String {
         let mut t = Table::new();
         self.api_rows(&mut t);
@@ -285,7 +338,10 @@ impl Report {
         }
         if !self.startup.is_empty() {
             let cell = |kind: Kind| match self.startup.get(&kind) {
-                Some(Ok(r)) => format!("{:.0} ms ±{:.0}%", r.median(), r.spread() * 100.0),
+                Some(Ok(r)) => {
+                    let (low, high) = r.range();
+                    format!("{:.0} ms ({low:.0}–{high:.0} ms)", r.median())
+                }
                 Some(Err(e)) => short(e),
                 None => "not run".into(),
             };

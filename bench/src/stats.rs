@@ -26,6 +26,14 @@ impl Runs {
         }
     }
 
+    /// The smallest and the largest run.
+    pub fn range(&self) -> (f64, f64) {
+        (
+            self.values.first().copied().unwrap_or(0.0),
+            self.values.last().copied().unwrap_or(0.0),
+        )
+    }
+
     /// The largest distance of any run from the median, as a fraction of the median.
     pub fn spread(&self) -> f64 {
         let median = self.median();

@@ -339,6 +339,7 @@ pub fn check_final(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn order() -> OrderInfo {
         OrderInfo {
