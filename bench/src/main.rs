@@ -3,8 +3,9 @@
 //! Quick start (installs the peers under `bench/`, builds in release, prints one table):
 //!
 //! ```sh
-//! bench/run.sh            # the full run (about 10 minutes on 2 cores)
-//! bench/run.sh --quick    # shorter windows and 100,000 sessions (about 2 minutes)
+//! bench/run.sh                   # the full run (about 12 minutes on 2 cores)
+//! bench/run.sh --quick           # shorter windows and 100,000 sessions (about 3 minutes)
+//! bench/run.sh --smoke --strict  # everything once, tiny (CI: fails if a measurement fails)
 //! ```
 //!
 //! Every server is a separate process on loopback, loaded by the same closed-loop HTTP
@@ -75,6 +76,10 @@ struct Cli {
     /// Also write the report (machine, settings, table) to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Put the report into this markdown file between `<!-- bench-table:start -->` and
+    /// `<!-- bench-table:end -->` (the README's performance section).
+    #[arg(long)]
+    update_readme: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -204,6 +209,9 @@ fn run(cli: Cli) -> Result<(), String> {
     println!("{text}");
     if let Some(path) = &cli.out {
         std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if let Some(path) = &cli.update_readme {
+        report::update_markdown(path, &text)?;
     }
     let problems = report.problems();
     for problem in &problems {

@@ -380,6 +380,33 @@ fn flow_note(kind: Kind) -> &'static str {
     }
 }
 
+const README_START: &str = "<!-- bench-table:start -->";
+const README_END: &str = "<!-- bench-table:end -->";
+
+/// Replaces what lies between the bench-table markers of the markdown file at `path`.
+pub fn update_markdown(path: &std::path::Path, report: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let updated = replace_between(&text, report).ok_or_else(|| {
+        format!(
+            "{} has no {README_START} … {README_END} section",
+            path.display()
+        )
+    })?;
+    std::fs::write(path, updated).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn replace_between(text: &str, report: &str) -> Option<String> {
+    let start = text.find(README_START)? + README_START.len();
+    let end = start + text[start..].find(README_END)?;
+    Some(format!(
+        "{}\n{}\n{}",
+        &text[..start],
+        report.trim(),
+        &text[end..]
+    ))
+}
+
 fn jobs_label(jobs: usize) -> String {
     if jobs == 1 {
         "1 job".into()
@@ -462,6 +489,16 @@ fn short(e: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_readme_section_is_replaced_and_nothing_else() {
+        let text = "intro\n<!-- bench-table:start -->\nold\n<!-- bench-table:end -->\noutro\n";
+        assert_eq!(
+            replace_between(text, "new table\n").unwrap(),
+            "intro\n<!-- bench-table:start -->\nnew table\n<!-- bench-table:end -->\noutro\n"
+        );
+        assert_eq!(replace_between("no markers", "x"), None);
+    }
 
     #[test]
     fn numbers_read_well() {
