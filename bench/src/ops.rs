@@ -129,17 +129,7 @@ fn id_of(answer: Result<crate::load::Answer, String>, what: &str) -> Result<Stri
 /// On stripe-sim: a session paid by card 4242 through the control API (what the hosted page
 /// does). Returns the session and its charge.
 pub async fn sim_payment(conn: &mut Conn, n: u64, amount: u64) -> Result<(String, String), String> {
-    let session = id_of(
-        conn.post_form("/v1/checkout/sessions", &session_form(n, amount))
-            .await,
-        "a checkout session",
-    )?;
-    conn.post_form(
-        &format!("/_sim/checkout/sessions/{session}/pay"),
-        "card=4242424242424242",
-    )
-    .await?
-    .ok_json("paying the session")?;
+    let session = create_and_pay(conn, n, amount).await?;
     let session_now = conn
         .get(&format!(
             "/v1/checkout/sessions/{session}?expand%5B%5D=payment_intent"
@@ -151,6 +141,22 @@ pub async fn sim_payment(conn: &mut Conn, n: u64, amount: u64) -> Result<(String
         .ok_or("the paid session's PaymentIntent has no charge")?
         .to_string();
     Ok((session, charge))
+}
+
+/// On stripe-sim: creates a session for `amount` cents and pays it by card; returns its id.
+async fn create_and_pay(conn: &mut Conn, n: u64, amount: u64) -> Result<String, String> {
+    let session = id_of(
+        conn.post_form("/v1/checkout/sessions", &session_form(n, amount))
+            .await,
+        "a checkout session",
+    )?;
+    conn.post_form(
+        &format!("/_sim/checkout/sessions/{session}/pay"),
+        "card=4242424242424242",
+    )
+    .await?
+    .ok_json("paying the session")?;
+    Ok(session)
 }
 
 /// One operation against one server, ready for the load generator.
@@ -204,25 +210,8 @@ fn check(answer: Result<crate::load::Answer, String>) -> Result<(), String> {
 async fn payment(conn: &mut Conn, kind: Kind, n: u64) -> Result<(), String> {
     match kind {
         Kind::StripeSim => {
-            let session = id_of(
-                conn.post_form("/v1/checkout/sessions", &session_form(n, 2000))
-                    .await,
-                "a checkout session",
-            )?;
-            conn.post_form(
-                &format!("/_sim/checkout/sessions/{session}/pay"),
-                "card=4242424242424242",
-            )
-            .await?
-            .ok_json("paying")?;
-            let events = conn
-                .get("/v1/events?type=checkout.session.completed&limit=1")
-                .await?
-                .ok_json("listing events")?;
-            if events["data"].as_array().is_none_or(Vec::is_empty) {
-                return Err("no checkout.session.completed event logged".into());
-            }
-            Ok(())
+            create_and_pay(conn, n, 2000).await?;
+            newest_event_exists(conn, "checkout.session.completed").await
         }
         Kind::Localstripe => {
             conn.post_form(
@@ -231,20 +220,25 @@ async fn payment(conn: &mut Conn, kind: Kind, n: u64) -> Result<(), String> {
             )
             .await?
             .ok_json("confirming a PaymentIntent")?;
-            let events = conn
-                .get("/v1/events?type=payment_intent.succeeded&limit=1")
-                .await?
-                .ok_json("listing events")?;
-            if events["data"].as_array().is_none_or(Vec::is_empty) {
-                return Err("no payment_intent.succeeded event logged".into());
-            }
-            Ok(())
+            newest_event_exists(conn, "payment_intent.succeeded").await
         }
         Kind::StatefulMock => check(
             conn.post_form("/v1/charges", "amount=2000&currency=usd&source=tok_visa")
                 .await,
         ),
     }
+}
+
+/// Reads the event log back: the payment's event must be there.
+async fn newest_event_exists(conn: &mut Conn, event_type: &str) -> Result<(), String> {
+    let events = conn
+        .get(&format!("/v1/events?type={event_type}&limit=1"))
+        .await?
+        .ok_json("listing events")?;
+    if events["data"].as_array().is_none_or(Vec::is_empty) {
+        return Err(format!("no {event_type} event logged"));
+    }
+    Ok(())
 }
 
 /// Binds `op` to `kind` with its fixtures.

@@ -86,15 +86,7 @@ async fn sim(
         settle(&mut control).await?;
         receiver.reset("");
         let started = Instant::now();
-        run_count(
-            server.addr,
-            key,
-            plan.connections,
-            plan.payments,
-            Offset::wrap(pay.clone(), next),
-        )
-        .await?;
-        next += plan.payments;
+        make(server, &plan, &pay, plan.payments, &mut next).await?;
         settle(&mut control).await?;
         let (delivered, bad) = receiver.counts();
         figures.bad_signatures += bad;
@@ -105,15 +97,7 @@ async fn sim(
             .post_form("/_sim/webhooks/hold", "")
             .await?
             .ok_json("holding")?;
-        run_count(
-            server.addr,
-            key,
-            plan.connections,
-            plan.payments,
-            Offset::wrap(pay.clone(), next),
-        )
-        .await?;
-        next += plan.payments;
+        make(server, &plan, &pay, plan.payments, &mut next).await?;
         let status = control
             .get("/_sim/webhooks")
             .await?
@@ -196,15 +180,7 @@ async fn localstripe(
     for _ in 0..plan.runs {
         receiver.reset("");
         let started = Instant::now();
-        run_count(
-            server.addr,
-            key,
-            plan.connections,
-            plan.peer_events,
-            Offset::wrap(create.clone(), next),
-        )
-        .await?;
-        next += plan.peer_events;
+        make(server, &plan, &create, plan.peer_events, &mut next).await?;
         let arrived = receiver
             .wait_for(plan.peer_events, Duration::from_secs(60))
             .await;
@@ -251,6 +227,28 @@ fn latencies(
         all.push(arrived.saturating_duration_since(*at));
     }
     Ok((percentile(&mut all, 50.0), percentile(&mut all, 99.0)))
+}
+
+/// Runs `op` `count` times over the plan's connections, numbering its iterations from `*next`
+/// on (ids stay unique across runs).
+async fn make(
+    server: &Server,
+    plan: &WebhookPlan,
+    op: &Arc<dyn Operation>,
+    count: u64,
+    next: &mut u64,
+) -> Result<(), String> {
+    let numbered = Offset::wrap(op.clone(), *next);
+    run_count(
+        server.addr,
+        server.kind.api_key(),
+        plan.connections,
+        count,
+        numbered,
+    )
+    .await?;
+    *next += count;
+    Ok(())
 }
 
 /// An operation whose iteration numbers start at `offset` (unique ids across runs).
