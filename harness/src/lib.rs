@@ -72,11 +72,7 @@ pub fn run_scenarios_in_jobs(
     jobs: usize,
 ) -> Result<Vec<ScenarioResult>, HarnessError> {
     let jobs = jobs.clamp(1, scenarios.len().max(1));
-    if jobs > 1 && !matches!(choice, TargetChoice::Reference(_)) {
-        return Err(HarnessError::Config(
-            "--jobs needs the embedded reference target: two instances of an app from a target file could share its database or port".into(),
-        ));
-    }
+    check_jobs(choice, jobs)?;
     let results: Result<Vec<Vec<(usize, ScenarioResult)>>, HarnessError> =
         std::thread::scope(|scope| {
             let handles: Vec<_> = (0..jobs)
@@ -110,6 +106,17 @@ pub fn run_scenarios_in_jobs(
     let mut all: Vec<(usize, ScenarioResult)> = results?.into_iter().flatten().collect();
     all.sort_by_key(|(index, _)| *index);
     Ok(all.into_iter().map(|(_, result)| result).collect())
+}
+
+/// Several jobs need the embedded reference target: two instances of an app from a target file
+/// could share its database or port.
+pub(crate) fn check_jobs(choice: &TargetChoice, jobs: usize) -> Result<(), HarnessError> {
+    if jobs > 1 && !matches!(choice, TargetChoice::Reference(_)) {
+        return Err(HarnessError::Config(
+            "--jobs needs the embedded reference target: two instances of an app from a target file could share its database or port".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// How many jobs to run by default: one per core with the embedded reference target (results do

@@ -10,7 +10,7 @@ mod common;
 use std::path::PathBuf;
 
 use reference_target::Defect;
-use stripe_harness::prop::{run_prop, PropConfig};
+use stripe_harness::prop::{run_prop, PropConfig, PropOutcome};
 use stripe_harness::{run_scenarios, Scenario, TargetChoice};
 
 const SEEDS: [u64; 3] = [1, 2, 3];
@@ -32,6 +32,13 @@ fn config(seed: u64, cases: u32, out: PathBuf) -> PropConfig {
         seed,
         out,
         ..PropConfig::default()
+    }
+}
+
+/// The run found no broken rule; otherwise the failure and the shrunk history say which.
+fn assert_no_failure(outcome: &PropOutcome) {
+    if let Some(found) = &outcome.found {
+        panic!("{:?}\n{}", found.result.failure, found.scenario.to_toml());
     }
 }
 
@@ -135,13 +142,7 @@ fn the_correct_reference_target_survives_random_histories() {
         &config(2026, 300, out_dir("correct")),
     )
     .unwrap();
-    assert!(
-        outcome.found.is_none(),
-        "{:?}",
-        outcome
-            .found
-            .map(|f| (f.result.failure, f.scenario.to_toml()))
-    );
+    assert_no_failure(&outcome);
     assert!(outcome.cases_run >= 250);
 }
 
@@ -152,13 +153,7 @@ fn concurrent_histories_share_one_target_without_false_alarms() {
         ..config(77, 200, out_dir("concurrent"))
     };
     let outcome = run_prop(&TargetChoice::Reference(None), &config).unwrap();
-    assert!(
-        outcome.found.is_none(),
-        "{:?}",
-        outcome
-            .found
-            .map(|f| (f.result.failure, f.scenario.to_toml()))
-    );
+    assert_no_failure(&outcome);
 }
 
 #[test]
@@ -202,7 +197,8 @@ fn jobs_play_the_same_histories_against_the_correct_target() {
         run_prop(&TargetChoice::Reference(None), &config).unwrap()
     };
     let (one, two) = (run(1), run(2));
-    assert!(one.found.is_none() && two.found.is_none());
+    assert_no_failure(&one);
+    assert_no_failure(&two);
     assert_eq!(
         (one.cases_run, one.steps_run),
         (two.cases_run, two.steps_run)

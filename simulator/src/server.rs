@@ -292,22 +292,6 @@ impl Simulator {
         self.shared.reset_with_seed(seed)
     }
 
-    /// The Checkout Sessions whose `client_reference_id` is one of `references`, oldest first.
-    pub fn checkout_sessions_for(&self, references: &[&str]) -> Vec<Value> {
-        self.shared.with_store(|store, _| {
-            store
-                .sessions
-                .iter()
-                .filter(|s| {
-                    s.client_reference_id
-                        .as_deref()
-                        .is_some_and(|r| references.contains(&r))
-                })
-                .map(|s| s.render(&store.config))
-                .collect()
-        })
-    }
-
     /// The sessions of these `client_reference_id`s with their payment's state and what the
     /// `charge.refunded` events of its charge said: what a judge checks after every step.
     pub fn payment_facts(

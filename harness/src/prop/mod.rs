@@ -33,7 +33,7 @@ pub struct PropConfig {
     /// Histories played at once against the same target (each on its own orders).
     pub concurrency: usize,
     /// Independent workers, each with its own simulator and reference target, on its own thread.
-    /// The cases each plays follow from (seed, worker), so a run replays for the same `jobs`.
+    /// Every case follows from (seed, case number), so `jobs` changes nothing but speed.
     pub jobs: usize,
     /// Where found scenarios are written.
     pub out: PathBuf,
@@ -127,11 +127,7 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
             "--jobs and --concurrency do not combine: jobs run independent targets, concurrency shares one".into(),
         ));
     }
-    if jobs > 1 && !matches!(choice, TargetChoice::Reference(_)) {
-        return Err(HarnessError::Config(
-            "--jobs needs the embedded reference target: two instances of an app from a target file could share its database or port".into(),
-        ));
-    }
+    crate::check_jobs(choice, jobs)?;
     // Shared-target mode: one simulator and one target for every history, one endpoint, no
     // resets. Its histories block on the runtime from several threads at once, which needs the
     // multi-threaded runtime.
@@ -276,14 +272,14 @@ impl Player<'_> {
         };
         let mut runner = TestRunner::new_with_rng(proptest_config, case_rng(config.seed, case));
         let strategy = history_strategy(config.min_steps, config.max_steps, self.concurrent);
-        let first_run = Cell::new(true);
         let rule: RefCell<Option<String>> = RefCell::new(None);
         let smallest: RefCell<Option<(Scenario, ScenarioResult)>> = RefCell::new(None);
         let original_steps = Cell::new(0usize);
         let shrink_runs = Cell::new(0u32);
         let shrink_started = Cell::new(None::<Instant>);
         let outcome = runner.run(&strategy, |intents: Vec<Intent>| {
-            let shrinking = !first_run.replace(false);
+            // proptest plays a case again only to shrink it, after it failed.
+            let shrinking = rule.borrow().is_some();
             if shrinking {
                 shrink_runs.set(shrink_runs.get() + 1);
                 shared.shrink_runs.fetch_add(1, Ordering::SeqCst);
