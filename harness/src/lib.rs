@@ -39,6 +39,7 @@ pub mod state;
 mod steps;
 pub mod target;
 pub mod target_file;
+mod uri;
 
 pub use harness::{Harness, HarnessError, TargetChoice};
 pub use runner::{run_scenario, ScenarioResult};

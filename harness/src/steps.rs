@@ -197,7 +197,7 @@ pub(crate) async fn run_step(h: &Harness, world: &mut World, step: &Step) -> Ste
             let url = match &reference {
                 Some(r) => format!(
                     "{url}?client_reference_id={}",
-                    percent_encoding::utf8_percent_encode(r, percent_encoding::NON_ALPHANUMERIC)
+                    crate::uri::encode_component(r)
                 ),
                 None => url,
             };

@@ -371,11 +371,7 @@ impl Target {
     pub async fn get_order(&self, id: &str) -> Result<ObservedOrder, TargetError> {
         let (method, path) = split_route(&self.file.routes.get_order)
             .map_err(|e| self.call_error("read order", e))?;
-        let path = path.replace(
-            "{id}",
-            &percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
-                .to_string(),
-        );
+        let path = path.replace("{id}", &crate::uri::encode_component(id));
         let (status, answer) = self.request("read order", method, &path, None).await?;
         if status != 200 {
             return Err(self.call_error(

@@ -75,6 +75,29 @@ async fn a_started_process_target_is_judged_like_the_embedded_one() {
     assert_eq!(failing, ["forged_unsigned"]);
 }
 
+#[tokio::test]
+async fn a_target_that_matches_literal_paths_finds_its_orders() {
+    // Arrange: the reference binary matching paths as sent, like Python's http.server: a
+    // percent-encoded `-` in an order id would answer 404.
+    let binary = reference_binary();
+    let file = TargetFile::parse(&format!(
+        "name = \"literal paths\"\n[start]\ncommand = [\"{}\"]\nenv = {{ LITERAL_PATHS = \"true\" }}\nready_path = \"/health\"\nready_timeout_secs = 30\n",
+        binary.display()
+    ))
+    .unwrap();
+    let scenarios = vec![scenario("card_success"), scenario("refund_full")];
+
+    // Act
+    let results = run_scenarios(&TargetChoice::File(Box::new(file)), &scenarios, 4)
+        .await
+        .unwrap();
+
+    // Assert: order ids (UUIDs) travel unencoded, so every order is found.
+    for result in &results {
+        assert!(result.passed(), "{}: {:?}", result.name, result.failure);
+    }
+}
+
 fn env() -> TargetEnv {
     TargetEnv {
         api_base: "http://127.0.0.1:9".into(),

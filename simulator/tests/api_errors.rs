@@ -1235,3 +1235,35 @@ async fn control_visit_takes_a_form_body_too() {
     // Assert
     assert_eq!(session["client_reference_id"], "order_form_1");
 }
+
+// ----- parser limits (a 30 KB URL of `[a]` used to overflow the stack and abort the process) -----
+
+#[tokio::test]
+async fn deep_bracket_nesting_is_a_400_on_every_route_and_the_server_lives() {
+    // Arrange: the reproducer of the crash, and nesting just past the depth limit.
+    let t = populated().await;
+    let crash = format!("x{}=1", "[a]".repeat(10_000));
+    let too_deep = format!("x{}=1", "[a]".repeat(17));
+    let session = t.open_session().await;
+
+    for key in [&crash, &too_deep] {
+        // Act / Assert: the query string of a payment link and of an API GET.
+        for path in [format!("/b/x?{key}"), format!("/v1/customers?{key}")] {
+            let error = refused(&t, t.request(Method::GET, &path), 400).await;
+            assert_eq!(error["type"], "invalid_request_error", "{path}");
+            assert!(str_of(&error["param"]).starts_with("x[a][a]"), "{error}");
+        }
+        // Form bodies: the API, the hosted checkout form and the control API.
+        for path in [
+            "/v1/customers".to_string(),
+            format!("/c/pay/{session}"),
+            format!("/_sim/checkout/sessions/{session}/pay"),
+        ] {
+            let error = refused(&t, form(&t, &path, key), 400).await;
+            assert_eq!(error["type"], "invalid_request_error", "{path}");
+        }
+    }
+
+    // The process is alive and serving.
+    assert_eq!(t.get("/v1/customers").await.status, 200);
+}

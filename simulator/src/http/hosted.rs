@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
+use crate::error::ApiError;
 use crate::form::{self, FormValue};
 use crate::payment::{Buyer, CardInput, PaymentMethodInput};
 use crate::resources::checkout_session::{CheckoutSession, SessionStatus, VisitError};
@@ -61,8 +62,13 @@ async fn visit_link(
     Path(token): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    // A malformed query string is ignored, as Stripe ignores bad URL parameters.
-    let params = form::parse(query.as_deref().unwrap_or_default()).unwrap_or_default();
+    // A malformed query string is ignored, as Stripe ignores bad URL parameters; one past the
+    // parser's limits is refused with Stripe's error envelope.
+    let params = match form::parse(query.as_deref().unwrap_or_default()) {
+        Ok(params) => params,
+        Err(e) if e.is_limit() => return ApiError::from(e).into_response(),
+        Err(_) => Default::default(),
+    };
     let text = |key: &str| match params.get(key) {
         Some(FormValue::Text(s)) => Some(s.as_str()),
         _ => None,
@@ -241,10 +247,11 @@ async fn submit_checkout(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let fields = std::str::from_utf8(&body)
-        .ok()
-        .and_then(|text| form::parse(text).ok())
-        .unwrap_or_default();
+    let fields = match std::str::from_utf8(&body).map(form::parse) {
+        Ok(Ok(fields)) => fields,
+        Ok(Err(e)) if e.is_limit() => return ApiError::from(e).into_response(),
+        _ => Default::default(),
+    };
     let text = |key: &str| match fields.get(key) {
         Some(FormValue::Text(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
         _ => None,

@@ -25,6 +25,10 @@ pub struct Config {
     pub defect: Option<Defect>,
     /// Seed of the order-id sequence; `None` draws one from the time and process id.
     pub order_id_seed: Option<u64>,
+    /// `LITERAL_PATHS`: match request paths as sent, without percent-decoding them, as Python's
+    /// `http.server` and many hand-written routers do. A request for `/api/orders/a%2Db` then
+    /// answers 404, which is how a client that over-encodes ids shows up.
+    pub literal_paths: bool,
 }
 
 /// Stripe's production API origin.
@@ -41,6 +45,7 @@ impl Default for Config {
             database_path: ":memory:".to_owned(),
             defect: None,
             order_id_seed: None,
+            literal_paths: false,
         }
     }
 }
@@ -77,6 +82,7 @@ impl fmt::Debug for Config {
             .field("database_path", &self.database_path)
             .field("defect", &self.defect)
             .field("order_id_seed", &self.order_id_seed)
+            .field("literal_paths", &self.literal_paths)
             .finish()
     }
 }

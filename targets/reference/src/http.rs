@@ -16,14 +16,31 @@ use crate::webhook;
 
 /// Every route of the target, ready to serve or to drive in-process with `tower::ServiceExt`.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let literal_paths = state.config().literal_paths;
+    let router = Router::new()
         .route("/health", get(health))
         .route("/api/orders", post(create_order))
         .route("/api/orders/capture", post(capture_order))
         .route("/api/orders/{id}", get(get_order))
         .route("/api/webhooks/stripe", post(stripe_webhook))
         .fallback(not_found)
-        .with_state(state)
+        .with_state(state);
+    if literal_paths {
+        router.layer(axum::middleware::from_fn(match_literal_paths))
+    } else {
+        router
+    }
+}
+
+/// A router that matches the path as sent finds no route for a percent-encoded one.
+async fn match_literal_paths(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if req.uri().path().contains('%') {
+        return not_found().await.into_response();
+    }
+    next.run(req).await
 }
 
 async fn health() -> Json<Value> {

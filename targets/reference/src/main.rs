@@ -40,6 +40,10 @@ struct Cli {
     /// Seed of the order-id sequence (random when unset).
     #[arg(long, env = "ORDER_ID_SEED")]
     order_id_seed: Option<u64>,
+    /// Match request paths without percent-decoding them (404 for `/api/orders/a%2Db`), as
+    /// Python's http.server does.
+    #[arg(long, env = "LITERAL_PATHS")]
+    literal_paths: bool,
 }
 
 fn defect_help() -> String {
@@ -75,6 +79,7 @@ async fn start(cli: Cli) -> Result<(), String> {
         database_path: cli.database_path,
         defect,
         order_id_seed: cli.order_id_seed,
+        literal_paths: cli.literal_paths,
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
         .await
