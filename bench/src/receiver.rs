@@ -188,7 +188,7 @@ mod tests {
             .start()
             .await
             .unwrap();
-        sim.add_webhook_endpoint(stripe_sim::resources::webhook_endpoint::EndpointSpec {
+        sim.add_webhook_endpoint(stripe_sim::EndpointSpec {
             url: receiver.url.clone(),
             enabled_events: vec!["*".into()],
             secret: Some("whsec_receiver_test".into()),

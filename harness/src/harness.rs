@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use reference_target::defect::Defect;
-use stripe_sim::resources::webhook_endpoint::EndpointSpec;
-use stripe_sim::{ClockMode, Simulator};
+use stripe_sim::{ClockMode, EndpointId, EndpointSpec, Simulator};
 
 use crate::target::{Target, TargetEnv, TargetError};
 use crate::target_file::{Policy, TargetFile};
@@ -112,10 +111,8 @@ impl Harness {
     }
 
     /// A clean simulator for the next scenario, with the target's webhook endpoint registered.
-    pub fn reset(&self, scenario_seed: u64) -> Result<String, String> {
-        self.sim
-            .reset_with_seed(scenario_seed)
-            .map_err(|e| e.to_string())?;
+    pub fn reset(&self, scenario_seed: u64) -> Result<EndpointId, String> {
+        self.sim.reset(Some(scenario_seed)).map_err(|e| e.message)?;
         let endpoint = self
             .sim
             .add_webhook_endpoint(EndpointSpec {
@@ -124,7 +121,7 @@ impl Harness {
                 secret: Some(self.target.webhook_secret.clone()),
                 api_version: None,
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.message)?;
         Ok(endpoint.id)
     }
 

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use stripe_sim::Simulator;
+use stripe_sim::{PaymentIntentStatus, PaymentStatus, SessionStatus, Simulator};
 
 use crate::state::{ObservedOrder, OrderState};
 use crate::target_file::Policy;
@@ -23,16 +23,16 @@ pub struct OrderInfo {
 }
 
 /// One Checkout Session and the money behind it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SessionFact {
     pub id: String,
     pub client_reference_id: Option<String>,
     pub amount_total: i64,
     pub currency: String,
-    pub status: String,
-    pub payment_status: String,
+    pub status: SessionStatus,
+    pub payment_status: PaymentStatus,
     pub payment_intent: Option<String>,
-    pub intent_status: Option<String>,
+    pub intent_status: Option<PaymentIntentStatus>,
     pub charge: Option<String>,
     /// Some `charge.refunded` event showed the charge fully refunded.
     pub ever_fully_refunded: bool,
@@ -54,15 +54,15 @@ impl Facts {
             .payment_facts(&references)
             .into_iter()
             .map(|(s, refunds)| SessionFact {
-                id: s.id,
+                id: s.id.to_string(),
                 client_reference_id: s.client_reference_id,
                 amount_total: s.amount_total,
                 currency: s.currency,
-                status: s.status.to_string(),
-                payment_status: s.payment_status.to_string(),
-                payment_intent: s.payment_intent,
-                intent_status: s.intent_status.map(str::to_string),
-                charge: s.charge,
+                status: s.status,
+                payment_status: s.payment_status,
+                payment_intent: s.payment_intent.map(|pi| pi.to_string()),
+                intent_status: s.intent_status,
+                charge: s.charge.map(|c| c.to_string()),
                 // What charge.refunded said: was the charge ever fully refunded?
                 ever_fully_refunded: refunds.ever_fully_refunded,
                 any_refund: refunds.any_refund,
@@ -86,7 +86,7 @@ impl Facts {
             return Vec::new();
         }
         self.matching(order)
-            .filter(|s| s.payment_status == "paid")
+            .filter(|s| s.payment_status == PaymentStatus::Paid)
             .collect()
     }
 
@@ -94,9 +94,9 @@ impl Facts {
     fn failed_delayed<'a>(&'a self, order: &'a OrderInfo) -> Vec<&'a SessionFact> {
         self.matching(order)
             .filter(|s| {
-                s.status == "complete"
-                    && s.payment_status == "unpaid"
-                    && s.intent_status.as_deref() == Some("requires_payment_method")
+                s.status == SessionStatus::Complete
+                    && s.payment_status == PaymentStatus::Unpaid
+                    && s.intent_status == Some(PaymentIntentStatus::RequiresPaymentMethod)
             })
             .collect()
     }
@@ -105,9 +105,9 @@ impl Facts {
     fn processing<'a>(&'a self, order: &'a OrderInfo) -> Vec<&'a SessionFact> {
         self.matching(order)
             .filter(|s| {
-                s.status == "complete"
-                    && s.payment_status == "unpaid"
-                    && s.intent_status.as_deref() == Some("processing")
+                s.status == SessionStatus::Complete
+                    && s.payment_status == PaymentStatus::Unpaid
+                    && s.intent_status == Some(PaymentIntentStatus::Processing)
             })
             .collect()
     }
@@ -357,12 +357,13 @@ mod tests {
             client_reference_id: Some("ord_1".into()),
             amount_total: 19900,
             currency: "usd".into(),
-            status: "complete".into(),
-            payment_status: "paid".into(),
+            status: SessionStatus::Complete,
+            payment_status: PaymentStatus::Paid,
             payment_intent: Some("pi_1".into()),
-            intent_status: Some("succeeded".into()),
+            intent_status: Some(PaymentIntentStatus::Succeeded),
             charge: Some("ch_1".into()),
-            ..Default::default()
+            ever_fully_refunded: false,
+            any_refund: false,
         }
     }
 
@@ -505,8 +506,8 @@ mod tests {
     #[test]
     fn a_failed_delayed_payment_means_failed_and_processing_means_pending() {
         let failed = SessionFact {
-            payment_status: "unpaid".into(),
-            intent_status: Some("requires_payment_method".into()),
+            payment_status: PaymentStatus::Unpaid,
+            intent_status: Some(PaymentIntentStatus::RequiresPaymentMethod),
             ..paid_session()
         };
         let facts = Facts {
@@ -517,8 +518,8 @@ mod tests {
             [OrderState::Failed].into()
         );
         let processing = SessionFact {
-            payment_status: "unpaid".into(),
-            intent_status: Some("processing".into()),
+            payment_status: PaymentStatus::Unpaid,
+            intent_status: Some(PaymentIntentStatus::Processing),
             ..paid_session()
         };
         let facts = Facts {

@@ -40,6 +40,7 @@ mod steps;
 pub mod target;
 pub mod target_file;
 mod uri;
+mod world;
 
 pub use harness::{Harness, HarnessError, TargetChoice};
 pub use runner::{run_scenario, ScenarioResult};

@@ -40,7 +40,7 @@ struct PropArgs {
     #[arg(long, conflicts_with = "target")]
     defect: Option<String>,
     /// Number of histories.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = stripe_harness::prop::DEFAULT_CASES)]
     cases: u32,
     /// Seed of the histories and the simulator (printed; drawn at random when omitted).
     #[arg(long)]
@@ -59,8 +59,9 @@ struct PropArgs {
     /// histories and the failure reported do not depend on it.
     #[arg(long)]
     jobs: Option<usize>,
-    /// Where the shrunk failing history is written as a scenario.
-    #[arg(long, default_value = "scenarios/found")]
+    /// Where the shrunk failing history is written as a scenario (outside the scenario library:
+    /// replay it by naming it, commit it under scenarios/ to make it a regression test).
+    #[arg(long, default_value = stripe_harness::prop::DEFAULT_OUT)]
     out: PathBuf,
 }
 
@@ -129,7 +130,7 @@ fn target_choice(
 
 fn prop(args: PropArgs) -> Result<bool, String> {
     let (choice, target_args) = target_choice(&args.target, &args.defect)?;
-    let seed = args.seed.unwrap_or_else(stripe_sim::ids::fresh_seed);
+    let seed = args.seed.unwrap_or_else(stripe_sim::fresh_seed);
     let jobs = match args.jobs {
         Some(jobs) => jobs.max(1),
         None if args.concurrency > 1 => 1,
@@ -243,7 +244,7 @@ fn run(args: RunArgs) -> Result<bool, String> {
     if scenarios.is_empty() {
         return Err("no scenario to run".into());
     }
-    let seed = args.seed.unwrap_or_else(stripe_sim::ids::fresh_seed);
+    let seed = args.seed.unwrap_or_else(stripe_sim::fresh_seed);
     let jobs = args.jobs.unwrap_or_else(|| default_jobs(&choice)).max(1);
     println!(
         "stripe-harness: {} scenarios, seed {seed}, jobs {jobs}",

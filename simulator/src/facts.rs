@@ -4,24 +4,26 @@
 
 use serde::Deserialize;
 
+use crate::resources::checkout_session::{PaymentStatus, SessionStatus};
 use crate::resources::event::EventType;
+use crate::resources::payment_intent::PaymentIntentStatus;
 use crate::store::Store;
+use crate::typed_ids::{ChargeId, PaymentIntentId, SessionId};
 
 /// One Checkout Session and the state of its payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionFacts {
-    pub id: String,
+    pub id: SessionId,
     pub client_reference_id: Option<String>,
     pub amount_total: i64,
+    /// Lowercase, as Stripe writes it.
     pub currency: String,
-    /// `open`, `complete` or `expired`.
-    pub status: &'static str,
-    /// `paid`, `unpaid` or `no_payment_required`.
-    pub payment_status: &'static str,
-    pub payment_intent: Option<String>,
-    pub intent_status: Option<&'static str>,
+    pub status: SessionStatus,
+    pub payment_status: PaymentStatus,
+    pub payment_intent: Option<PaymentIntentId>,
+    pub intent_status: Option<PaymentIntentStatus>,
     /// The PaymentIntent's latest charge.
-    pub charge: Option<String>,
+    pub charge: Option<ChargeId>,
 }
 
 /// What the `charge.refunded` events about one charge said.
@@ -49,15 +51,17 @@ impl Store {
                     .as_deref()
                     .and_then(|id| self.payment_intents.get(id));
                 SessionFacts {
-                    id: s.id.clone(),
+                    id: SessionId::trusted(s.id.as_str()),
                     client_reference_id: s.client_reference_id.clone(),
                     amount_total: s.amount_total(),
                     currency: s.currency(),
-                    status: s.status.as_str(),
-                    payment_status: s.payment_status.as_str(),
-                    payment_intent: s.payment_intent.clone(),
-                    intent_status: intent.map(|pi| pi.status.as_str()),
-                    charge: intent.and_then(|pi| pi.latest_charge.clone()),
+                    status: s.status,
+                    payment_status: s.payment_status,
+                    payment_intent: s.payment_intent.as_deref().map(PaymentIntentId::trusted),
+                    intent_status: intent.map(|pi| pi.status),
+                    charge: intent
+                        .and_then(|pi| pi.latest_charge.as_deref())
+                        .map(ChargeId::trusted),
                 }
             })
             .collect()

@@ -9,8 +9,7 @@
 //! ## Quick start
 //!
 //! ```
-//! use stripe_sim::resources::webhook_endpoint::EndpointSpec;
-//! use stripe_sim::{Buyer, ClockMode, PaymentMethodInput, Simulator};
+//! use stripe_sim::{ClockMode, EndpointSpec, EventType, PaymentMethodInput, Simulator};
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,53 +25,94 @@
 //! // A buyer opens the link for order 42 and pays by ACH Direct Debit (a USD link): the
 //! // session completes unpaid, and the payment settles three simulated minutes later.
 //! let link = sim.seeded_link("lifetime").expect("the shipped seed has it");
-//! let session = sim.visit_link(&link.id, Some("order_42"))?;
-//! let session_id = session["id"].as_str().unwrap_or_default();
-//! let completed = sim.pay(session_id, &PaymentMethodInput::us_bank_account("000123456789"), &Buyer::default())?;
-//! assert_eq!(completed["payment_status"], "unpaid");
-//! sim.advance(180); // microseconds of real time
-//! let types: Vec<_> = sim.events().iter().map(|e| e["type"].as_str().unwrap_or_default().to_string()).collect();
-//! assert!(types.contains(&"checkout.session.async_payment_succeeded".to_string()));
+//! let session = sim.visit_link(&link.id, Some("order_42"), None)?;
+//! let completed = sim.pay(&session.id, &PaymentMethodInput::us_bank_account("000123456789"), &Default::default())?;
+//! assert_eq!(completed.payment_status.as_str(), "unpaid");
+//! sim.advance(180)?; // microseconds of real time
+//! assert_eq!(sim.events_of_type(EventType::CheckoutSessionAsyncPaymentSucceeded).len(), 1);
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! ## Map
+//! ## The public surface
 //!
-//! * [`Simulator`] / [`SimulatorBuilder`]: start, configure and drive a simulator.
-//! * [`store`] and [`resources`]: the state and one file per Stripe resource (pure, synchronous).
-//! * [`payment`]: buyers paying sessions; [`test_cards`]: what every test number does.
-//! * [`http`]: the routes (`/v1`, hosted pages, `/_sim` control API).
-//! * [`webhooks`]: signed delivery, retries, the delivery log, hold/release and faults.
-//! * [`trigger`]: the flows behind `stripe-sim trigger <event>`.
-//! * [`clock`], [`ids`]: injected time and seeded ids: nothing reads the wall clock or a global RNG.
+//! * [`Simulator`] / [`SimulatorBuilder`]: start, configure and stop a simulator. The handle
+//!   dereferences to [`Control`], the typed control layer: every operation a test driver can do
+//!   (pay, visit, advance, hold and release, faults, deliver, resend, reissue, roll a secret,
+//!   reset, the delivery log, clock queries). The `/_sim` routes are a thin JSON adapter over
+//!   the same layer.
+//! * The shared vocabulary ([`FaultKind`], [`Forgery`], [`DuplicateMode`], [`ReleaseOrder`],
+//!   [`DeliveryMode`], [`EventType`], statuses): enums that read and write themselves as
+//!   snake_case words, so the control API's JSON, scenario files and the harness's property
+//!   model use one set of words; an unknown word is an error listing the known ones.
+//! * Typed ids ([`SessionId`], [`EventId`], …) with Stripe's prefixes, and typed views
+//!   ([`CheckoutSessionView`], [`EventView`], [`DeliveryRecord`]).
+//! * [`test_cards`]: what every test card, IBAN and ACH account does.
+//!
+//! ## Inside
+//!
+//! The layers, and what may call what:
+//!
+//! * wire (`http/`: `/v1`, hosted pages, `/_sim`): parses requests, calls the store (`/v1`,
+//!   hosted pages) or the control layer (`/_sim`), renders answers. Nothing below calls it.
+//! * control layer (`control/`): typed operations, validated once; calls the store and the
+//!   dispatcher.
+//! * store and domain (`store.rs`, `resources/`, `payment.rs`, `test_cards.rs`, `ids.rs`,
+//!   `clock.rs`): pure, synchronous state transitions; no I/O, no clock reads, no global RNG.
+//! * webhooks (`webhooks/`): the delivery log (pure) and the dispatcher, the only part that
+//!   waits on the network, never under the store lock.
 
 #![recursion_limit = "512"] // Stripe objects have many fields for `json!` to expand.
 
-pub mod clock;
-pub mod config;
-pub mod error;
-pub mod expand;
-pub mod facts;
-pub mod form;
-pub mod http;
-pub mod ids;
-pub mod params;
-pub mod payment;
-pub mod resources;
-pub mod seed;
-pub mod server;
-pub mod shared;
-pub mod store;
-pub mod table;
+mod clock;
+mod config;
+mod control;
+mod error;
+mod expand;
+mod facts;
+mod form;
+mod http;
+mod ids;
+mod params;
+mod payment;
+mod resources;
+mod seed;
+mod server;
+mod shared;
+mod store;
+mod table;
 pub mod test_cards;
-pub mod trigger;
-pub mod webhooks;
+mod trigger;
+mod typed_ids;
+mod vocabulary;
+mod webhooks;
 
-pub use clock::{Clock, ClockMode};
+pub use clock::ClockMode;
 pub use config::{SimConfig, DEFAULT_API_KEY, DEFAULT_API_VERSION};
+pub use control::{
+    CheckoutSessionView, ClockState, Control, Delivery, DeliveryBody, DeliveryFilter,
+    DeliveryStatus, DeliveryTarget, EventView, PaymentLinkInfo, Release, RolledSecret, SimInfo,
+    WebhookEndpointInfo, MAX_ADVANCE, MAX_ROLL_OVERLAP,
+};
 pub use error::{ApiError, ErrorType};
+pub use facts::{RefundHistory, SessionFacts};
+pub use ids::fresh_seed;
 pub use payment::{Buyer, CardInput, PaymentMethodInput};
+pub use resources::checkout_session::{PaymentStatus, SessionStatus, DEFAULT_LIFETIME};
 pub use resources::event::EventType;
-pub use seed::SeedFile;
-pub use server::{serve, PaymentLinkInfo, Simulator, SimulatorBuilder, StartError};
+pub use resources::payment_intent::PaymentIntentStatus;
+pub use resources::webhook_endpoint::EndpointSpec;
+pub use seed::{SeedError, SeedFile};
+pub use server::{Simulator, SimulatorBuilder, StartError};
+pub use trigger::{trigger, SimClient, TriggerError, TRIGGERS};
+pub use typed_ids::{
+    ChargeId, DeliveryId, EndpointId, EventId, InvalidId, PaymentIntentId, PaymentLinkId, RefundId,
+    SessionId,
+};
+pub use vocabulary::{UnknownWord, Vocabulary};
+pub use webhooks::faults::{DuplicateMode, Fault, FaultKind, Forgery};
+pub use webhooks::log::{
+    Attempt, DeliveryMode, DeliveryRecord, RecordStatus, ReleaseOrder, ReleaseOrderWord,
+};
+pub use webhooks::schedule::RetryPolicy;
+pub use webhooks::signature;

@@ -3,13 +3,12 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use stripe_sim::resources::webhook_endpoint::EndpointSpec;
-use stripe_sim::trigger::{SimClient, TRIGGERS};
-use stripe_sim::webhooks::schedule::RetryPolicy;
-use stripe_sim::{ClockMode, SeedFile, SimulatorBuilder};
+use stripe_sim::{
+    ClockMode, EndpointSpec, RetryPolicy, SeedFile, SimClient, Simulator, SimulatorBuilder,
+    TRIGGERS,
+};
 
 #[derive(Parser)]
 #[command(
@@ -179,49 +178,37 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             api_version: None,
         });
     }
-    let addr = SocketAddr::new(args.bind, args.port);
-    let listener = tokio::net::TcpListener::bind(addr)
+    let sim = builder
+        .bind(SocketAddr::new(args.bind, args.port))
+        .start()
         .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let shared = Arc::new(builder.into_shared(local).map_err(|e| e.to_string())?);
-    print_banner(&shared);
-    stripe_sim::serve(listener, shared, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await;
+        .map_err(|e| e.to_string())?;
+    print_banner(&sim);
+    let _ = tokio::signal::ctrl_c().await;
+    sim.shutdown().await;
     Ok(())
 }
 
-fn print_banner(shared: &stripe_sim::shared::Shared) {
-    let config = &shared.config;
-    println!("stripe-sim listening on {}", config.base_url);
-    println!("  API key:      {}", config.api_key);
-    println!("  API version:  {}", config.api_version);
-    println!("  clock:        {:?}", shared.clock.mode());
-    println!("  seed:         {}", config.seed);
-    shared.with_store(|store, _| {
-        for (key, id) in &store.seeded_links {
-            if let Some(link) = store.payment_links.get(id) {
-                println!("  payment link {key}: {} ({id})", link.url(config));
-            }
-        }
-        for endpoint in store.webhook_endpoints.iter() {
-            println!(
-                "  forwarding events {} to {}",
-                endpoint.enabled_events.join(","),
-                endpoint.url
-            );
-            println!(
-                "  webhook signing secret: {} ({})",
-                endpoint.secret(),
-                endpoint.id
-            );
-        }
-    });
+fn print_banner(sim: &Simulator) {
+    let info = sim.info();
+    println!("stripe-sim listening on {}", info.base_url);
+    println!("  API key:      {}", sim.api_key());
+    println!("  API version:  {}", info.api_version);
+    println!("  clock:        {:?}", info.clock);
+    println!("  seed:         {}", info.seed);
+    for (key, link) in &info.payment_links {
+        println!("  payment link {key}: {} ({})", link.url, link.id);
+    }
+    for endpoint in sim.webhook_endpoints() {
+        println!("  forwarding events to {}", endpoint.url);
+        println!(
+            "  webhook signing secret: {} ({})",
+            endpoint.secret, endpoint.id
+        );
+    }
     println!(
         "Point an SDK at it: stripe.api_base = \"{}\"",
-        config.base_url
+        info.base_url
     );
 }
 
@@ -234,7 +221,7 @@ async fn trigger(args: TriggerArgs) -> Result<(), String> {
     }
     let event = args.event.unwrap_or_default();
     if !TRIGGERS.iter().any(|(name, _)| *name == event) {
-        return Err(stripe_sim::trigger::TriggerError::Unknown(event).to_string());
+        return Err(stripe_sim::TriggerError::Unknown(event).to_string());
     }
     let client = SimClient::new(&args.api_base, &args.api_key);
     let mut endpoint_id = None;
@@ -250,7 +237,7 @@ async fn trigger(args: TriggerArgs) -> Result<(), String> {
         );
         endpoint_id = created["id"].as_str().map(str::to_string);
     }
-    let outcome = stripe_sim::trigger::trigger(&client, &event).await;
+    let outcome = stripe_sim::trigger(&client, &event).await;
     if let Some(id) = endpoint_id {
         // Let the deliveries finish before the temporary endpoint goes away.
         let _ = client

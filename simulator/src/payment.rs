@@ -231,16 +231,57 @@ fn plan(method: &PaymentMethodInput, now: i64) -> ApiResult<Plan> {
     }
 }
 
+/// A payment that passed validation: everything the later steps need, read once.
+struct PaymentAttempt {
+    session_id: String,
+    plan: Plan,
+    amount: i64,
+    currency: String,
+    email: String,
+    name: Option<String>,
+    /// The session asks for a Customer to be created with the payment.
+    create_customer: bool,
+}
+
+/// The charge a payment attempt recorded.
+struct RecordedCharge {
+    id: String,
+    rendered: Value,
+    payment_method: String,
+    customer: Option<String>,
+    /// The decline, when the card was refused.
+    decline: Option<Decline>,
+}
+
 impl Store {
-    /// A payment attempt on an open session. Returns the session, or a 402 card error (the
-    /// session then stays open).
+    /// A payment attempt on an open session, in named steps: validate, create or reuse the
+    /// PaymentIntent, charge, settle (or decline), emit the events. A decline answers the 402
+    /// card error and leaves the session open.
     pub fn pay_session(
         &mut self,
         session_id: &str,
         method: &PaymentMethodInput,
         buyer: &Buyer,
         ctx: &Ctx,
-    ) -> ApiResult<Value> {
+    ) -> ApiResult<()> {
+        let attempt = self.validate_payment(session_id, method, buyer, ctx.now)?;
+        let intent_id = self.intent_for(&attempt, ctx);
+        let charge = self.record_charge(&attempt, &intent_id, ctx);
+        if let Some(decline) = charge.decline {
+            return Err(self.decline(&intent_id, &charge, decline, ctx));
+        }
+        self.settle_attempt(&attempt, &intent_id, charge, ctx)
+    }
+
+    /// Checks that the session is open and takes this payment method in its currency, and plans
+    /// what the method will do (succeed, decline, settle later) before anything is stored.
+    fn validate_payment(
+        &self,
+        session_id: &str,
+        method: &PaymentMethodInput,
+        buyer: &Buyer,
+        now: i64,
+    ) -> ApiResult<PaymentAttempt> {
         let session = self
             .sessions
             .get(session_id)
@@ -281,8 +322,7 @@ impl Store {
                 ));
             }
         }
-        let plan = plan(method, ctx.now)?;
-        let amount = session.amount_total();
+        let plan = plan(method, now)?;
         let email = buyer
             .email
             .clone()
@@ -295,61 +335,75 @@ impl Store {
                     .and_then(|c| c.email.clone())
             })
             .unwrap_or_else(|| "buyer@example.com".to_string());
-        let name = buyer.name.clone();
-        let customer_creation_always = session.customer_creation.as_deref() == Some("always");
-        let existing_intent = session.payment_intent.clone();
-        let metadata = Metadata::new();
+        Ok(PaymentAttempt {
+            session_id: session_id.to_string(),
+            plan,
+            amount: session.amount_total(),
+            currency,
+            email,
+            name: buyer.name.clone(),
+            create_customer: session.customer_creation.as_deref() == Some("always")
+                && session.customer.is_none(),
+        })
+    }
 
-        // The PaymentIntent is created at the first attempt and reused by later ones.
-        let intent_id = match existing_intent {
-            Some(id) => id,
-            None => {
-                let id = self.ids.id(IdKind::PaymentIntent);
-                let secret = format!("{id}{}", self.ids.id(IdKind::ClientSecret));
-                let intent = PaymentIntent {
-                    id: id.clone(),
-                    created: ctx.now,
-                    amount,
-                    currency: currency.clone(),
-                    status: PaymentIntentStatus::RequiresPaymentMethod,
-                    amount_received: 0,
-                    customer: self
-                        .sessions
-                        .get(session_id)
-                        .and_then(|s| s.customer.clone()),
-                    metadata,
-                    latest_charge: None,
-                    payment_method: None,
-                    payment_method_types: self
-                        .sessions
-                        .get(session_id)
-                        .map(|s| s.payment_method_types.clone())
-                        .unwrap_or_default(),
-                    last_payment_error: None,
-                    canceled_at: None,
-                    cancellation_reason: None,
-                    client_secret: secret,
-                    receipt_email: None,
-                };
-                let rendered = intent.render();
-                self.payment_intents.insert(intent);
-                if let Some(s) = self.sessions.get_mut(session_id) {
-                    s.payment_intent = Some(id.clone());
-                }
-                self.emit(
-                    EventType::PaymentIntentCreated,
-                    rendered,
-                    &ctx.request,
-                    ctx.now,
-                );
-                id
-            }
+    /// The session's PaymentIntent: created (with `payment_intent.created`) at the first attempt,
+    /// reused by the later ones.
+    fn intent_for(&mut self, attempt: &PaymentAttempt, ctx: &Ctx) -> String {
+        let Some(session) = self.sessions.get(&attempt.session_id) else {
+            return String::new();
         };
+        if let Some(existing) = &session.payment_intent {
+            return existing.clone();
+        }
+        let customer = session.customer.clone();
+        let payment_method_types = session.payment_method_types.clone();
+        let id = self.ids.id(IdKind::PaymentIntent);
+        let secret = format!("{id}{}", self.ids.id(IdKind::ClientSecret));
+        let intent = PaymentIntent {
+            id: id.clone(),
+            created: ctx.now,
+            amount: attempt.amount,
+            currency: attempt.currency.clone(),
+            status: PaymentIntentStatus::RequiresPaymentMethod,
+            amount_received: 0,
+            customer,
+            metadata: Metadata::new(),
+            latest_charge: None,
+            payment_method: None,
+            payment_method_types,
+            last_payment_error: None,
+            canceled_at: None,
+            cancellation_reason: None,
+            client_secret: secret,
+            receipt_email: None,
+        };
+        let rendered = intent.render();
+        self.payment_intents.insert(intent);
+        if let Some(s) = self.sessions.get_mut(&attempt.session_id) {
+            s.payment_intent = Some(id.clone());
+        }
+        self.emit(
+            EventType::PaymentIntentCreated,
+            rendered,
+            &ctx.request,
+            ctx.now,
+        );
+        id
+    }
 
+    /// Records the charge of this attempt (succeeded, pending or failed), and the Customer the
+    /// session asked for when the payment goes through.
+    fn record_charge(
+        &mut self,
+        attempt: &PaymentAttempt,
+        intent_id: &str,
+        ctx: &Ctx,
+    ) -> RecordedCharge {
         let payment_method = self.ids.id(IdKind::PaymentMethod);
         let charge_id = self.ids.id(IdKind::Charge);
         let fingerprint = self.ids.alphanumeric(16);
-        let (details, status, outcome, failure) = match &plan {
+        let (details, status, outcome, decline) = match &attempt.plan {
             Plan::Charge { details, .. } => (
                 details.clone(),
                 ChargeStatus::Succeeded,
@@ -375,110 +429,138 @@ impl Store {
             ),
         };
         let succeeded = status == ChargeStatus::Succeeded;
-
+        let existing_customer = self
+            .sessions
+            .get(&attempt.session_id)
+            .and_then(|s| s.customer.clone());
         // A customer is made only when the session asks for one and the payment goes through.
-        let customer = if failure.is_none()
-            && customer_creation_always
-            && self
-                .sessions
-                .get(session_id)
-                .is_some_and(|s| s.customer.is_none())
-        {
+        let customer = if decline.is_none() && attempt.create_customer {
             let customer = crate::resources::customer::Customer {
-                email: Some(email.clone()),
-                name: name.clone(),
+                email: Some(attempt.email.clone()),
+                name: attempt.name.clone(),
                 ..self.blank_customer(ctx.now)
             };
             let id = customer.id.clone();
             self.add_customer(customer, ctx);
             Some(id)
         } else {
-            self.sessions
-                .get(session_id)
-                .and_then(|s| s.customer.clone())
+            existing_customer
         };
-
         let charge = Charge {
             id: charge_id.clone(),
             created: ctx.now,
-            amount,
-            currency: currency.clone(),
+            amount: attempt.amount,
+            currency: attempt.currency.clone(),
             status,
             amount_refunded: 0,
-            payment_intent: intent_id.clone(),
+            payment_intent: intent_id.to_string(),
             payment_method: payment_method.clone(),
             method: details,
             fingerprint,
             outcome,
-            failure_code: failure.map(|d| d.code.to_string()),
-            failure_message: failure.map(|d| d.message.to_string()),
+            failure_code: decline.map(|d| d.code.to_string()),
+            failure_message: decline.map(|d| d.message.to_string()),
             customer: customer.clone(),
-            billing_email: Some(email.clone()),
-            billing_name: name.clone(),
+            billing_email: Some(attempt.email.clone()),
+            billing_name: attempt.name.clone(),
             balance_transaction: succeeded.then(|| format!("txn_{}", self.ids.alphanumeric(24))),
             metadata: Metadata::new(),
-            refund_behaviour: match &plan {
+            refund_behaviour: match &attempt.plan {
                 Plan::Charge { behaviour, .. } => *behaviour,
                 _ => RefundBehaviour::Immediate,
             },
-            pending_outcome: match &plan {
+            pending_outcome: match &attempt.plan {
                 Plan::Delayed { outcome, .. } => Some(*outcome),
                 _ => None,
             },
         };
-        let rendered_charge = charge.render();
+        let rendered = charge.render();
         self.charges.insert(charge);
+        if let Some(intent) = self.payment_intents.get_mut(intent_id) {
+            intent.latest_charge = Some(charge_id.clone());
+            intent.customer = customer.clone();
+        }
+        RecordedCharge {
+            id: charge_id,
+            rendered,
+            payment_method,
+            customer,
+            decline,
+        }
+    }
 
+    /// A declined card: the PaymentIntent goes back to `requires_payment_method` with
+    /// `last_payment_error`, `charge.failed` and `payment_intent.payment_failed` are emitted (no
+    /// checkout.session event, as on Stripe), and the 402 card error is returned.
+    fn decline(
+        &mut self,
+        intent_id: &str,
+        charge: &RecordedCharge,
+        decline: Decline,
+        ctx: &Ctx,
+    ) -> ApiError {
+        let rendered_intent = match self.payment_intents.get_mut(intent_id) {
+            Some(intent) => {
+                intent.status = PaymentIntentStatus::RequiresPaymentMethod;
+                intent.payment_method = None;
+                intent.last_payment_error = Some(json!({
+                    "charge": charge.id,
+                    "code": decline.code,
+                    "decline_code": decline.decline_code,
+                    "doc_url": format!("https://stripe.com/docs/error-codes/{}", decline.code.replace('_', "-")),
+                    "message": decline.message,
+                    "payment_method": { "id": charge.payment_method, "object": "payment_method", "type": "card" },
+                    "type": "card_error",
+                }));
+                intent.render()
+            }
+            None => Value::Null,
+        };
+        self.emit(
+            EventType::ChargeFailed,
+            charge.rendered.clone(),
+            &ctx.request,
+            ctx.now,
+        );
+        self.emit(
+            EventType::PaymentIntentPaymentFailed,
+            rendered_intent.clone(),
+            &ctx.request,
+            ctx.now,
+        );
+        let mut error = ApiError::card(decline.code, decline.decline_code, decline.message)
+            .with_extra("charge", json!(charge.id))
+            .with_extra("payment_intent", rendered_intent)
+            .with_extra("payment_method_type", json!("card"));
+        if decline.code == "incorrect_cvc" {
+            error = error.with_param("cvc");
+        } else if decline.code == "expired_card" {
+            error = error.with_param("exp_month");
+        }
+        error
+    }
+
+    /// A payment that went through: the PaymentIntent succeeds (card) or starts processing (bank
+    /// debit, settled by a job after the settlement delay), the session completes, and the
+    /// events are emitted in Stripe's order.
+    fn settle_attempt(
+        &mut self,
+        attempt: &PaymentAttempt,
+        intent_id: &str,
+        charge: RecordedCharge,
+        ctx: &Ctx,
+    ) -> ApiResult<()> {
+        let succeeded = matches!(attempt.plan, Plan::Charge { .. });
         let intent = self
             .payment_intents
-            .get_mut(&intent_id)
+            .get_mut(intent_id)
             .ok_or_else(|| ApiError::internal("payment intent vanished"))?;
-        intent.latest_charge = Some(charge_id.clone());
-        intent.customer = customer.clone();
-
-        if let Some(decline) = failure {
-            intent.status = PaymentIntentStatus::RequiresPaymentMethod;
-            intent.payment_method = None;
-            intent.last_payment_error = Some(json!({
-                "charge": charge_id,
-                "code": decline.code,
-                "decline_code": decline.decline_code,
-                "doc_url": format!("https://stripe.com/docs/error-codes/{}", decline.code.replace('_', "-")),
-                "message": decline.message,
-                "payment_method": { "id": payment_method, "object": "payment_method", "type": "card" },
-                "type": "card_error",
-            }));
-            let rendered_intent = intent.render();
-            self.emit(
-                EventType::ChargeFailed,
-                rendered_charge,
-                &ctx.request,
-                ctx.now,
-            );
-            self.emit(
-                EventType::PaymentIntentPaymentFailed,
-                rendered_intent.clone(),
-                &ctx.request,
-                ctx.now,
-            );
-            let mut error = ApiError::card(decline.code, decline.decline_code, decline.message)
-                .with_extra("charge", json!(charge_id))
-                .with_extra("payment_intent", rendered_intent)
-                .with_extra("payment_method_type", json!("card"));
-            if decline.code == "incorrect_cvc" {
-                error = error.with_param("cvc");
-            } else if decline.code == "expired_card" {
-                error = error.with_param("exp_month");
-            }
-            return Err(error);
-        }
-
-        intent.payment_method = Some(payment_method);
+        intent.payment_method = Some(charge.payment_method);
         intent.last_payment_error = None;
         intent.receipt_email = None;
         if succeeded {
             intent.status = PaymentIntentStatus::Succeeded;
-            intent.amount_received = amount;
+            intent.amount_received = attempt.amount;
         } else {
             intent.status = PaymentIntentStatus::Processing;
         }
@@ -486,7 +568,7 @@ impl Store {
 
         let session = self
             .sessions
-            .get_mut(session_id)
+            .get_mut(&attempt.session_id)
             .ok_or_else(|| ApiError::internal("session vanished"))?;
         session.status = SessionStatus::Complete;
         session.payment_status = if succeeded {
@@ -494,10 +576,10 @@ impl Store {
         } else {
             PaymentStatus::Unpaid
         };
-        session.customer = customer;
+        session.customer = charge.customer;
         session.customer_details = Some(CustomerDetails {
-            email: Some(email),
-            name,
+            email: Some(attempt.email.clone()),
+            name: attempt.name.clone(),
             country: Some("US".to_string()),
         });
         let rendered_session = session.render(&self.config);
@@ -505,7 +587,7 @@ impl Store {
         if succeeded {
             self.emit(
                 EventType::ChargeSucceeded,
-                rendered_charge,
+                charge.rendered,
                 &ctx.request,
                 ctx.now,
             );
@@ -524,30 +606,31 @@ impl Store {
             );
             self.emit(
                 EventType::ChargePending,
-                rendered_charge,
+                charge.rendered,
                 &ctx.request,
                 ctx.now,
             );
-            if !matches!(
-                plan,
+            let settles = !matches!(
+                attempt.plan,
                 Plan::Delayed {
                     outcome: DelayedOutcome::NeverSettles,
                     ..
                 }
-            ) {
+            );
+            if settles {
                 self.schedule(
                     ctx.now + self.config.settlement_delay,
-                    Job::SettlePayment(intent_id),
+                    Job::SettlePayment(intent_id.to_string()),
                 );
             }
         }
         self.emit(
             EventType::CheckoutSessionCompleted,
-            rendered_session.clone(),
+            rendered_session,
             &ctx.request,
             ctx.now,
         );
-        Ok(rendered_session)
+        Ok(())
     }
 
     /// The settlement job of a bank debit: the charge, PaymentIntent and session move to their

@@ -82,13 +82,9 @@ impl Shared {
     }
 
     /// Forgets every object, event, delivery and idempotency key, restarts the id generator from
-    /// the seed and re-applies the seed file and initial endpoints. The clock keeps its time.
-    pub fn reset(&self) -> Result<(), SeedError> {
-        self.reset_with_seed(self.config.seed)
-    }
-
-    /// [`Shared::reset`] with another seed for the id generator: a test driver gives each
-    /// scenario its own seed so that ids are replayable per scenario and never repeat across them.
+    /// `seed` and re-applies the seed file and initial endpoints. The clock keeps its time. A test
+    /// driver gives each scenario its own seed so that ids are replayable per scenario and never
+    /// repeat across them.
     pub fn reset_with_seed(&self, seed: u64) -> Result<(), SeedError> {
         let config = SimConfig {
             seed,

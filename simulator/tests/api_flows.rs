@@ -15,8 +15,8 @@ fn types_about(t: &TestSim, id: &str) -> Vec<String> {
     t.sim
         .events()
         .iter()
-        .filter(|e| e["data"]["object"]["id"] == id)
-        .map(|e| str_of(&e["type"]))
+        .filter(|e| e.object_id == id)
+        .map(|e| e.event_type.to_string())
         .collect()
 }
 
@@ -24,7 +24,7 @@ fn checkout_session_events(t: &TestSim) -> Vec<String> {
     t.sim
         .events()
         .iter()
-        .map(|e| str_of(&e["type"]))
+        .map(|e| e.event_type.to_string())
         .filter(|ty| ty.starts_with("checkout.session."))
         .collect()
 }

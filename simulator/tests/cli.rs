@@ -180,7 +180,7 @@ async fn trigger_runs_the_real_flow_behind_an_event() {
     let types: Vec<String> = sim
         .events()
         .iter()
-        .map(|e| e["type"].as_str().unwrap().to_string())
+        .map(|e| e.event_type.to_string())
         .collect();
     assert!(
         types.contains(&"checkout.session.completed".to_string()),

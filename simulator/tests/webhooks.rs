@@ -6,11 +6,11 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
-use stripe_sim::resources::webhook_endpoint::EndpointSpec;
-use stripe_sim::webhooks::faults::{DuplicateMode, FaultKind, FaultRule};
-use stripe_sim::webhooks::log::{DeliveryMode, RecordStatus, ReleaseOrder};
-use stripe_sim::webhooks::schedule::RetryPolicy;
-use stripe_sim::{Buyer, ClockMode, PaymentMethodInput, Simulator};
+use stripe_sim::{
+    Buyer, ClockMode, DeliveryFilter, DeliveryMode, DuplicateMode, EndpointSpec, EventId,
+    EventType, Fault, FaultKind, Forgery, PaymentMethodInput, RecordStatus, Release, ReleaseOrder,
+    RetryPolicy, Simulator,
+};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -97,10 +97,13 @@ async fn sim_with(server: &MockServer, events: &[&str]) -> Simulator {
 /// A buyer pays the seeded Lifetime link with a card; returns the session id.
 fn pay(sim: &Simulator, card: &str) -> String {
     let link = sim.seeded_link("lifetime").unwrap();
-    let session = sim.visit_link(&link.id, Some("order_1")).unwrap();
-    let id = session["id"].as_str().unwrap().to_string();
-    let _ = sim.pay(&id, &PaymentMethodInput::card(card), &Buyer::default());
-    id
+    let session = sim.visit_link(&link.id, Some("order_1"), None).unwrap();
+    let _ = sim.pay(
+        &session.id,
+        &PaymentMethodInput::card(card),
+        &Buyer::default(),
+    );
+    session.id.to_string()
 }
 
 #[tokio::test]
@@ -132,11 +135,7 @@ async fn every_delivery_carries_stripes_headers_and_a_valid_signature_over_the_e
         assert_eq!(h("accept"), "*/*; q=0.5, application/xml");
         assert_eq!(h("cache-control"), "no-cache");
         let event = body(request);
-        let logged = sim
-            .events()
-            .into_iter()
-            .find(|e| e["id"] == event["id"])
-            .unwrap();
+        let logged = sim.object(event["id"].as_str().unwrap()).unwrap();
         assert_eq!(
             event["data"], logged["data"],
             "the body is the event as logged"
@@ -147,7 +146,7 @@ async fn every_delivery_carries_stripes_headers_and_a_valid_signature_over_the_e
         assert_eq!(event["api_version"], sim.api_version());
     }
     // Delivered everywhere: nothing pending any more.
-    assert!(sim.events().iter().all(|e| e["pending_webhooks"] == 0));
+    assert!(sim.events().iter().all(|e| e.pending_webhooks == 0));
 }
 
 #[tokio::test]
@@ -182,11 +181,11 @@ async fn failed_deliveries_are_retried_on_the_test_schedule_until_they_succeed()
 
     pay(&sim, "4242424242424242");
     assert!(sim.wait_for_deliveries(SETTLE).await);
-    let record = sim.deliveries().remove(0);
+    let record = sim.deliveries(&DeliveryFilter::default()).remove(0);
     assert_eq!(record.status, RecordStatus::Pending);
     assert_eq!(record.next_attempt_at, Some(start + 300));
 
-    sim.advance(299);
+    sim.advance(299).unwrap();
     assert!(sim.wait_for_deliveries(SETTLE).await);
     assert_eq!(
         server.received_requests().await.unwrap().len(),
@@ -194,12 +193,12 @@ async fn failed_deliveries_are_retried_on_the_test_schedule_until_they_succeed()
         "not due before 5 minutes"
     );
 
-    sim.advance(1);
+    sim.advance(1).unwrap();
     assert!(sim.wait_for_deliveries(SETTLE).await);
-    sim.advance(1800);
+    sim.advance(1800).unwrap();
     assert!(sim.wait_for_deliveries(SETTLE).await);
 
-    let record = sim.deliveries().remove(0);
+    let record = sim.deliveries(&DeliveryFilter::default()).remove(0);
     assert_eq!(record.status, RecordStatus::Succeeded);
     let at: Vec<i64> = record.attempts.iter().map(|a| a.at - start).collect();
     assert_eq!(at, [0, 300, 2100]);
@@ -220,19 +219,19 @@ async fn a_delivery_that_never_succeeds_fails_visibly_after_the_last_retry() {
     pay(&sim, "4242424242424242");
     for _ in 0..4 {
         assert!(sim.wait_for_deliveries(SETTLE).await);
-        sim.advance(3 * 3600);
+        sim.advance(3 * 3600).unwrap();
     }
     assert!(sim.wait_for_deliveries(SETTLE).await);
 
-    let record = sim.deliveries().remove(0);
+    let record = sim.deliveries(&DeliveryFilter::default()).remove(0);
     assert_eq!(record.status, RecordStatus::Failed);
     assert_eq!(record.attempts.len(), 4, "first attempt and 3 retries");
     let event = sim
         .events()
         .into_iter()
-        .find(|e| e["type"] == "checkout.session.completed")
+        .find(|e| e.event_type == EventType::CheckoutSessionCompleted)
         .unwrap();
-    assert_eq!(event["pending_webhooks"], 1);
+    assert_eq!(event.pending_webhooks, 1);
 }
 
 #[tokio::test]
@@ -243,7 +242,7 @@ async fn redirects_count_as_failures() {
     pay(&sim, "4242424242424242");
     assert!(sim.wait_for_deliveries(SETTLE).await);
 
-    let record = sim.deliveries().remove(0);
+    let record = sim.deliveries(&DeliveryFilter::default()).remove(0);
     assert_eq!(record.status, RecordStatus::Pending);
     assert_eq!(record.attempts[0].status_code, Some(302));
 }
@@ -274,10 +273,10 @@ async fn a_slow_endpoint_times_out_and_the_retry_succeeds() {
 
     pay(&sim, "4242424242424242");
     assert!(sim.wait_for_deliveries(SETTLE).await);
-    sim.advance(60);
+    sim.advance(60).unwrap();
     assert!(sim.wait_for_deliveries(SETTLE).await);
 
-    let record = sim.deliveries().remove(0);
+    let record = sim.deliveries(&DeliveryFilter::default()).remove(0);
     assert_eq!(record.status, RecordStatus::Succeeded);
     assert!(
         record.attempts[0]
@@ -332,7 +331,7 @@ async fn a_dead_endpoint_does_not_block_the_api_or_other_endpoints() {
         assert_eq!(response.status(), 200);
     }
     let in_flight = sim
-        .deliveries()
+        .deliveries(&DeliveryFilter::default())
         .iter()
         .filter(|r| r.status == RecordStatus::InFlight)
         .count();
@@ -342,7 +341,7 @@ async fn a_dead_endpoint_does_not_block_the_api_or_other_endpoints() {
     );
 }
 
-async fn held_sim(server: &MockServer) -> (Simulator, Vec<String>) {
+async fn held_sim(server: &MockServer) -> (Simulator, Vec<EventId>) {
     let sim = sim_with(server, &["*"]).await;
     sim.set_delivery_mode(DeliveryMode::Hold);
     pay(&sim, "4242424242424242");
@@ -351,19 +350,23 @@ async fn held_sim(server: &MockServer) -> (Simulator, Vec<String>) {
         server.received_requests().await.unwrap().is_empty(),
         "held deliveries wait"
     );
-    let ids = sim
-        .events()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids = sim.events().into_iter().map(|e| e.id).collect();
     (sim, ids)
 }
 
-fn ids(requests: &[Request]) -> Vec<String> {
+fn ids(requests: &[Request]) -> Vec<EventId> {
     requests
         .iter()
-        .map(|r| body(r)["id"].as_str().unwrap().to_string())
+        .map(|r| EventId::parse(body(r)["id"].as_str().unwrap()).unwrap())
         .collect()
+}
+
+/// A release in `order`, each delivery sent once, one after the other.
+fn in_order(order: ReleaseOrder) -> Release {
+    Release {
+        order,
+        ..Release::default()
+    }
 }
 
 #[tokio::test]
@@ -372,7 +375,7 @@ async fn held_deliveries_are_released_in_the_order_asked() {
         let server = endpoint(200).await;
         let (sim, mut events) = held_sim(&server).await;
 
-        let released = sim.release(order, None).await.unwrap();
+        let released = sim.release(in_order(order)).await.unwrap();
 
         assert_eq!(released.len(), 4);
         if expect {
@@ -388,7 +391,9 @@ async fn shuffled_releases_repeat_for_the_same_seed() {
     for _ in 0..2 {
         let server = endpoint(200).await;
         let (sim, events) = held_sim(&server).await;
-        sim.release(ReleaseOrder::Shuffle(99), None).await.unwrap();
+        sim.release(in_order(ReleaseOrder::Shuffle(99)))
+            .await
+            .unwrap();
         let received = ids(&server.received_requests().await.unwrap());
         let positions: Vec<usize> = received
             .iter()
@@ -407,10 +412,10 @@ async fn an_explicit_release_sends_only_the_listed_events_in_that_order() {
     let server = endpoint(200).await;
     let (sim, events) = held_sim(&server).await;
 
-    sim.release(
-        ReleaseOrder::Events(vec![events[3].clone(), events[0].clone()]),
-        None,
-    )
+    sim.release(in_order(ReleaseOrder::Events(vec![
+        events[3].clone(),
+        events[0].clone(),
+    ])))
     .await
     .unwrap();
 
@@ -419,7 +424,7 @@ async fn an_explicit_release_sends_only_the_listed_events_in_that_order() {
         [events[3].clone(), events[0].clone()]
     );
     let held = sim
-        .deliveries()
+        .deliveries(&DeliveryFilter::default())
         .iter()
         .filter(|r| r.status == RecordStatus::Held)
         .count();
@@ -431,9 +436,12 @@ async fn a_release_with_duplication_sends_each_event_twice() {
     let server = endpoint(200).await;
     let (sim, events) = held_sim(&server).await;
 
-    sim.release(ReleaseOrder::AsIs, Some(DuplicateMode::Sequential))
-        .await
-        .unwrap();
+    sim.release(Release {
+        duplicate: Some(DuplicateMode::Sequential),
+        ..Release::default()
+    })
+    .await
+    .unwrap();
 
     let received = ids(&server.received_requests().await.unwrap());
     assert_eq!(received.len(), 8);
@@ -442,9 +450,9 @@ async fn a_release_with_duplication_sends_each_event_twice() {
     }
 }
 
-async fn fault_sim(server: &MockServer, rule: FaultRule) -> Simulator {
+async fn fault_sim(server: &MockServer, fault: Fault) -> Simulator {
     let sim = sim_with(server, &["checkout.session.completed"]).await;
-    sim.add_fault(rule);
+    sim.add_fault(fault).unwrap();
     pay(&sim, "4242424242424242");
     assert!(sim.wait_for_deliveries(SETTLE).await);
     sim
@@ -453,25 +461,28 @@ async fn fault_sim(server: &MockServer, rule: FaultRule) -> Simulator {
 #[tokio::test]
 async fn a_duplicate_fault_delivers_the_same_event_twice_concurrently() {
     let server = endpoint(200).await;
-    let sim = fault_sim(&server, FaultRule::new(FaultKind::Duplicate)).await;
+    let sim = fault_sim(&server, Fault::new(FaultKind::Duplicate)).await;
 
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 2);
     assert_eq!(body(&requests[0])["id"], body(&requests[1])["id"]);
-    assert_eq!(sim.deliveries()[0].status, RecordStatus::Succeeded);
+    assert_eq!(
+        sim.deliveries(&DeliveryFilter::default())[0].status,
+        RecordStatus::Succeeded
+    );
 }
 
 #[tokio::test]
 async fn a_dropped_first_attempt_arrives_by_retry() {
     let server = endpoint(200).await;
-    let sim = fault_sim(&server, FaultRule::new(FaultKind::Drop)).await;
+    let sim = fault_sim(&server, Fault::new(FaultKind::Drop)).await;
 
     assert!(server.received_requests().await.unwrap().is_empty());
-    sim.advance(300);
+    sim.advance(300).unwrap();
     assert!(sim.wait_for_deliveries(SETTLE).await);
 
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
-    let record = sim.deliveries().remove(0);
+    let record = sim.deliveries(&DeliveryFilter::default()).remove(0);
     assert_eq!(record.attempts[0].fault, Some(FaultKind::Drop));
     assert_eq!(record.status, RecordStatus::Succeeded);
 }
@@ -481,37 +492,37 @@ async fn a_delay_in_simulator_time_holds_the_delivery_until_the_clock_passes_it(
     let server = endpoint(200).await;
     let sim = fault_sim(
         &server,
-        FaultRule {
+        Fault {
             delay_seconds: Some(600),
-            ..FaultRule::new(FaultKind::Delay)
+            ..Fault::new(FaultKind::Delay)
         },
     )
     .await;
 
     assert!(server.received_requests().await.unwrap().is_empty());
-    sim.advance(599);
+    sim.advance(599).unwrap();
     assert!(sim.wait_for_deliveries(SETTLE).await);
     assert!(server.received_requests().await.unwrap().is_empty());
-    sim.advance(1);
+    sim.advance(1).unwrap();
     assert!(sim.wait_for_deliveries(SETTLE).await);
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
 /// A forged attempt reaches the endpoint, fails verification, and the genuine event follows by
 /// retry.
-async fn forged_then_genuine(kind: FaultKind) -> (Request, Request) {
+async fn forged_then_genuine(kind: Forgery) -> (Request, Request) {
     let server = endpoint(400).await;
-    let sim = fault_sim(&server, FaultRule::new(kind)).await;
+    let sim = fault_sim(&server, Fault::new(kind)).await;
     server.reset().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
         .await;
-    sim.advance(300);
+    sim.advance(300).unwrap();
     assert!(sim.wait_for_deliveries(SETTLE).await);
-    let record = sim.deliveries().remove(0);
+    let record = sim.deliveries(&DeliveryFilter::default()).remove(0);
     assert_eq!(record.status, RecordStatus::Succeeded, "{kind:?}");
-    assert_eq!(record.attempts[0].fault, Some(kind));
+    assert_eq!(record.attempts[0].fault, Some(FaultKind::Forge(kind)));
     let genuine = server.received_requests().await.unwrap().remove(0);
     verify(&genuine, SECRET).unwrap();
     // The forged request, as the endpoint saw it, is gone from wiremock after reset: rebuild it
@@ -520,7 +531,7 @@ async fn forged_then_genuine(kind: FaultKind) -> (Request, Request) {
     (forged, genuine)
 }
 
-async fn replay_forgery(sim: &Simulator, kind: FaultKind, event_id: &str) -> Request {
+async fn replay_forgery(sim: &Simulator, kind: Forgery, event_id: &str) -> Request {
     let catcher = endpoint(400).await;
     let response = reqwest::Client::new()
         .post(format!("{}/_sim/webhooks/deliver", sim.base_url()))
@@ -543,21 +554,21 @@ async fn replay_forgery(sim: &Simulator, kind: FaultKind, event_id: &str) -> Req
 #[tokio::test]
 async fn each_forgery_fails_official_verification_and_the_genuine_event_follows() {
     for kind in [
-        FaultKind::Tamper,
-        FaultKind::Stale,
-        FaultKind::WrongSecret,
-        FaultKind::Unsigned,
-        FaultKind::BadHeader,
+        Forgery::Tamper,
+        Forgery::Stale,
+        Forgery::WrongSecret,
+        Forgery::Unsigned,
+        Forgery::BadHeader,
     ] {
         let (forged, genuine) = forged_then_genuine(kind).await;
         let failure = verify(&forged, SECRET).unwrap_err();
         match kind {
-            FaultKind::Tamper => {
+            Forgery::Tamper => {
                 assert_ne!(forged.body, genuine.body);
                 assert!(failure.contains("no v1 matches"), "{failure}");
             }
-            FaultKind::Stale => assert!(failure.contains("too old"), "{failure}"),
-            FaultKind::Unsigned => assert!(forged.headers.get("stripe-signature").is_none()),
+            Forgery::Stale => assert!(failure.contains("too old"), "{failure}"),
+            Forgery::Unsigned => assert!(forged.headers.get("stripe-signature").is_none()),
             _ => {}
         }
     }
@@ -569,7 +580,9 @@ async fn a_resend_delivers_the_event_again_without_cancelling_retries() {
     let sim = sim_with(&server, &["checkout.session.completed"]).await;
     pay(&sim, "4242424242424242");
     assert!(sim.wait_for_deliveries(SETTLE).await);
-    let event_id = sim.deliveries()[0].event_id.clone();
+    let event_id = sim.deliveries(&DeliveryFilter::default())[0]
+        .event_id
+        .clone();
 
     let attempts = sim.resend(&event_id, None).await.unwrap();
 
@@ -587,7 +600,7 @@ async fn a_rolled_secret_signs_with_both_secrets_the_current_one_last() {
     let sim = sim_with(&server, &["checkout.session.completed"]).await;
     let endpoint_id = sim.webhook_endpoints()[0].id.clone();
 
-    let new_secret = sim.roll_webhook_secret(&endpoint_id, 3600).unwrap();
+    let new_secret = sim.roll_webhook_secret(&endpoint_id, 3600).unwrap().secret;
     pay(&sim, "4242424242424242");
     assert!(sim.wait_for_deliveries(SETTLE).await);
 
@@ -618,7 +631,7 @@ async fn a_rolled_secret_signs_with_both_secrets_the_current_one_last() {
     );
 
     // After the overlap only the new secret signs.
-    sim.advance(3601);
+    sim.advance(3601).unwrap();
     pay(&sim, "4242424242424242");
     assert!(sim.wait_for_deliveries(SETTLE).await);
     let later = server.received_requests().await.unwrap().pop().unwrap();
@@ -797,19 +810,20 @@ async fn a_delay_in_wall_time_holds_the_attempt_without_blocking_others() {
     let server = endpoint(200).await;
     let sim = sim_with(&server, &["*"]).await;
     // The first event of a payment is held back 300 ms on the wire.
-    sim.add_fault(FaultRule {
+    sim.add_fault(Fault {
         event_type: Some("payment_intent.created".into()),
         delay_ms: Some(300),
-        ..FaultRule::new(FaultKind::Delay)
-    });
+        ..Fault::new(FaultKind::Delay)
+    })
+    .unwrap();
 
     pay(&sim, "4242424242424242");
     assert!(sim.wait_for_deliveries(SETTLE).await);
 
     let record = sim
-        .deliveries()
+        .deliveries(&DeliveryFilter::default())
         .into_iter()
-        .find(|r| r.event_type == "payment_intent.created")
+        .find(|r| r.event_type == EventType::PaymentIntentCreated)
         .unwrap();
     assert_eq!(record.status, RecordStatus::Succeeded);
     assert_eq!(record.attempts[0].fault, Some(FaultKind::Delay));

@@ -22,6 +22,14 @@ use crate::runner::{play, run_scenario, ScenarioResult};
 use crate::scenario::Scenario;
 use model::{history_strategy, Intent, Model};
 
+/// Histories per run unless told otherwise (the command line and [`PropConfig`] share it).
+pub const DEFAULT_CASES: u32 = 500;
+
+/// Where found histories are written unless told otherwise: under `target/`, outside the
+/// scenario library, so a user's findings never become part of `run`'s library or of the
+/// project's tests by accident.
+pub const DEFAULT_OUT: &str = "target/stripe-harness/found";
+
 /// Settings of a property run.
 #[derive(Debug, Clone)]
 pub struct PropConfig {
@@ -46,13 +54,13 @@ pub struct PropConfig {
 impl Default for PropConfig {
     fn default() -> Self {
         PropConfig {
-            cases: 1000,
+            cases: DEFAULT_CASES,
             seed: 0,
             max_steps: 20,
             min_steps: 1,
             concurrency: 1,
             jobs: 1,
-            out: PathBuf::from("scenarios/found"),
+            out: PathBuf::from(DEFAULT_OUT),
             max_shrink_iters: 2000,
             progress: false,
         }
@@ -235,7 +243,7 @@ impl Player<'_> {
         &self,
         harness: &Harness,
         runtime: &tokio::runtime::Runtime,
-        endpoint: Option<&String>,
+        endpoint: Option<&stripe_sim::EndpointId>,
     ) {
         for case in (self.worker as u32..self.config.cases).step_by(self.workers) {
             if case > self.shared.stop_at.load(Ordering::SeqCst) {
@@ -258,7 +266,7 @@ impl Player<'_> {
         &self,
         harness: &Harness,
         runtime: &tokio::runtime::Runtime,
-        endpoint: Option<&String>,
+        endpoint: Option<&stripe_sim::EndpointId>,
         case: u32,
     ) -> Option<Found> {
         let (config, shared) = (self.config, self.shared);

@@ -8,71 +8,105 @@
 //! the interpretation of whatever remains is valid by construction, so every shrunk history is
 //! still a history Stripe could produce.
 
+use std::sync::OnceLock;
+
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
-use stripe_sim::webhooks::faults::FaultKind;
+use stripe_sim::test_cards::{
+    CardBehaviour, DelayedOutcome, RefundBehaviour, TEST_BANK_ACCOUNTS, TEST_CARDS, TEST_IBANS,
+};
+use stripe_sim::{
+    DuplicateMode, EventType, FaultKind, Forgery, ReleaseOrderWord, RetryPolicy, SimConfig,
+    Vocabulary, DEFAULT_LIFETIME,
+};
 
-use crate::scenario::{CreateOrder, Fault, Forge, OpenSession, Pay, Refund, Release, Step};
+use crate::scenario::{
+    CreateOrder, Fault, Forge, OpenSession, Pay, PaymentOutcome, Refund, Release, Step,
+};
 
 const AMOUNTS: [i64; 3] = [19900, 9900, 4900];
 const CURRENCIES: [&str; 3] = ["USD", "EUR", "usd"];
 const MAX_ORDERS: usize = 4;
 const MAX_SESSIONS: usize = 8;
 
-const CARDS_OK: [&str; 6] = [
-    "4242424242424242",
-    "5555555555554444",
-    "378282246310005",
-    "4000056655665556",
-    "4000000000005126",
-    "4000000000007726",
-];
-const CARDS_DECLINED: [&str; 8] = [
-    "4000000000000002",
-    "4000000000009995",
-    "4000000000009987",
-    "4000000000009979",
-    "4000000000000069",
-    "4000000000000127",
-    "4000000000000119",
-    "4100000000000019",
-];
-const SEPA: [(&str, bool); 4] = [
-    ("DE89370400440532013000", true),
-    ("DE62370400440532013001", false),
-    ("AT321904300235473204", true),
-    ("AT861904300235473202", false),
-];
-const ACH: [(&str, bool); 3] = [
-    ("000123456789", true),
-    ("000111111113", false),
-    ("000222222227", false),
-];
-const ADVANCES: [i64; 6] = [180, 300, 60, 1800, 7200, 86400];
-const FAULTS: [FaultKind; 8] = [
-    FaultKind::Duplicate,
-    FaultKind::Drop,
-    FaultKind::Delay,
-    FaultKind::Tamper,
-    FaultKind::Stale,
-    FaultKind::WrongSecret,
-    FaultKind::Unsigned,
-    FaultKind::BadHeader,
-];
-const FORGERIES: [FaultKind; 5] = [
-    FaultKind::Unsigned,
-    FaultKind::WrongSecret,
-    FaultKind::Tamper,
-    FaultKind::Stale,
-    FaultKind::BadHeader,
-];
-const FAULT_EVENTS: [Option<&str>; 5] = [
-    Some("checkout.session.completed"),
-    Some("charge.refunded"),
-    Some("checkout.session.async_payment_succeeded"),
-    Some("checkout.session.async_payment_failed"),
+/// Event types a fault may target (or every type: `None`).
+const FAULT_EVENTS: [Option<EventType>; 5] = [
+    Some(EventType::CheckoutSessionCompleted),
+    Some(EventType::ChargeRefunded),
+    Some(EventType::CheckoutSessionAsyncPaymentSucceeded),
+    Some(EventType::CheckoutSessionAsyncPaymentFailed),
     None,
 ];
+
+/// What the model knows about the simulator, read from stripe-sim itself (its test-card tables
+/// and its defaults), so the two cannot drift apart.
+struct Catalogue {
+    /// Cards whose payments succeed, and whether their refunds fail later.
+    cards_ok: Vec<(&'static str, bool)>,
+    cards_declined: Vec<&'static str>,
+    /// SEPA IBANs that settle, and whether they succeed.
+    sepa: Vec<(&'static str, bool)>,
+    /// ACH accounts (routing 110000000) that settle, and whether they succeed.
+    ach: Vec<(&'static str, bool)>,
+    /// Seconds before a bank debit settles.
+    settlement_delay: i64,
+    /// Seconds before a refund that fails later fails.
+    refund_settlement_delay: i64,
+    /// Seconds a session stays open.
+    session_lifetime: i64,
+    /// Clock advances worth making: the settlement, the refund settlement, each retry delay of
+    /// the test schedule, and a session's lifetime.
+    advances: Vec<i64>,
+}
+
+fn settles(outcome: DelayedOutcome) -> Option<bool> {
+    match outcome {
+        DelayedOutcome::Succeeds => Some(true),
+        DelayedOutcome::Fails { .. } => Some(false),
+        DelayedOutcome::NeverSettles => None,
+    }
+}
+
+fn catalogue() -> &'static Catalogue {
+    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        let config = SimConfig::default();
+        let retries = RetryPolicy::test_mode().delays;
+        let mut advances = vec![config.settlement_delay];
+        advances.extend(retries.first());
+        advances.push(config.refund_settlement_delay);
+        advances.extend(retries.iter().skip(1));
+        advances.push(DEFAULT_LIFETIME);
+        Catalogue {
+            cards_ok: TEST_CARDS
+                .iter()
+                .filter_map(|c| match c.behaviour {
+                    CardBehaviour::Succeeds(refunds) => {
+                        Some((c.number, refunds == RefundBehaviour::SucceedsThenFails))
+                    }
+                    CardBehaviour::Declines(_) => None,
+                })
+                .collect(),
+            cards_declined: TEST_CARDS
+                .iter()
+                .filter(|c| matches!(c.behaviour, CardBehaviour::Declines(_)))
+                .map(|c| c.number)
+                .collect(),
+            sepa: TEST_IBANS
+                .iter()
+                .filter_map(|i| settles(i.outcome).map(|ok| (i.iban, ok)))
+                .collect(),
+            ach: TEST_BANK_ACCOUNTS
+                .iter()
+                .filter_map(|a| settles(a.outcome).map(|ok| (a.account_number, ok)))
+                .collect(),
+            settlement_delay: config.settlement_delay,
+            refund_settlement_delay: config.refund_settlement_delay,
+            session_lifetime: DEFAULT_LIFETIME,
+            advances,
+        }
+    })
+}
 
 /// One raw choice of a history. Every number is an index, taken modulo what is available, so
 /// any value is meaningful and shrinking toward 0 means "the first, simplest option".
@@ -438,7 +472,7 @@ impl Model {
                         SessionState::Failed
                     };
                 }
-                SessionState::Open if s.opened_at + 86_400 <= now => {
+                SessionState::Open if s.opened_at + catalogue().session_lifetime <= now => {
                     s.state = SessionState::Expired
                 }
                 _ => {}
@@ -483,6 +517,7 @@ impl Model {
                         None => return,
                     },
                 };
+                let cat = catalogue();
                 let s = &mut self.sessions[index];
                 let mut pay = Pay {
                     session: s.alias.clone(),
@@ -493,47 +528,48 @@ impl Model {
                 };
                 match (kind % 4, s.currency.as_str()) {
                     (3, "eur") => {
-                        let (iban, ok) = pick(&SEPA, which);
+                        let (iban, ok) = pick(&cat.sepa, which);
                         pay.sepa_debit = Some(iban.into());
-                        pay.expect = Some("processing".into());
+                        pay.expect = Some(PaymentOutcome::Processing);
                         s.state = SessionState::Processing {
-                            settles_at: self.now + 180,
+                            settles_at: self.now + cat.settlement_delay,
                             succeeds: ok,
                         };
                         s.completed = true;
                     }
                     (3, "usd") => {
-                        let (account, ok) = pick(&ACH, which);
+                        let (account, ok) = pick(&cat.ach, which);
                         pay.us_bank_account = Some(account.into());
-                        pay.expect = Some("processing".into());
+                        pay.expect = Some(PaymentOutcome::Processing);
                         s.state = SessionState::Processing {
-                            settles_at: self.now + 180,
+                            settles_at: self.now + cat.settlement_delay,
                             succeeds: ok,
                         };
                         s.completed = true;
                     }
                     (2, _) => {
-                        pay.card = Some(pick(&CARDS_DECLINED, which).into());
-                        pay.expect = Some("declined".into());
+                        pay.card = Some(pick(&cat.cards_declined, which).into());
+                        pay.expect = Some(PaymentOutcome::Declined);
                     }
                     _ => {
-                        let mut card = pick(&CARDS_OK, which);
-                        if self.concurrent && card == "4000000000005126" {
-                            // Its refunds fail after 60 s, which another history's clock advance
-                            // can trigger at any moment: not predictable in a shared simulator.
-                            card = CARDS_OK[0];
+                        let (mut card, mut refunds_fail) = pick(&cat.cards_ok, which);
+                        if self.concurrent && refunds_fail {
+                            // Its refunds fail after a delay, which another history's clock
+                            // advance can trigger at any moment: not predictable in a shared
+                            // simulator.
+                            (card, refunds_fail) = cat.cards_ok[0];
                         }
                         pay.card = Some(card.into());
-                        pay.expect = Some("succeeded".into());
+                        pay.expect = Some(PaymentOutcome::Succeeded);
                         s.state = SessionState::Paid;
                         s.completed = true;
-                        s.refunds_fail = card == "4000000000005126";
+                        s.refunds_fail = refunds_fail;
                     }
                 }
                 steps.push(Step::Pay(pay));
             }
             Intent::Advance { pick: which } => {
-                let seconds = pick(&ADVANCES, which);
+                let seconds = pick(&catalogue().advances, which);
                 self.advance(seconds);
                 steps.push(Step::Advance { seconds });
             }
@@ -541,7 +577,7 @@ impl Model {
                 let Some(index) = self.choose(session, |s| s.state == SessionState::Paid) else {
                     return;
                 };
-                let now = self.now;
+                let fails_at = self.now + catalogue().refund_settlement_delay;
                 let s = &mut self.sessions[index];
                 let remaining = s.amount - s.refunded;
                 let mut refund = Refund {
@@ -564,13 +600,13 @@ impl Model {
                             refund.amount = Some(amount);
                             s.refunded += amount;
                             if s.refunds_fail {
-                                s.failing_refunds.push((now + 60, amount));
+                                s.failing_refunds.push((fails_at, amount));
                             }
                         }
                         _ => {
                             s.refunded += remaining;
                             if s.refunds_fail {
-                                s.failing_refunds.push((now + 60, remaining));
+                                s.failing_refunds.push((fails_at, remaining));
                             }
                         }
                     }
@@ -599,12 +635,12 @@ impl Model {
                 self.holding = false;
                 let (order, seed) = match order % 3 {
                     0 => (None, None),
-                    1 => (Some("reverse".to_string()), None),
-                    _ => (Some("shuffle".to_string()), Some(order as u64)),
+                    1 => (Some(ReleaseOrderWord::Reverse), None),
+                    _ => (Some(ReleaseOrderWord::Shuffle), Some(order as u64)),
                 };
                 let duplicate = match duplicate % 4 {
-                    2 => Some("concurrent".to_string()),
-                    3 => Some("sequential".to_string()),
+                    2 => Some(DuplicateMode::Concurrent),
+                    3 => Some(DuplicateMode::Sequential),
                     _ => None,
                 };
                 steps.push(Step::Release(Release {
@@ -616,22 +652,22 @@ impl Model {
                 }));
             }
             Intent::Fault { kind, event } => {
-                let kind = pick(&FAULTS, kind);
+                let kind = pick(FaultKind::ALL, kind);
                 steps.push(Step::Fault(Fault {
                     kind,
                     count: 1,
-                    event: pick(&FAULT_EVENTS, event).map(str::to_string),
+                    event: pick(&FAULT_EVENTS, event).map(|t| t.as_str().to_string()),
                     delay_seconds: (kind == FaultKind::Delay).then_some(600),
                     mode: None,
                 }));
             }
             Intent::Forge { kind, target } => {
-                let kind = pick(&FORGERIES, kind);
+                let kind = pick(Forgery::ALL, kind);
                 let completed = self.choose(target, |s| s.completed);
                 let forge = match (target % 2, completed) {
                     (1, Some(index)) => Forge {
                         kind,
-                        event: Some("checkout.session.completed".into()),
+                        event: Some(EventType::CheckoutSessionCompleted),
                         session: Some(self.sessions[index].alias.clone()),
                         paid_for: None,
                     },
@@ -726,12 +762,12 @@ impl Model {
                 };
                 let s = &self.sessions[index];
                 let event = if s.refunded > 0 && session % 2 == 1 {
-                    "charge.refunded"
+                    EventType::ChargeRefunded
                 } else {
-                    "checkout.session.completed"
+                    EventType::CheckoutSessionCompleted
                 };
                 steps.push(Step::Resend {
-                    event: event.into(),
+                    event,
                     session: Some(s.alias.clone()),
                     new_event,
                 });

@@ -1,5 +1,7 @@
 //! `/_sim`: the control API for test drivers in any language (JSON in, JSON out, the same API
-//! key as `/v1`). Everything here is also a method on the Rust [`crate::Simulator`] handle.
+//! key as `/v1`). A thin adapter over [`crate::Control`]: each handler reads the wire JSON into
+//! the control layer's typed values, calls one operation, and renders the answer. The Rust
+//! [`crate::Simulator`] handle reaches the same operations directly.
 
 use std::sync::Arc;
 
@@ -12,12 +14,13 @@ use axum::{middleware, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::control::{parse_id, Control};
 use crate::error::{ApiError, ApiResult};
 use crate::form::{self, FormError, FormValue};
 use crate::http::request::authenticate;
 use crate::payment::{Buyer, CardInput, PaymentMethodInput};
 use crate::shared::Shared;
-use crate::store::Ctx;
+use crate::typed_ids::{PaymentLinkId, SessionId};
 
 pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     let protected = Router::new()
@@ -152,6 +155,11 @@ impl PayRequest {
     }
 }
 
+/// The control layer for a request's simulator.
+pub(crate) fn control(shared: &Arc<Shared>) -> Control {
+    Control::new(shared.clone())
+}
+
 /// `POST /_sim/checkout/sessions/{id}/pay`: pays as the hosted page would; answers the session or
 /// a 402 card error.
 async fn pay(
@@ -161,9 +169,18 @@ async fn pay(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let (method, buyer) = json_or_form_body::<PayRequest>(&headers, &body)?.method()?;
-    shared
-        .with_store(|store, now| store.pay_session(&id, &method, &buyer, &Ctx::automatic(now)))
+    let session = parse_id(&id, SessionId::parse, "checkout.session", "session")?;
+    let control = control(&shared);
+    let paid = control.pay(&session, &method, &buyer)?;
+    rendered(&control, &paid.id)
+}
+
+/// An object as the API renders it.
+fn rendered(control: &Control, id: &str) -> ApiResult<Json<Value>> {
+    control
+        .object(id)
         .map(Json)
+        .ok_or_else(|| ApiError::internal(format!("{id} vanished")))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -182,30 +199,18 @@ async fn visit(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let request: VisitRequest = json_or_form_body(&headers, &body)?;
-    shared
-        .with_store(|store, now| {
-            store.visit_payment_link_by_id(
-                &id,
-                request.client_reference_id.as_deref(),
-                request.prefilled_email.as_deref(),
-                &Ctx::automatic(now),
-            )
-        })
-        .map(Json)
-}
-
-fn clock_state(shared: &Shared) -> Value {
-    shared.with_store(|store, now| {
-        json!({
-            "now": now,
-            "mode": shared.clock.mode(),
-            "next_job_at": store.next_due(),
-        })
-    })
+    let link = parse_id(&id, PaymentLinkId::parse, "payment_link", "id")?;
+    let control = control(&shared);
+    let session = control.visit_link(
+        &link,
+        request.client_reference_id.as_deref(),
+        request.prefilled_email.as_deref(),
+    )?;
+    rendered(&control, &session.id)
 }
 
 async fn clock(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    Json(clock_state(&shared))
+    Json(json!(control(&shared).clock()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,20 +219,12 @@ struct AdvanceRequest {
     seconds: i64,
 }
 
-/// Ten years: far enough for any retry schedule, near enough to keep timestamps sane.
-const MAX_ADVANCE: i64 = 10 * 365 * 24 * 3600;
-
 /// `POST /_sim/clock/advance {"seconds": N}`: moves simulator time and runs what fell due.
 async fn advance(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Json<Value>> {
     let request: AdvanceRequest = json_body(&body)?;
-    if !(0..=MAX_ADVANCE).contains(&request.seconds) {
-        return Err(ApiError::invalid(
-            format!("seconds must be between 0 and {MAX_ADVANCE}: the clock never goes back."),
-            Some("seconds"),
-        ));
-    }
-    shared.advance_clock(request.seconds);
-    Ok(Json(clock_state(&shared)))
+    let control = control(&shared);
+    control.advance(request.seconds)?;
+    Ok(Json(json!(control.clock())))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -241,10 +238,7 @@ struct ResetRequest {
 /// applied again.
 async fn reset(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Json<Value>> {
     let request: ResetRequest = json_body(&body)?;
-    let seed = request.seed.unwrap_or(shared.config.seed);
-    shared
-        .reset_with_seed(seed)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let seed = control(&shared).reset(request.seed)?;
     Ok(Json(json!({ "reset": true, "seed": seed })))
 }
 
@@ -254,26 +248,5 @@ async fn health() -> Json<Value> {
 
 /// Settings and the seeded payment links, so a driver can find its way around.
 async fn info(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    let links = shared.with_store(|store, _| {
-        store
-            .seeded_links
-            .iter()
-            .filter_map(|(key, id)| {
-                store.payment_links.get(id).map(|l| {
-                    (
-                        key.clone(),
-                        json!({ "id": id, "url": l.url(&store.config) }),
-                    )
-                })
-            })
-            .collect::<serde_json::Map<String, Value>>()
-    });
-    Json(json!({
-        "base_url": shared.config.base_url,
-        "api_version": shared.config.api_version,
-        "clock": shared.clock.mode(),
-        "seed": shared.config.seed,
-        "settlement_delay": shared.config.settlement_delay,
-        "payment_links": links,
-    }))
+    Json(json!(control(&shared).info()))
 }

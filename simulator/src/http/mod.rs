@@ -13,9 +13,6 @@ use axum::Router;
 
 use crate::shared::Shared;
 
-pub use request::{ApiRequest, API_KEY_HEADER_HELP};
-pub use webhook_control::{release_held, resend_event};
-
 /// Every route of one simulator.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()

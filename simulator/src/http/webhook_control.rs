@@ -1,23 +1,27 @@
 //! `/_sim/webhooks…`, `/_sim/deliveries`, `/_sim/events/{id}/resend` and
-//! `/_sim/webhook_endpoints/{id}/roll_secret`: control over webhook delivery for test drivers.
+//! `/_sim/webhook_endpoints/{id}/roll_secret`: control over webhook delivery for test drivers, as
+//! a thin adapter over [`crate::Control`] (wire JSON in, typed values to the control layer, JSON
+//! out).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::control::{parse_id, Delivery, DeliveryBody, DeliveryFilter, DeliveryTarget, Release};
 use crate::error::{ApiError, ApiResult};
-use crate::http::control::json_body;
+use crate::http::control::{control, json_body};
 use crate::resources::webhook_endpoint::DEFAULT_ROLL_OVERLAP;
 use crate::shared::Shared;
-use crate::webhooks::dispatcher::{execute, run_job};
-use crate::webhooks::faults::{DuplicateMode, FaultKind, FaultRule};
-use crate::webhooks::log::{Attempt, AttemptJob, DeliveryMode, DeliveryRecord, ReleaseOrder};
+use crate::typed_ids::{EndpointId, EventId};
+use crate::vocabulary::Vocabulary;
+use crate::webhooks::faults::{DuplicateMode, Fault, Forgery};
+use crate::webhooks::log::{DeliveryMode, RecordStatus, ReleaseOrder, ReleaseOrderWord};
 
 /// How long `flush` waits by default for deliveries to settle.
 const DEFAULT_FLUSH_TIMEOUT_MS: u64 = 30_000;
@@ -36,62 +40,58 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/_sim/webhooks/flush", post(flush))
         .route("/_sim/deliveries", get(deliveries))
         .route("/_sim/events/{id}/resend", post(resend))
-        .route("/_sim/events/{id}/duplicate", post(duplicate_event))
+        .route("/_sim/events/{id}/reissue", post(reissue_event))
+        .route("/_sim/events/{id}/duplicate", post(reissue_event))
         .route(
             "/_sim/webhook_endpoints/{id}/roll_secret",
             post(roll_secret),
         )
 }
 
-fn status_json(shared: &Shared) -> Value {
-    shared.with_store(|store, now| {
-        let mut counts = std::collections::HashMap::new();
-        for record in store.deliveries.records() {
-            *counts.entry(record.status.as_str()).or_insert(0usize) += 1;
-        }
-        let count = |s: &str| counts.get(s).copied().unwrap_or(0);
-        json!({
-            "mode": store.deliveries.mode,
-            "held": count("held"),
-            "pending": count("pending"),
-            "in_flight": count("in_flight"),
-            "succeeded": count("succeeded"),
-            "failed": count("failed"),
-            "idle": store.deliveries.idle(now),
-            "next_attempt_at": store.deliveries.next_due(),
-            "faults": store.deliveries.faults,
-            "retry_schedule": store.deliveries.policy.delays,
-        })
-    })
-}
-
 async fn status(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    Json(status_json(&shared))
+    Json(json!(control(&shared).delivery_status()))
 }
 
 async fn hold(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    shared.with_store(|store, _| store.deliveries.mode = DeliveryMode::Hold);
-    Json(status_json(&shared))
+    let control = control(&shared);
+    control.set_delivery_mode(DeliveryMode::Hold);
+    Json(json!(control.delivery_status()))
 }
 
 async fn auto(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    shared.with_store(|store, _| store.deliveries.mode = DeliveryMode::Auto);
-    Json(status_json(&shared))
+    let control = control(&shared);
+    control.set_delivery_mode(DeliveryMode::Auto);
+    Json(json!(control.delivery_status()))
 }
 
 /// `order`: `"as_is"`, `"reverse"`, `"shuffle"` (with `seed`) or a list of event ids.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum OrderField {
-    Word(String),
-    Events(Vec<String>),
+    Events(Vec<EventId>),
+    Word(ReleaseOrderWordField),
 }
 
+/// A release order word, read through the vocabulary so an unknown one lists the known ones
+/// (serde's untagged enums would only say that nothing matched).
+#[derive(Debug)]
+struct ReleaseOrderWordField(Result<ReleaseOrderWord, String>);
+
+impl<'de> Deserialize<'de> for ReleaseOrderWordField {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let word = String::deserialize(deserializer)?;
+        Ok(ReleaseOrderWordField(
+            ReleaseOrderWord::parse_word(&word).map_err(|e| e.to_string()),
+        ))
+    }
+}
+
+/// `duplicate`: `true` (concurrent), `false`, or a mode.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum DuplicateField {
     Flag(bool),
-    Mode(DuplicateMode),
+    Mode(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,121 +100,91 @@ struct ReleaseRequest {
     order: Option<OrderField>,
     seed: Option<u64>,
     duplicate: Option<DuplicateField>,
-    /// Switch to automatic delivery afterwards.
     #[serde(default)]
     resume: bool,
-    /// Send them all at once (up to the delivery concurrency), as Stripe does when an endpoint
-    /// comes back: arrival order is then not guaranteed.
     #[serde(default)]
     parallel: bool,
 }
 
-/// Sends held deliveries one after the other, each awaited, so the receiver sees exactly the
-/// requested order; or, `parallel`, all at once under the delivery concurrency limit.
-pub async fn release_held(
-    shared: &Arc<Shared>,
-    order: ReleaseOrder,
-    duplicate: Option<DuplicateMode>,
-    parallel: bool,
-) -> ApiResult<Vec<DeliveryRecord>> {
-    let jobs = shared.with_store(|store, now| store.release_held(&order, duplicate, now))?;
-    let record_ids: Vec<String> = jobs.iter().filter_map(|j| j.record_id.clone()).collect();
-    if parallel {
-        let mut running = tokio::task::JoinSet::new();
-        for job in jobs {
-            let shared = shared.clone();
-            running.spawn(async move { run_job(&shared, job).await });
-        }
-        while running.join_next().await.is_some() {}
-    } else {
-        for job in jobs {
-            run_job(shared, job).await;
-        }
+impl ReleaseRequest {
+    fn into_release(self) -> ApiResult<Release> {
+        let order = match self.order {
+            None => ReleaseOrder::AsIs,
+            Some(OrderField::Events(ids)) => ReleaseOrder::Events(ids),
+            Some(OrderField::Word(ReleaseOrderWordField(word))) => {
+                let word = word.map_err(|e| ApiError::invalid(e, Some("order")))?;
+                ReleaseOrder::from_word(word, self.seed)
+            }
+        };
+        let duplicate = match self.duplicate {
+            None | Some(DuplicateField::Flag(false)) => None,
+            Some(DuplicateField::Flag(true)) => Some(DuplicateMode::Concurrent),
+            Some(DuplicateField::Mode(word)) => Some(
+                DuplicateMode::parse_word(&word)
+                    .map_err(|e| ApiError::invalid(e.to_string(), Some("duplicate")))?,
+            ),
+        };
+        Ok(Release {
+            order,
+            duplicate,
+            parallel: self.parallel,
+            resume: self.resume,
+        })
     }
-    Ok(shared.with_store(|store, _| {
-        record_ids
-            .iter()
-            .filter_map(|id| store.deliveries.get(id).cloned())
-            .collect()
-    }))
 }
 
+/// `POST /_sim/webhooks/release`: sends held deliveries in the requested order.
 async fn release(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Json<Value>> {
-    let request: ReleaseRequest = json_body(&body)?;
-    let order = match request.order {
-        None => ReleaseOrder::AsIs,
-        Some(OrderField::Events(ids)) => ReleaseOrder::Events(ids),
-        Some(OrderField::Word(word)) => match word.as_str() {
-            "as_is" => ReleaseOrder::AsIs,
-            "reverse" => ReleaseOrder::Reverse,
-            "shuffle" => ReleaseOrder::Shuffle(request.seed.unwrap_or(0)),
-            other => {
-                return Err(ApiError::invalid(
-                    format!("Invalid order: {other} (expected as_is, reverse, shuffle or a list of event ids)"),
-                    Some("order"),
-                ))
-            }
-        },
-    };
-    let duplicate = match request.duplicate {
-        None | Some(DuplicateField::Flag(false)) => None,
-        Some(DuplicateField::Flag(true)) => Some(DuplicateMode::Concurrent),
-        Some(DuplicateField::Mode(mode)) => Some(mode),
-    };
-    let released = release_held(&shared, order, duplicate, request.parallel).await?;
-    if request.resume {
-        shared.with_store(|store, _| store.deliveries.mode = DeliveryMode::Auto);
-    }
+    let release = json_body::<ReleaseRequest>(&body)?.into_release()?;
+    let control = control(&shared);
+    let released = control.release(release).await?;
     Ok(Json(
-        json!({ "released": released, "status": status_json(&shared) }),
+        json!({ "released": released, "status": control.delivery_status() }),
     ))
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum FaultsRequest {
-    Many { faults: Vec<FaultRule> },
-    One(FaultRule),
+    Many { faults: Vec<Value> },
+    One(Value),
+}
+
+/// A fault read from JSON, with serde's message (which lists the known words) as a 400.
+fn read_fault(value: Value) -> ApiResult<Fault> {
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::invalid(format!("Invalid fault: {e}"), Some("fault")))
 }
 
 async fn add_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Json<Value>> {
-    let rules = match json_body::<FaultsRequest>(&body)? {
-        FaultsRequest::Many { faults } => faults,
-        FaultsRequest::One(rule) => vec![rule],
+    let faults = match json_body::<FaultsRequest>(&body)? {
+        FaultsRequest::Many { faults } => faults
+            .into_iter()
+            .map(read_fault)
+            .collect::<ApiResult<Vec<Fault>>>()?,
+        FaultsRequest::One(fault) => vec![read_fault(fault)?],
     };
-    for rule in &rules {
-        if rule.fault == FaultKind::Delay && rule.delay_seconds.is_none() && rule.delay_ms.is_none()
-        {
-            return Err(ApiError::invalid(
-                "A delay fault needs delay_seconds (simulator time) or delay_ms (wall time).",
-                Some("delay_seconds"),
-            ));
-        }
-        if rule.count == 0 {
-            return Err(ApiError::invalid(
-                "count must be at least 1.",
-                Some("count"),
-            ));
-        }
-    }
-    shared.with_store(|store, _| store.deliveries.faults.extend(rules));
-    Ok(Json(status_json(&shared)))
+    let control = control(&shared);
+    control.add_faults(faults)?;
+    Ok(Json(json!(control.delivery_status())))
 }
 
 async fn list_faults(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    Json(shared.with_store(|store, _| json!({ "faults": store.deliveries.faults })))
+    Json(json!({ "faults": control(&shared).faults() }))
 }
 
 async fn clear_faults(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    shared.with_store(|store, _| store.deliveries.faults.clear());
-    Json(status_json(&shared))
+    let control = control(&shared);
+    control.clear_faults();
+    Json(json!(control.delivery_status()))
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DeliverRequest {
-    /// The endpoint to send to (its URL and secrets are used unless overridden).
+    /// A registered endpoint (its URL and secrets)…
     endpoint: Option<String>,
+    /// …or any URL with a secret.
     url: Option<String>,
     secret: Option<String>,
     /// An event already in the log…
@@ -224,59 +194,34 @@ struct DeliverRequest {
     /// …or a raw body string.
     raw_body: Option<String>,
     /// `tamper`, `stale`, `wrong_secret`, `unsigned` or `bad_header`; none for a genuine signature.
-    forgery: Option<FaultKind>,
+    forgery: Option<Forgery>,
 }
 
-/// `POST /_sim/webhooks/deliver`: one request, signed or forged, answered with what the endpoint
-/// said. Not part of the delivery log or its retries.
-async fn deliver(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Json<Value>> {
-    let request: DeliverRequest = json_body(&body)?;
-    if request.forgery.is_some_and(|f| !f.is_forgery()) {
-        return Err(ApiError::invalid(
-            "forgery must be one of tamper, stale, wrong_secret, unsigned, bad_header.",
-            Some("forgery"),
-        ));
-    }
-    let job = shared.with_store(|store, now| -> ApiResult<AttemptJob> {
-        let endpoint = match &request.endpoint {
-            Some(id) => Some(
-                store
-                    .webhook_endpoints
-                    .get(id)
-                    .cloned()
-                    .ok_or_else(|| ApiError::no_such("webhook_endpoint", id, "endpoint"))?,
-            ),
-            None => None,
-        };
-        let url = request
-            .url
-            .clone()
-            .or_else(|| endpoint.as_ref().map(|e| e.url.clone()))
-            .ok_or_else(|| ApiError::missing_param("endpoint"))?;
-        let secrets = match (&request.secret, &endpoint) {
-            (Some(secret), _) => vec![secret.clone()],
-            (None, Some(e)) => e.signing_secrets(now),
-            (None, None) => return Err(ApiError::missing_param("secret")),
-        };
-        let body = match (&request.event_id, &request.event, &request.raw_body) {
-            (Some(id), None, None) => {
-                let endpoint_id = endpoint.as_ref().map(|e| e.id.clone()).unwrap_or_default();
-                store
-                    .events
-                    .get(id)
-                    .ok_or_else(|| ApiError::no_such("event", id, "event_id"))?;
-                store
-                    .event_body(id, &endpoint_id)
-                    .or_else(|| {
-                        store
-                            .events
-                            .get(id)
-                            .and_then(|e| serde_json::to_vec(&e.render()).ok())
-                    })
-                    .unwrap_or_default()
+impl DeliverRequest {
+    fn into_delivery(self) -> ApiResult<Delivery> {
+        let to = match (self.endpoint, self.url, self.secret) {
+            (Some(id), None, None) => DeliveryTarget::Endpoint(parse_id(
+                &id,
+                EndpointId::parse,
+                "webhook_endpoint",
+                "endpoint",
+            )?),
+            (None, Some(url), Some(secret)) => DeliveryTarget::Url { url, secret },
+            (None, Some(_), None) => return Err(ApiError::missing_param("secret")),
+            (None, None, _) => return Err(ApiError::missing_param("endpoint")),
+            (Some(_), _, _) => {
+                return Err(ApiError::invalid(
+                    "Give either endpoint, or url and secret.",
+                    Some("endpoint"),
+                ))
             }
-            (None, Some(event), None) => serde_json::to_vec(event).unwrap_or_default(),
-            (None, None, Some(raw)) => raw.clone().into_bytes(),
+        };
+        let body = match (self.event_id, self.event, self.raw_body) {
+            (Some(id), None, None) => {
+                DeliveryBody::Event(parse_id(&id, EventId::parse, "event", "event_id")?)
+            }
+            (None, Some(event), None) => DeliveryBody::Json(event),
+            (None, None, Some(raw)) => DeliveryBody::Raw(raw),
             _ => {
                 return Err(ApiError::invalid(
                     "Give exactly one of event_id, event or raw_body.",
@@ -284,23 +229,19 @@ async fn deliver(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Js
                 ))
             }
         };
-        Ok(AttemptJob {
-            record_id: None,
-            url,
-            secrets,
+        Ok(Delivery {
+            to,
             body,
-            fault: request.forgery.map(FaultRule::new),
-            manual: true,
+            forgery: self.forgery,
         })
-    })?;
-    let attempts = execute(
-        &shared.http,
-        &job,
-        shared.clock.now(),
-        shared.config.webhook_timeout,
-    )
-    .await;
-    let attempt = attempts.into_iter().next();
+    }
+}
+
+/// `POST /_sim/webhooks/deliver`: one request, signed or forged, answered with what the endpoint
+/// said. Not part of the delivery log or its retries.
+async fn deliver(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Json<Value>> {
+    let delivery = json_body::<DeliverRequest>(&body)?.into_delivery()?;
+    let attempt = control(&shared).deliver(delivery).await?;
     Ok(Json(json!({ "attempt": attempt })))
 }
 
@@ -320,42 +261,44 @@ async fn flush(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Json
             .unwrap_or(DEFAULT_FLUSH_TIMEOUT_MS)
             .min(600_000),
     );
-    shared.wait_for_deliveries(timeout).await;
-    Ok(Json(status_json(&shared)))
+    let control = control(&shared);
+    control.wait_for_deliveries(timeout).await;
+    Ok(Json(json!(control.delivery_status())))
 }
 
-#[derive(Debug, Deserialize)]
-struct DeliveriesQuery {
-    event: Option<String>,
-    endpoint: Option<String>,
-    outcome: Option<String>,
-}
-
+/// `GET /_sim/deliveries?event=evt_…&endpoint=we_…&outcome=failed`.
 async fn deliveries(
     State(shared): State<Arc<Shared>>,
-    Query(q): Query<DeliveriesQuery>,
-) -> Json<Value> {
-    Json(shared.with_store(|store, _| {
-        store.deliveries_json(
-            q.event.as_deref(),
-            q.endpoint.as_deref(),
-            q.outcome.as_deref(),
-        )
-    }))
-}
-
-/// Resends an event now, outside its retry schedule, and returns the attempts.
-pub async fn resend_event(
-    shared: &Shared,
-    event_id: &str,
-    endpoint: Option<&str>,
-) -> ApiResult<Vec<Attempt>> {
-    let jobs = shared.with_store(|store, now| store.resend_jobs(event_id, endpoint, now))?;
-    let mut attempts = Vec::new();
-    for job in jobs {
-        attempts.extend(run_job(shared, job).await);
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let mut filter = DeliveryFilter::default();
+    for (key, value) in crate::form::parse(query.as_deref().unwrap_or_default())? {
+        let crate::form::FormValue::Text(value) = value else {
+            return Err(ApiError::invalid_value(&key, "string", "a hash or list"));
+        };
+        match key.as_str() {
+            "event" => filter.event = Some(parse_id(&value, EventId::parse, "event", "event")?),
+            "endpoint" => {
+                filter.endpoint = Some(parse_id(
+                    &value,
+                    EndpointId::parse,
+                    "webhook_endpoint",
+                    "endpoint",
+                )?)
+            }
+            "outcome" => {
+                filter.outcome = Some(
+                    RecordStatus::parse_word(&value)
+                        .map_err(|e| ApiError::invalid(e.to_string(), Some("outcome")))?,
+                )
+            }
+            other => return Err(ApiError::unknown_param(other)),
+        }
     }
-    Ok(attempts)
+    let data = control(&shared).deliveries(&filter);
+    Ok(Json(
+        json!({ "object": "list", "data": data, "has_more": false, "url": "/_sim/deliveries" }),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -370,7 +313,12 @@ async fn resend(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let request: ResendRequest = json_body(&body)?;
-    let attempts = resend_event(&shared, &id, request.endpoint.as_deref()).await?;
+    let event = parse_id(&id, EventId::parse, "event", "id")?;
+    let endpoint = request
+        .endpoint
+        .map(|e| parse_id(&e, EndpointId::parse, "webhook_endpoint", "endpoint"))
+        .transpose()?;
+    let attempts = control(&shared).resend(&event, endpoint.as_ref()).await?;
     Ok(Json(json!({ "event": id, "attempts": attempts })))
 }
 
@@ -387,19 +335,27 @@ async fn roll_secret(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let request: RollRequest = json_body(&body)?;
-    let overlap = request.expires_in.unwrap_or(DEFAULT_ROLL_OVERLAP);
-    shared
-        .with_store(|store, now| store.roll_webhook_secret(&id, overlap, now))
-        .map(Json)
+    let endpoint = parse_id(&id, EndpointId::parse, "webhook_endpoint", "id")?;
+    let rolled = control(&shared).roll_webhook_secret(
+        &endpoint,
+        request.expires_in.unwrap_or(DEFAULT_ROLL_OVERLAP),
+    )?;
+    let mut answer = json!(rolled);
+    answer["object"] = json!("webhook_endpoint");
+    Ok(Json(answer))
 }
 
-/// `POST /_sim/events/{id}/duplicate`: a second Event object for the same change, delivered as a
-/// new event (Stripe's "two separate Event objects").
-async fn duplicate_event(
+/// `POST /_sim/events/{id}/reissue` (also `…/duplicate`): a second Event object for the same
+/// change, delivered as a new event (Stripe's "two separate Event objects").
+async fn reissue_event(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    shared
-        .with_store(|store, now| store.duplicate_event(&id, now))
+    let event = parse_id(&id, EventId::parse, "event", "id")?;
+    let control = control(&shared);
+    let reissued = control.reissue_event(&event)?;
+    control
+        .object(&reissued.id)
         .map(Json)
+        .ok_or_else(|| ApiError::internal("the reissued event vanished"))
 }

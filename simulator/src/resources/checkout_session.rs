@@ -18,7 +18,7 @@ use crate::table::Identified;
 pub const DEFAULT_LIFETIME: i64 = 24 * 60 * 60;
 pub const MIN_LIFETIME: i64 = 30 * 60;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SessionStatus {
     Open,
     Complete,
@@ -35,7 +35,7 @@ impl SessionStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PaymentStatus {
     Paid,
     Unpaid,
@@ -49,6 +49,31 @@ impl PaymentStatus {
         }
     }
 }
+
+impl crate::vocabulary::Vocabulary for SessionStatus {
+    const WHAT: &'static str = "Checkout Session status";
+    const ALL: &'static [Self] = &[
+        SessionStatus::Open,
+        SessionStatus::Complete,
+        SessionStatus::Expired,
+    ];
+
+    fn as_str(&self) -> &'static str {
+        SessionStatus::as_str(*self)
+    }
+}
+
+impl crate::vocabulary::Vocabulary for PaymentStatus {
+    const WHAT: &'static str = "payment status";
+    const ALL: &'static [Self] = &[PaymentStatus::Paid, PaymentStatus::Unpaid];
+
+    fn as_str(&self) -> &'static str {
+        PaymentStatus::as_str(*self)
+    }
+}
+
+crate::vocabulary::serde_as_word!(SessionStatus);
+crate::vocabulary::serde_as_word!(PaymentStatus);
 
 /// What the buyer entered on the checkout page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -455,22 +480,20 @@ impl Store {
         client_reference_id: Option<&str>,
         prefilled_email: Option<&str>,
         ctx: &Ctx,
-    ) -> ApiResult<Value> {
+    ) -> ApiResult<String> {
         let token = self
             .payment_links
             .get(link_id)
             .map(|l| l.token.clone())
             .ok_or_else(|| ApiError::no_such("payment_link", link_id, "id"))?;
-        let session_id = self
-            .visit_payment_link(&token, client_reference_id, prefilled_email, ctx)
+        self.visit_payment_link(&token, client_reference_id, prefilled_email, ctx)
             .map_err(|e| match e {
                 VisitError::Deactivated { .. } => {
                     ApiError::invalid("This payment link has been deactivated.", Some("active"))
                 }
                 VisitError::UnknownLink => ApiError::no_such("payment_link", link_id, "id"),
                 VisitError::Invalid(e) => e,
-            })?;
-        self.retrieve_checkout_session(&session_id)
+            })
     }
 
     pub fn retrieve_checkout_session(&self, id: &str) -> ApiResult<Value> {

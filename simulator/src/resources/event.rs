@@ -110,9 +110,30 @@ impl EventType {
     }
 }
 
-impl std::fmt::Display for EventType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+impl crate::vocabulary::Vocabulary for EventType {
+    const WHAT: &'static str = "event type";
+    const ALL: &'static [Self] = EventType::ALL;
+
+    fn as_str(&self) -> &'static str {
+        EventType::as_str(*self)
+    }
+}
+
+crate::vocabulary::serde_as_word!(EventType);
+
+impl EventType {
+    /// Checks a type filter (`*`, an exact type, or `prefix.*`): one that no event type matches
+    /// is a typo, and a filter with a typo would silently never apply.
+    pub fn check_pattern(pattern: &str) -> Result<(), String> {
+        if EventType::ALL.iter().any(|t| t.matches(pattern)) {
+            return Ok(());
+        }
+        let known: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+        Err(format!(
+            "No event type matches '{}'; known: {}",
+            pattern.chars().take(60).collect::<String>(),
+            known.join(", ")
+        ))
     }
 }
 
@@ -307,7 +328,7 @@ impl Store {
     /// A second Event object for the same change (new `evt_` id, same type and `data`), as Stripe
     /// sometimes generates: "two separate Event objects are generated and sent". Delivered like
     /// any new event.
-    pub fn duplicate_event(&mut self, id: &str, now: i64) -> ApiResult<Value> {
+    pub fn duplicate_event(&mut self, id: &str, now: i64) -> ApiResult<String> {
         let original = self
             .events
             .get(id)
@@ -321,7 +342,7 @@ impl Store {
             &original.request,
             now,
         );
-        self.retrieve_event(&new_id)
+        Ok(new_id)
     }
 
     pub fn retrieve_event(&self, id: &str) -> ApiResult<Value> {

@@ -9,7 +9,7 @@ use crate::resources::event::CreatedFilter;
 use crate::store::{ListQuery, Store};
 use crate::table::Identified;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PaymentIntentStatus {
     RequiresPaymentMethod,
     Processing,
@@ -27,6 +27,22 @@ impl PaymentIntentStatus {
         }
     }
 }
+
+impl crate::vocabulary::Vocabulary for PaymentIntentStatus {
+    const WHAT: &'static str = "PaymentIntent status";
+    const ALL: &'static [Self] = &[
+        PaymentIntentStatus::RequiresPaymentMethod,
+        PaymentIntentStatus::Processing,
+        PaymentIntentStatus::Succeeded,
+        PaymentIntentStatus::Canceled,
+    ];
+
+    fn as_str(&self) -> &'static str {
+        PaymentIntentStatus::as_str(*self)
+    }
+}
+
+crate::vocabulary::serde_as_word!(PaymentIntentStatus);
 
 #[derive(Debug, Clone)]
 pub struct PaymentIntent {

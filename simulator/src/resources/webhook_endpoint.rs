@@ -141,14 +141,14 @@ impl EndpointSpec {
 }
 
 impl Store {
-    /// Adds an endpoint; returns it rendered with its `secret`, as only creation shows it.
+    /// Adds an endpoint; returns its id.
     pub fn add_webhook_endpoint(
         &mut self,
         spec: EndpointSpec,
         description: Option<String>,
         metadata: Metadata,
         now: i64,
-    ) -> ApiResult<Value> {
+    ) -> ApiResult<String> {
         if self.webhook_endpoints.len() >= MAX_ENDPOINTS {
             return Err(ApiError::invalid(
                 format!("You have reached the maximum of {MAX_ENDPOINTS} test webhook endpoints."),
@@ -177,9 +177,19 @@ impl Store {
                 expires_at: None,
             }],
         };
-        let mut rendered = endpoint.render();
-        rendered["secret"] = json!(secret);
+        let id = endpoint.id.clone();
         self.webhook_endpoints.insert(endpoint);
+        Ok(id)
+    }
+
+    /// An endpoint rendered with its `secret`, as only its creation shows it.
+    fn render_new_endpoint(&self, id: &str) -> ApiResult<Value> {
+        let endpoint = self
+            .webhook_endpoints
+            .get(id)
+            .ok_or_else(|| ApiError::no_such("webhook_endpoint", id, "id"))?;
+        let mut rendered = endpoint.render();
+        rendered["secret"] = json!(endpoint.secret());
         Ok(rendered)
     }
 
@@ -202,7 +212,8 @@ impl Store {
             secret: None,
             api_version,
         };
-        self.add_webhook_endpoint(spec, description, metadata, ctx.now)
+        let id = self.add_webhook_endpoint(spec, description, metadata, ctx.now)?;
+        self.render_new_endpoint(&id)
     }
 
     pub fn retrieve_webhook_endpoint(&self, id: &str) -> ApiResult<Value> {
@@ -257,7 +268,9 @@ impl Store {
     }
 
     /// A new current secret; the old one keeps signing until `now + overlap`.
-    pub fn roll_webhook_secret(&mut self, id: &str, overlap: i64, now: i64) -> ApiResult<Value> {
+    /// Makes a new current secret; the old one keeps signing for `overlap` seconds. Returns
+    /// when the old one stops.
+    pub fn roll_webhook_secret(&mut self, id: &str, overlap: i64, now: i64) -> ApiResult<i64> {
         let new_secret = self.ids.id(IdKind::WebhookSecret);
         let endpoint = self
             .webhook_endpoints
@@ -271,15 +284,10 @@ impl Store {
             current.expires_at = Some(expires_at);
         }
         endpoint.secrets.push(SigningSecret {
-            value: new_secret.clone(),
+            value: new_secret,
             expires_at: None,
         });
-        Ok(json!({
-            "id": id,
-            "object": "webhook_endpoint",
-            "secret": new_secret,
-            "previous_secret_expires_at": expires_at,
-        }))
+        Ok(expires_at)
     }
 }
 

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::clock::wall_clock_now;
 use crate::ids::IdGenerator;
 use crate::shared::Shared;
-use crate::webhooks::faults::{tamper, DuplicateMode, FaultKind};
+use crate::webhooks::faults::{tamper, DuplicateMode, FaultKind, Forgery};
 use crate::webhooks::log::{Attempt, AttemptJob};
 use crate::webhooks::signature;
 
@@ -32,22 +32,22 @@ struct Prepared {
     signed_at: i64,
 }
 
-fn prepare(job: &AttemptJob, fault: Option<FaultKind>) -> Prepared {
+fn prepare(job: &AttemptJob, forgery: Option<Forgery>) -> Prepared {
     let now = wall_clock_now();
     let secrets: Vec<&str> = job.secrets.iter().map(String::as_str).collect();
     let genuine = |t: i64| Some(signature::header(&secrets, t, &job.body));
-    match fault {
-        Some(FaultKind::Tamper) => Prepared {
+    match forgery {
+        Some(Forgery::Tamper) => Prepared {
             signature: genuine(now),
             body: tamper(&job.body),
             signed_at: now,
         },
-        Some(FaultKind::Stale) => Prepared {
+        Some(Forgery::Stale) => Prepared {
             signature: genuine(now - STALE_AGE),
             body: job.body.clone(),
             signed_at: now - STALE_AGE,
         },
-        Some(FaultKind::WrongSecret) => {
+        Some(Forgery::WrongSecret) => {
             // A secret nobody was given, derived from the body so it is stable per event.
             let mut rng = IdGenerator::new(job.body.len() as u64 ^ 0x5eed);
             let wrong = format!("whsec_{}", rng.alphanumeric(32));
@@ -57,12 +57,12 @@ fn prepare(job: &AttemptJob, fault: Option<FaultKind>) -> Prepared {
                 signed_at: now,
             }
         }
-        Some(FaultKind::Unsigned) => Prepared {
+        Some(Forgery::Unsigned) => Prepared {
             signature: None,
             body: job.body.clone(),
             signed_at: now,
         },
-        Some(FaultKind::BadHeader) => Prepared {
+        Some(Forgery::BadHeader) => Prepared {
             signature: Some(format!(
                 "t={now}v1:{}",
                 signature::sign(secrets.last().copied().unwrap_or_default(), now, &job.body)
@@ -70,7 +70,7 @@ fn prepare(job: &AttemptJob, fault: Option<FaultKind>) -> Prepared {
             body: job.body.clone(),
             signed_at: now,
         },
-        _ => Prepared {
+        None => Prepared {
             signature: genuine(now),
             body: job.body.clone(),
             signed_at: now,
@@ -149,7 +149,7 @@ pub async fn execute(
     let fault = job.fault.as_ref();
     let kind = fault.map(|f| f.fault);
     // One request of this job, signed now; `forgery` decides how the signature is spoiled.
-    let send = |forgery: Option<FaultKind>| {
+    let send = |forgery: Option<Forgery>| {
         post(
             client,
             &job.url,
@@ -173,20 +173,23 @@ pub async fn execute(
             fault: kind,
             manual: job.manual,
         }],
-        Some(FaultKind::Duplicate) => match fault.map(|f| f.duplicate_mode).unwrap_or_default() {
-            DuplicateMode::Concurrent => {
-                let (a, b) = tokio::join!(send(None), send(None));
-                vec![a, b]
+        Some(FaultKind::Duplicate) => {
+            match fault.and_then(|f| f.duplicate_mode).unwrap_or_default() {
+                DuplicateMode::Concurrent => {
+                    let (a, b) = tokio::join!(send(None), send(None));
+                    vec![a, b]
+                }
+                DuplicateMode::Sequential => vec![send(None).await, send(None).await],
             }
-            DuplicateMode::Sequential => vec![send(None).await, send(None).await],
-        },
+        }
         Some(FaultKind::Delay) => {
             if let Some(ms) = fault.and_then(|f| f.delay_ms) {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
             vec![send(None).await]
         }
-        forgery => vec![send(forgery).await],
+        Some(FaultKind::Forge(forgery)) => vec![send(Some(forgery)).await],
+        None => vec![send(None).await],
     }
 }
 

@@ -11,20 +11,33 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::IdGenerator;
 use crate::resources::event::EventType;
 use crate::store::Store;
-use crate::webhooks::faults::{take_matching, DuplicateMode, FaultKind, FaultRule};
+use crate::typed_ids::{DeliveryId, EndpointId, EventId};
+use crate::vocabulary::Vocabulary;
+use crate::webhooks::faults::{take_matching, DuplicateMode, Fault, FaultKind};
 use crate::webhooks::schedule::RetryPolicy;
 
 /// `auto`: deliver as soon as an event exists. `hold`: queue deliveries until released.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum DeliveryMode {
     #[default]
     Auto,
     Hold,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+impl Vocabulary for DeliveryMode {
+    const WHAT: &'static str = "delivery mode";
+    const ALL: &'static [Self] = &[DeliveryMode::Auto, DeliveryMode::Hold];
+
+    fn as_str(&self) -> &'static str {
+        match self {
+            DeliveryMode::Auto => "auto",
+            DeliveryMode::Hold => "hold",
+        }
+    }
+}
+
+/// Where a delivery record stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecordStatus {
     /// Waiting for a release (hold mode).
     Held,
@@ -40,9 +53,18 @@ pub enum RecordStatus {
     Canceled,
 }
 
-impl RecordStatus {
-    /// The name the API shows (as serialized).
-    pub fn as_str(self) -> &'static str {
+impl Vocabulary for RecordStatus {
+    const WHAT: &'static str = "delivery outcome";
+    const ALL: &'static [Self] = &[
+        RecordStatus::Held,
+        RecordStatus::Pending,
+        RecordStatus::InFlight,
+        RecordStatus::Succeeded,
+        RecordStatus::Failed,
+        RecordStatus::Canceled,
+    ];
+
+    fn as_str(&self) -> &'static str {
         match self {
             RecordStatus::Held => "held",
             RecordStatus::Pending => "pending",
@@ -53,6 +75,19 @@ impl RecordStatus {
         }
     }
 }
+
+impl RecordStatus {
+    /// Whether the record can no longer change.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RecordStatus::Succeeded | RecordStatus::Failed | RecordStatus::Canceled
+        )
+    }
+}
+
+crate::vocabulary::serde_as_word!(DeliveryMode);
+crate::vocabulary::serde_as_word!(RecordStatus);
 
 /// One HTTP request to an endpoint (or one that a fault swallowed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -81,12 +116,13 @@ impl Attempt {
     }
 }
 
+/// One event to one endpoint, with every attempt made.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeliveryRecord {
-    pub id: String,
-    pub event_id: String,
-    pub event_type: String,
-    pub endpoint_id: String,
+    pub id: DeliveryId,
+    pub event_id: EventId,
+    pub event_type: EventType,
+    pub endpoint_id: EndpointId,
     pub status: RecordStatus,
     pub next_attempt_at: Option<i64>,
     pub attempts: Vec<Attempt>,
@@ -103,7 +139,7 @@ pub struct AttemptJob {
     /// Secrets that sign, the current one last.
     pub secrets: Vec<String>,
     pub body: Vec<u8>,
-    pub fault: Option<FaultRule>,
+    pub fault: Option<Fault>,
     pub manual: bool,
 }
 
@@ -111,12 +147,12 @@ pub struct AttemptJob {
 pub struct DeliveryLog {
     pub mode: DeliveryMode,
     pub policy: RetryPolicy,
-    pub faults: Vec<FaultRule>,
+    pub faults: Vec<Fault>,
     records: Vec<DeliveryRecord>,
-    index: HashMap<String, usize>,
+    index: HashMap<DeliveryId, usize>,
     /// Event id → its records (one per endpoint), so a finished attempt updates the event's
     /// `pending_webhooks` without scanning the whole log.
-    by_event: HashMap<String, Vec<usize>>,
+    by_event: HashMap<EventId, Vec<usize>>,
     /// Every record before this index is finished for good (succeeded, failed or canceled), so
     /// the scans for due work start here: a long-running simulator does not rescan its history.
     settled_prefix: usize,
@@ -164,14 +200,8 @@ impl DeliveryLog {
 
     /// Moves [`DeliveryLog::settled_prefix`] past records that can no longer change.
     fn advance_settled_prefix(&mut self) {
-        let finished = |r: &DeliveryRecord| {
-            matches!(
-                r.status,
-                RecordStatus::Succeeded | RecordStatus::Failed | RecordStatus::Canceled
-            )
-        };
         while self.settled_prefix < self.records.len()
-            && finished(&self.records[self.settled_prefix])
+            && self.records[self.settled_prefix].status.is_final()
         {
             self.settled_prefix += 1;
         }
@@ -215,14 +245,58 @@ impl DeliveryLog {
     }
 }
 
-/// Orders for releasing held deliveries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The order held deliveries are released in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ReleaseOrder {
+    /// The order the events happened in.
+    #[default]
     AsIs,
+    /// Newest first.
     Reverse,
+    /// A permutation drawn from this seed.
     Shuffle(u64),
     /// Only these events, in this order.
-    Events(Vec<String>),
+    Events(Vec<EventId>),
+}
+
+/// A release order as one word, the way scenario files and the control API spell it (`shuffle`
+/// takes its seed beside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ReleaseOrderWord {
+    #[default]
+    AsIs,
+    Reverse,
+    Shuffle,
+}
+
+impl Vocabulary for ReleaseOrderWord {
+    const WHAT: &'static str = "release order";
+    const ALL: &'static [Self] = &[
+        ReleaseOrderWord::AsIs,
+        ReleaseOrderWord::Reverse,
+        ReleaseOrderWord::Shuffle,
+    ];
+
+    fn as_str(&self) -> &'static str {
+        match self {
+            ReleaseOrderWord::AsIs => "as_is",
+            ReleaseOrderWord::Reverse => "reverse",
+            ReleaseOrderWord::Shuffle => "shuffle",
+        }
+    }
+}
+
+crate::vocabulary::serde_as_word!(ReleaseOrderWord);
+
+impl ReleaseOrder {
+    /// The order a word names; `shuffle` draws from `seed` (0 when not given).
+    pub fn from_word(word: ReleaseOrderWord, seed: Option<u64>) -> ReleaseOrder {
+        match word {
+            ReleaseOrderWord::AsIs => ReleaseOrder::AsIs,
+            ReleaseOrderWord::Reverse => ReleaseOrder::Reverse,
+            ReleaseOrderWord::Shuffle => ReleaseOrder::Shuffle(seed.unwrap_or(0)),
+        }
+    }
 }
 
 impl Store {
@@ -236,12 +310,12 @@ impl Store {
             .collect();
         let held = self.deliveries.mode == DeliveryMode::Hold;
         for endpoint_id in &endpoints {
-            let id = format!("wd_{}", self.ids.alphanumeric(24));
+            let id = DeliveryId::trusted(format!("wd_{}", self.ids.alphanumeric(24)));
             self.deliveries.push(DeliveryRecord {
                 id,
-                event_id: event_id.to_string(),
-                event_type: event_type.as_str().to_string(),
-                endpoint_id: endpoint_id.clone(),
+                event_id: EventId::trusted(event_id),
+                event_type,
+                endpoint_id: EndpointId::trusted(endpoint_id.as_str()),
                 status: if held {
                     RecordStatus::Held
                 } else {
@@ -275,7 +349,7 @@ impl Store {
         &mut self,
         record_id: &str,
         now: i64,
-        fault_override: Option<FaultRule>,
+        fault_override: Option<Fault>,
     ) -> Option<AttemptJob> {
         let record = self.deliveries.get(record_id)?.clone();
         let endpoint = self
@@ -292,9 +366,9 @@ impl Store {
             return None;
         };
         let body = self.event_body(&record.event_id, &endpoint.id)?;
-        let event_type = EventType::parse(&record.event_type)?;
-        let fault = fault_override
-            .or_else(|| take_matching(&mut self.deliveries.faults, event_type, &endpoint.id));
+        let fault = fault_override.or_else(|| {
+            take_matching(&mut self.deliveries.faults, record.event_type, &endpoint.id)
+        });
         if let Some(rule) = &fault {
             if rule.fault == FaultKind::Delay {
                 if let Some(seconds) = rule.delay_seconds.filter(|s| *s > 0) {
@@ -330,7 +404,7 @@ impl Store {
             .filter(|r| {
                 r.status == RecordStatus::Pending && r.next_attempt_at.is_some_and(|t| t <= now)
             })
-            .map(|r| r.id.clone())
+            .map(|r| r.id.to_string())
             .collect();
         due.iter()
             .filter_map(|id| self.start_attempt(id, now, None))
@@ -363,7 +437,7 @@ impl Store {
                 None => record.status = RecordStatus::Failed,
             }
         }
-        let event_id = record.event_id.clone();
+        let event_id = record.event_id.to_string();
         self.deliveries.wake |= wake;
         self.refresh_pending_webhooks(&event_id);
     }
@@ -395,12 +469,12 @@ impl Store {
         duplicate: Option<DuplicateMode>,
         now: i64,
     ) -> ApiResult<Vec<AttemptJob>> {
-        let held: Vec<(String, String)> = self
+        let held: Vec<(String, EventId)> = self
             .deliveries
             .records
             .iter()
             .filter(|r| r.status == RecordStatus::Held)
-            .map(|r| (r.id.clone(), r.event_id.clone()))
+            .map(|r| (r.id.to_string(), r.event_id.clone()))
             .collect();
         let ids: Vec<String> = match order {
             ReleaseOrder::AsIs => held.into_iter().map(|(id, _)| id).collect(),
@@ -433,9 +507,9 @@ impl Store {
                 ids
             }
         };
-        let fault = duplicate.map(|mode| FaultRule {
-            duplicate_mode: mode,
-            ..FaultRule::new(FaultKind::Duplicate)
+        let fault = duplicate.map(|mode| Fault {
+            duplicate_mode: Some(mode),
+            ..Fault::new(FaultKind::Duplicate)
         });
         Ok(ids
             .iter()
@@ -484,8 +558,8 @@ impl Store {
             let record_id = self
                 .deliveries
                 .of_event(event_id)
-                .find(|r| r.endpoint_id == endpoint_id)
-                .map(|r| r.id.clone());
+                .find(|r| r.endpoint_id == endpoint_id.as_str())
+                .map(|r| r.id.to_string());
             let Some(body) = self.event_body(event_id, &endpoint_id) else {
                 continue;
             };

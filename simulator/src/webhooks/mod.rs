@@ -6,8 +6,8 @@
 //! time, so advancing a manual clock fires due retries at once. Test drivers can hold and
 //! release deliveries in any order and inject [`faults`].
 
-pub mod dispatcher;
-pub mod faults;
-pub mod log;
-pub mod schedule;
+pub(crate) mod dispatcher;
+pub(crate) mod faults;
+pub(crate) mod log;
+pub(crate) mod schedule;
 pub mod signature;

@@ -239,16 +239,17 @@ impl TestSim {
         self.sim
             .events()
             .iter()
-            .map(|e| str_of(&e["type"]))
+            .map(|e| e.event_type.to_string())
             .collect()
     }
 
-    /// The events of one type, oldest first.
+    /// The events of one type, oldest first, as the API renders them.
     pub fn events_of(&self, event_type: &str) -> Vec<Value> {
         self.sim
             .events()
             .into_iter()
-            .filter(|e| e["type"] == event_type)
+            .filter(|e| e.event_type.as_str() == event_type)
+            .filter_map(|e| self.sim.object(&e.id))
             .collect()
     }
 
@@ -320,7 +321,7 @@ impl TestSim {
 
     /// The seeded Lifetime link (USD 199.00).
     pub fn lifetime_link(&self) -> String {
-        self.sim.seeded_link("lifetime").unwrap().id
+        self.sim.seeded_link("lifetime").unwrap().id.to_string()
     }
 
     /// A buyer opening a link through the control API: the new session.

@@ -1,0 +1,254 @@
+//! Webhook delivery: holding and releasing, faults, forgeries, resends, secret rolls, the
+//! endpoint going down, and simulator flows that emit events the target may not handle.
+
+use serde_json::{json, Value};
+use stripe_sim::{
+    Delivery, DeliveryBody, DeliveryTarget, EventId, EventType, EventView, Fault, RecordStatus,
+    Release as SimRelease, ReleaseOrder, SessionId,
+};
+
+use crate::harness::Harness;
+use crate::judge::{OrderInfo, Violation};
+use crate::scenario::{Fault as FaultStep, Forge, Release};
+use crate::steps::{api_ok, states, unchanged, StepResult, Stop};
+use crate::world::World;
+
+/// An unreachable URL (the discard port) for `endpoint_down`.
+const UNREACHABLE: &str = "http://127.0.0.1:9/unreachable";
+
+/// `release`: sends held deliveries, the listed event types first, then the rest in `order`.
+pub(super) async fn release(h: &Harness, world: &World, r: &Release) -> StepResult {
+    if let Some(types) = &r.events {
+        let held: Vec<(EventType, EventId)> = h
+            .sim
+            .deliveries_since(world.deliveries_mark)
+            .into_iter()
+            .filter(|d| d.status == RecordStatus::Held)
+            .map(|d| (d.event_type, d.event_id))
+            .collect();
+        let mut ids: Vec<EventId> = Vec::new();
+        for t in types {
+            let found: Vec<EventId> = held
+                .iter()
+                .filter(|(et, id)| et == t && !ids.contains(id))
+                .map(|(_, id)| id.clone())
+                .collect();
+            if found.is_empty() {
+                return Err(format!("no held delivery of a {t} event to release").into());
+            }
+            ids.extend(found);
+        }
+        h.sim
+            .release(SimRelease {
+                order: ReleaseOrder::Events(ids),
+                duplicate: r.duplicate,
+                ..SimRelease::default()
+            })
+            .await?;
+    }
+    let order = ReleaseOrder::from_word(r.order.unwrap_or_default(), r.seed);
+    if !r.keep_holding || r.events.is_none() {
+        h.sim
+            .release(SimRelease {
+                order,
+                duplicate: r.duplicate,
+                resume: !r.keep_holding,
+                ..SimRelease::default()
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// `fault`: the next matching deliveries go wrong.
+pub(super) fn fault(h: &Harness, f: &FaultStep) -> StepResult {
+    h.sim.add_fault(Fault {
+        count: f.count,
+        event_type: f.event.clone(),
+        delay_seconds: f.delay_seconds,
+        duplicate_mode: f.mode,
+        ..Fault::new(f.kind)
+    })?;
+    Ok(())
+}
+
+/// `forge`: a forged request straight to the target's webhook URL, signed (or not) as the
+/// target's own secret would sign it, whatever the endpoint's state: it must answer 4xx and
+/// change nothing.
+pub(super) async fn forge(h: &Harness, world: &World, f: &Forge) -> StepResult {
+    let before = states(h, world).await?;
+    let body = if let Some(alias) = &f.paid_for {
+        DeliveryBody::Json(fabricated_payment(h, world.order(alias)?))
+    } else {
+        let event_type = f.event.unwrap_or(EventType::CheckoutSessionCompleted);
+        let session = f.session.as_deref().map(|a| world.session(a)).transpose()?;
+        let event = events_for(h, event_type, session)
+            .into_iter()
+            .next_back()
+            .ok_or_else(|| format!("no {event_type} event to forge yet"))?;
+        DeliveryBody::Event(event.id)
+    };
+    let attempt = h
+        .sim
+        .deliver(Delivery {
+            to: DeliveryTarget::Url {
+                url: h.target.webhook_url(),
+                secret: h.target.webhook_secret.clone(),
+            },
+            body,
+            forgery: Some(f.kind),
+        })
+        .await?;
+    if !attempt.status_code.is_some_and(|s| (400..500).contains(&s)) {
+        return Err(Stop::Broken(Violation::new(
+            format!("a forged delivery ({}) is refused with 4xx", f.kind),
+            "4xx",
+            format!(
+                "{} {}",
+                attempt
+                    .status_code
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "no answer".into()),
+                attempt.response
+            ),
+        )));
+    }
+    unchanged(
+        h,
+        world,
+        &before,
+        &format!("a forged delivery ({}) changes nothing", f.kind),
+    )
+    .await
+}
+
+/// `roll_secret`: a new signing secret; the old one keeps signing for the overlap.
+pub(super) fn roll_secret(h: &Harness, world: &World, overlap_seconds: Option<i64>) -> StepResult {
+    h.sim
+        .roll_webhook_secret(&world.endpoint_id, overlap_seconds.unwrap_or(24 * 3600))?;
+    Ok(())
+}
+
+/// `endpoint_down`: the endpoint's URL becomes unreachable, so deliveries fail and are retried.
+pub(super) async fn endpoint_down(h: &Harness, world: &mut World) -> StepResult {
+    point_endpoint(h, world, UNREACHABLE.to_string()).await?;
+    world.endpoint_down = true;
+    Ok(())
+}
+
+/// `endpoint_up`: the endpoint reaches the target again.
+pub(super) async fn endpoint_up(h: &Harness, world: &mut World) -> StepResult {
+    point_endpoint(h, world, h.target.webhook_url()).await?;
+    world.endpoint_down = false;
+    Ok(())
+}
+
+async fn point_endpoint(h: &Harness, world: &World, url: String) -> StepResult {
+    api_ok(
+        h,
+        reqwest::Method::POST,
+        &format!("/v1/webhook_endpoints/{}", world.endpoint_id),
+        &[("url", url)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// `resend`: Stripe sends the latest event of a type (for a session) again; with `new_event`, it
+/// issues a second Event object for the same change instead.
+pub(super) async fn resend(
+    h: &Harness,
+    world: &World,
+    event: EventType,
+    session: Option<&str>,
+    new_event: bool,
+) -> StepResult {
+    let session = session.map(|a| world.session(a)).transpose()?;
+    let found = events_for(h, event, session)
+        .into_iter()
+        .next_back()
+        .ok_or_else(|| format!("no {event} event to resend yet"))?;
+    if new_event {
+        h.sim.reissue_event(&found.id)?;
+    } else {
+        h.sim.resend(&found.id, Some(&world.endpoint_id)).await?;
+    }
+    Ok(())
+}
+
+/// `trigger`: a simulator flow (like `stripe trigger`) that emits an event the target may not
+/// handle.
+pub(super) async fn trigger(h: &Harness, event: EventType) -> StepResult {
+    let client = stripe_sim::SimClient::new(h.sim.base_url(), h.sim.api_key());
+    stripe_sim::trigger(&client, event.as_str())
+        .await
+        .map_err(|e| Stop::CannotPlay(e.to_string()))
+}
+
+/// Events of a type, about a session's objects when one is given (its own id, its PaymentIntent,
+/// its charge), oldest first.
+fn events_for(h: &Harness, event_type: EventType, session: Option<&SessionId>) -> Vec<EventView> {
+    let Some(session) = session.and_then(|s| h.sim.session(s)) else {
+        return h.sim.events_of_type(event_type);
+    };
+    let intent = session.payment_intent.as_ref().map(|pi| pi.to_string());
+    let charge = intent
+        .as_deref()
+        .and_then(|pi| h.sim.object(pi))
+        .and_then(|pi| pi["latest_charge"].as_str().map(str::to_string));
+    let ids: Vec<&str> = [
+        Some(session.id.as_str()),
+        intent.as_deref(),
+        charge.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let about = h.sim.events_about(event_type, &ids);
+    if !about.is_empty() {
+        return about;
+    }
+    // Events about other objects of the payment (a refund's own id): look into each object.
+    h.sim
+        .events_of_type(event_type)
+        .into_iter()
+        .filter(|e| {
+            let object = h.sim.event_object(&e.id).unwrap_or(Value::Null);
+            intent
+                .as_deref()
+                .is_some_and(|pi| object["payment_intent"] == pi || object["id"] == pi)
+        })
+        .collect()
+}
+
+/// A `checkout.session.completed` no one paid for: what an attacker posts to the webhook URL.
+fn fabricated_payment(h: &Harness, order: &OrderInfo) -> Value {
+    let template = h
+        .sim
+        .sessions()
+        .into_iter()
+        .next()
+        .and_then(|s| h.sim.object(&s.id))
+        .unwrap_or_else(|| json!({}));
+    let mut session = template;
+    session["id"] = json!("cs_test_forged0000000000000000000000000000000000000000000000000000");
+    session["client_reference_id"] = json!(order.id);
+    session["amount_total"] = json!(order.amount);
+    session["amount_subtotal"] = json!(order.amount);
+    session["currency"] = json!(order.currency.to_lowercase());
+    session["status"] = json!("complete");
+    session["payment_status"] = json!("paid");
+    session["payment_intent"] = json!("pi_forged000000000000000000");
+    session["url"] = Value::Null;
+    json!({
+        "id": "evt_forged000000000000000000",
+        "object": "event",
+        "api_version": h.sim.api_version(),
+        "created": h.sim.now(),
+        "data": { "object": session },
+        "livemode": false,
+        "pending_webhooks": 1,
+        "request": { "id": null, "idempotency_key": null },
+        "type": "checkout.session.completed",
+    })
+}

@@ -1,0 +1,54 @@
+//! Orders in the target: creating them, and checking or recording their states.
+
+use crate::harness::Harness;
+use crate::judge::{OrderInfo, Violation};
+use crate::scenario::{CreateOrder, Expect};
+use crate::steps::{settle, states, StepResult, Stop};
+use crate::world::World;
+
+/// `create_order`: the target's create route, as the app's pricing page would call it.
+pub(super) async fn create_order(h: &Harness, world: &mut World, o: &CreateOrder) -> StepResult {
+    if world.orders.iter().any(|x| x.alias == o.alias) {
+        return Err(format!("order '{}' already exists", o.alias).into());
+    }
+    let id = h
+        .target
+        .create_order(o.amount, &o.currency, &o.provider)
+        .await?;
+    world.orders.push(OrderInfo {
+        alias: o.alias.clone(),
+        id,
+        amount: o.amount,
+        currency: o.currency.clone(),
+        provider: o.provider.clone(),
+    });
+    Ok(())
+}
+
+/// `expect`: the order is in one of the states the scenario allows, once deliveries settled.
+pub(super) async fn expect(h: &Harness, world: &World, e: &Expect) -> StepResult {
+    let order = world.order(&e.order)?.clone();
+    settle(h).await?;
+    let observed = h.target.get_order(&order.id).await?;
+    let allowed = e.allowed();
+    if allowed.contains(&observed.state) {
+        return Ok(());
+    }
+    let words: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+    Err(Stop::Broken(Violation::new(
+        "the scenario's expectation",
+        format!("order {} {}", e.order, words.join(" or ")),
+        format!("order {}: {}", e.order, observed.state),
+    )))
+}
+
+/// `snapshot`: every order's state, recorded under a label.
+pub(super) async fn snapshot(h: &Harness, world: &mut World, label: &str) -> StepResult {
+    settle(h).await?;
+    let now = states(h, world).await?;
+    world.labelled.push((
+        label.to_string(),
+        now.into_iter().map(|(a, o)| (a, o.state)).collect(),
+    ));
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! What buyers do and what drivers read back: opening payment links, paying sessions, and the
+//! objects, events and payment facts that result.
+
+use serde_json::Value;
+
+use crate::control::{CheckoutSessionView, Control, EventView};
+use crate::error::{ApiError, ApiResult};
+use crate::facts::{RefundHistory, SessionFacts};
+use crate::payment::{Buyer, PaymentMethodInput};
+use crate::resources::event::EventType;
+use crate::store::Ctx;
+use crate::typed_ids::{EventId, PaymentLinkId, SessionId};
+
+impl Control {
+    /// A buyer opening a payment link with an optional `client_reference_id` (dropped silently
+    /// when it is not 1–200 letters, digits, `_` or `-`, as Stripe does): the new session.
+    pub fn visit_link(
+        &self,
+        link: &PaymentLinkId,
+        client_reference_id: Option<&str>,
+        prefilled_email: Option<&str>,
+    ) -> ApiResult<CheckoutSessionView> {
+        self.shared.with_store(|store, now| {
+            let id = store.visit_payment_link_by_id(
+                link,
+                client_reference_id,
+                prefilled_email,
+                &Ctx::automatic(now),
+            )?;
+            store.session_view(&id)
+        })
+    }
+
+    /// A buyer paying a session as the hosted page would: the completed session, or the card
+    /// error (a 402, the session left open for another try).
+    pub fn pay(
+        &self,
+        session: &SessionId,
+        method: &PaymentMethodInput,
+        buyer: &Buyer,
+    ) -> ApiResult<CheckoutSessionView> {
+        self.shared.with_store(|store, now| {
+            store.pay_session(session, method, buyer, &Ctx::automatic(now))?;
+            store.session_view(session)
+        })
+    }
+
+    /// A session as a driver sees it.
+    pub fn session(&self, id: &SessionId) -> Option<CheckoutSessionView> {
+        self.shared
+            .with_store(|store, _| store.session_view(id).ok())
+    }
+
+    /// Every Checkout Session, oldest first.
+    pub fn sessions(&self) -> Vec<CheckoutSessionView> {
+        self.shared.with_store(|store, _| {
+            store
+                .sessions
+                .iter()
+                .map(|s| CheckoutSessionView::of(s, &store.config))
+                .collect()
+        })
+    }
+
+    /// Any object by id (`cs_…`, `pi_…`, `ch_…`, `evt_…`, …), as `GET /v1/…` renders it.
+    pub fn object(&self, id: &str) -> Option<Value> {
+        self.shared.with_store(|store, _| store.render_by_id(id))
+    }
+
+    /// Every event so far, oldest first.
+    pub fn events(&self) -> Vec<EventView> {
+        self.shared
+            .with_store(|store, _| store.events.iter().map(EventView::of).collect())
+    }
+
+    /// Every event of one type, oldest first.
+    pub fn events_of_type(&self, event_type: EventType) -> Vec<EventView> {
+        self.shared.with_store(|store, _| {
+            store
+                .events
+                .iter()
+                .filter(|e| e.event_type == event_type)
+                .map(EventView::of)
+                .collect()
+        })
+    }
+
+    /// The events of one type about these objects (`data.object.id`), oldest first.
+    pub fn events_about(&self, event_type: EventType, object_ids: &[&str]) -> Vec<EventView> {
+        self.shared.with_store(|store, _| {
+            store
+                .events
+                .iter()
+                .filter(|e| e.event_type == event_type && object_ids.contains(&e.object_id()))
+                .map(EventView::of)
+                .collect()
+        })
+    }
+
+    /// An event's `data.object`, as it was when the event happened.
+    pub fn event_object(&self, id: &EventId) -> Option<Value> {
+        self.shared.with_store(|store, _| {
+            store
+                .events
+                .get(id)
+                .and_then(|e| serde_json::from_str(e.object.get()).ok())
+        })
+    }
+
+    /// The sessions of these `client_reference_id`s with their payment's state, and what the
+    /// `charge.refunded` events of its charge said: what a judge checks after every step.
+    pub fn payment_facts(&self, references: &[&str]) -> Vec<(SessionFacts, RefundHistory)> {
+        self.shared.with_store(|store, _| {
+            store
+                .session_facts(references)
+                .into_iter()
+                .map(|s| {
+                    let history = s
+                        .charge
+                        .as_deref()
+                        .map(|c| store.refund_history(c))
+                        .unwrap_or_default();
+                    (s, history)
+                })
+                .collect()
+        })
+    }
+}
+
+impl crate::store::Store {
+    /// The view of a session the store holds.
+    pub(crate) fn session_view(&self, id: &str) -> ApiResult<CheckoutSessionView> {
+        self.sessions
+            .get(id)
+            .map(|s| CheckoutSessionView::of(s, &self.config))
+            .ok_or_else(|| ApiError::no_such("checkout.session", id, "session"))
+    }
+}

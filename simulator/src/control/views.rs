@@ -1,0 +1,144 @@
+//! What the control layer answers with: typed views of the objects a test driver looks at, so
+//! that callers read fields instead of indexing JSON by string. The whole API object is one
+//! [`crate::Control::object`] call away when a driver needs more.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::clock::ClockMode;
+use crate::resources::checkout_session::{CheckoutSession, PaymentStatus, SessionStatus};
+use crate::resources::event::{Event, EventType};
+use crate::typed_ids::{EndpointId, EventId, PaymentIntentId, PaymentLinkId, SessionId};
+use crate::webhooks::faults::Fault;
+use crate::webhooks::log::DeliveryMode;
+
+/// A Checkout Session as a driver sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckoutSessionView {
+    pub id: SessionId,
+    pub status: SessionStatus,
+    pub payment_status: PaymentStatus,
+    pub client_reference_id: Option<String>,
+    pub amount_total: i64,
+    /// Lowercase, as Stripe writes it.
+    pub currency: String,
+    pub payment_intent: Option<PaymentIntentId>,
+    pub payment_link: Option<PaymentLinkId>,
+    /// The hosted page, while the session is open.
+    pub url: Option<String>,
+    pub expires_at: i64,
+}
+
+impl CheckoutSessionView {
+    pub(crate) fn of(session: &CheckoutSession, config: &crate::SimConfig) -> Self {
+        CheckoutSessionView {
+            id: SessionId::trusted(session.id.as_str()),
+            status: session.status,
+            payment_status: session.payment_status,
+            client_reference_id: session.client_reference_id.clone(),
+            amount_total: session.amount_total(),
+            currency: session.currency(),
+            payment_intent: session
+                .payment_intent
+                .as_deref()
+                .map(PaymentIntentId::trusted),
+            payment_link: session.payment_link.as_deref().map(PaymentLinkId::trusted),
+            url: session.url(config),
+            expires_at: session.expires_at,
+        }
+    }
+}
+
+/// An event's envelope: what it is about, without rendering its object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventView {
+    pub id: EventId,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// Simulator time of the change.
+    pub created: i64,
+    /// `data.object.id`: the object the event is about.
+    pub object_id: String,
+    /// Endpoints it has not reached yet.
+    pub pending_webhooks: u32,
+}
+
+impl EventView {
+    pub(crate) fn of(event: &Event) -> Self {
+        EventView {
+            id: EventId::trusted(event.id.as_str()),
+            event_type: event.event_type,
+            created: event.created,
+            object_id: event.object_id().to_string(),
+            pending_webhooks: event.pending_webhooks,
+        }
+    }
+}
+
+/// Where to find a payment link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentLinkInfo {
+    pub id: PaymentLinkId,
+    pub url: String,
+}
+
+/// A webhook endpoint and its current signing secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WebhookEndpointInfo {
+    pub id: EndpointId,
+    pub url: String,
+    pub secret: String,
+}
+
+/// A webhook endpoint's new secret after a roll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RolledSecret {
+    pub id: EndpointId,
+    pub secret: String,
+    /// When the previous secret stops signing (simulator time).
+    pub previous_secret_expires_at: i64,
+}
+
+/// The simulator clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ClockState {
+    /// Unix seconds.
+    pub now: i64,
+    pub mode: ClockMode,
+    /// When the next settlement, expiry or refund job falls due.
+    pub next_job_at: Option<i64>,
+}
+
+/// Settings and the seeded payment links, so a driver can find its way around.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SimInfo {
+    pub base_url: String,
+    pub api_version: String,
+    pub clock: ClockMode,
+    pub seed: u64,
+    /// Seconds before SEPA / ACH payments settle.
+    pub settlement_delay: i64,
+    /// Seconds before asynchronous refunds settle or fail.
+    pub refund_settlement_delay: i64,
+    /// Seed-file key (`lifetime`) → link.
+    pub payment_links: BTreeMap<String, PaymentLinkInfo>,
+}
+
+/// The delivery machinery at a glance: mode, how many records are in each state, what is
+/// scheduled and which faults wait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryStatus {
+    pub mode: DeliveryMode,
+    pub held: usize,
+    pub pending: usize,
+    pub in_flight: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    /// Nothing in flight and nothing due now (held deliveries excepted).
+    pub idle: bool,
+    pub next_attempt_at: Option<i64>,
+    pub faults: Vec<Fault>,
+    /// Seconds between the retries of a failed delivery.
+    pub retry_schedule: Vec<i64>,
+}
