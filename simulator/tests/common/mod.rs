@@ -100,6 +100,16 @@ pub fn str_of(value: &Value) -> String {
         .to_string()
 }
 
+/// One string field of every object in a list's `data`, in order.
+pub fn pluck(list: &Value, field: &str) -> Vec<String> {
+    list["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected a list, got {list}"))
+        .iter()
+        .map(|object| str_of(&object[field]))
+        .collect()
+}
+
 /// A running simulator and a client for it.
 pub struct TestSim {
     pub sim: Simulator,
@@ -252,6 +262,26 @@ impl TestSim {
             .collect()
     }
 
+    /// The types of the events about one object (`data.object.id`), oldest first.
+    pub fn types_about(&self, id: &str) -> Vec<String> {
+        self.sim
+            .events()
+            .iter()
+            .filter(|e| e["data"]["object"]["id"] == id)
+            .map(|e| str_of(&e["type"]))
+            .collect()
+    }
+
+    /// The types of the `checkout.session.*` events so far, oldest first.
+    pub fn checkout_session_events(&self) -> Vec<String> {
+        self.sim
+            .events()
+            .iter()
+            .map(|e| str_of(&e["type"]))
+            .filter(|ty| ty.starts_with("checkout.session."))
+            .collect()
+    }
+
     /// Moves the simulator clock through the control API.
     pub async fn advance(&self, seconds: i64) -> Value {
         self.control(
@@ -380,5 +410,17 @@ impl TestSim {
 
     pub async fn object(&self, path: &str) -> Value {
         self.get(path).await.ok()
+    }
+
+    pub async fn session(&self, id: &str) -> Value {
+        self.object(&format!("/v1/checkout/sessions/{id}")).await
+    }
+
+    pub async fn intent(&self, id: &str) -> Value {
+        self.object(&format!("/v1/payment_intents/{id}")).await
+    }
+
+    pub async fn charge(&self, id: &str) -> Value {
+        self.object(&format!("/v1/charges/{id}")).await
     }
 }
