@@ -83,17 +83,12 @@ async fn checkout_session_with_expires_at_in_bounds_expires_then() {
 
     // Act
     let created = t
-        .post(
-            "/v1/checkout/sessions",
-            &[
-                ("mode", "payment"),
-                ("line_items[0][price_data][currency]", "usd"),
-                ("line_items[0][price_data][unit_amount]", "500"),
-                ("line_items[0][price_data][product_data][name]", "Sticker"),
-                ("success_url", "https://example.com/ok"),
-                ("expires_at", &at.to_string()),
-            ],
-        )
+        .create_session(&[
+            ("line_items[0][price_data][currency]", "usd"),
+            ("line_items[0][price_data][unit_amount]", "500"),
+            ("line_items[0][price_data][product_data][name]", "Sticker"),
+            ("expires_at", &at.to_string()),
+        ])
         .await
         .ok();
     t.advance(3600).await;
@@ -115,15 +110,7 @@ async fn checkout_session_expires_at_outside_30_minutes_to_24_hours_is_refused()
     for at in [too_soon, too_late] {
         // Act
         let answer = t
-            .post(
-                "/v1/checkout/sessions",
-                &[
-                    ("mode", "payment"),
-                    ("line_items[0][price]", &price),
-                    ("success_url", "https://example.com/ok"),
-                    ("expires_at", &at),
-                ],
-            )
+            .create_session(&[("line_items[0][price]", &price), ("expires_at", &at)])
             .await;
 
         // Assert
@@ -138,16 +125,11 @@ async fn checkout_session_paid_through_the_api_redirects_to_its_success_url() {
     // Arrange
     let t = common::start().await;
     let created = t
-        .post(
-            "/v1/checkout/sessions",
-            &[
-                ("mode", "payment"),
-                ("line_items[0][price_data][currency]", "eur"),
-                ("line_items[0][price_data][unit_amount]", "990"),
-                ("line_items[0][price_data][product_data][name]", "E-book"),
-                ("success_url", "https://example.com/ok"),
-            ],
-        )
+        .create_session(&[
+            ("line_items[0][price_data][currency]", "eur"),
+            ("line_items[0][price_data][unit_amount]", "990"),
+            ("line_items[0][price_data][product_data][name]", "E-book"),
+        ])
         .await
         .ok();
 

@@ -22,6 +22,49 @@ async fn pay_ach(t: &TestSim, session: &str, account: &str) -> Resp {
         .await
 }
 
+/// Asserts what every settled debit shares (one `async_payment_succeeded`, the session paid, the
+/// PaymentIntent and its charge succeeded) and returns the PaymentIntent and the charge.
+async fn assert_settled(t: &TestSim, session: &str, pi_id: &str) -> (Value, Value) {
+    assert_eq!(
+        t.checkout_session_events(),
+        [
+            "checkout.session.completed",
+            "checkout.session.async_payment_succeeded"
+        ]
+    );
+    let s = t.session(session).await;
+    assert_eq!(s["status"], "complete");
+    assert_eq!(s["payment_status"], "paid");
+    let pi = t.intent(pi_id).await;
+    assert_eq!(pi["status"], "succeeded");
+    let ch = t.charge(&str_of(&pi["latest_charge"])).await;
+    assert_eq!(ch["status"], "succeeded");
+    (pi, ch)
+}
+
+/// Asserts what every failed debit shares (one `async_payment_failed`, the session complete but
+/// unpaid, the PaymentIntent waiting for a new method and its charge failed, both with `code`)
+/// and returns the PaymentIntent and the charge.
+async fn assert_failed(t: &TestSim, session: &str, pi_id: &str, code: &str) -> (Value, Value) {
+    assert_eq!(
+        t.checkout_session_events(),
+        [
+            "checkout.session.completed",
+            "checkout.session.async_payment_failed"
+        ]
+    );
+    let s = t.session(session).await;
+    assert_eq!(s["status"], "complete");
+    assert_eq!(s["payment_status"], "unpaid");
+    let pi = t.intent(pi_id).await;
+    assert_eq!(pi["status"], "requires_payment_method");
+    assert_eq!(pi["last_payment_error"]["code"], code);
+    let ch = t.charge(&str_of(&pi["latest_charge"])).await;
+    assert_eq!(ch["status"], "failed");
+    assert_eq!(ch["failure_code"], code);
+    (pi, ch)
+}
+
 #[tokio::test]
 async fn sepa_debit_that_succeeds_completes_unpaid_then_pays_after_180_seconds() {
     // Arrange
@@ -57,24 +100,12 @@ async fn sepa_debit_that_succeeds_completes_unpaid_then_pays_after_180_seconds()
     t.advance(1).await;
 
     // Assert
-    assert_eq!(
-        t.checkout_session_events(),
-        [
-            "checkout.session.completed",
-            "checkout.session.async_payment_succeeded"
-        ]
-    );
+    let (pi, ch) = assert_settled(&t, &opened, &pi_id).await;
     let event = &t.events_of("checkout.session.async_payment_succeeded")[0];
     assert_eq!(event["created"], CLOCK_START + 180);
     assert_eq!(event["data"]["object"]["payment_status"], "paid");
-    let s = t.session(&opened).await;
-    assert_eq!(s["status"], "complete");
-    assert_eq!(s["payment_status"], "paid");
-    let pi = t.intent(&pi_id).await;
-    assert_eq!(pi["status"], "succeeded");
     assert_eq!(pi["amount_received"], 4900);
-    let ch = t.charge(&ch_id).await;
-    assert_eq!(ch["status"], "succeeded");
+    assert_eq!(ch["id"], ch_id.as_str());
     assert_eq!(ch["paid"], true);
     assert_eq!(
         t.types_about(&pi_id),
@@ -102,28 +133,10 @@ async fn sepa_debit_that_fails_completes_unpaid_then_fails_after_180_seconds() {
     t.advance(180).await;
 
     // Assert
-    assert_eq!(
-        t.checkout_session_events(),
-        [
-            "checkout.session.completed",
-            "checkout.session.async_payment_failed"
-        ]
-    );
+    let (pi, _) = assert_failed(&t, &opened, &pi_id, "generic_could_not_process").await;
     let event = &t.events_of("checkout.session.async_payment_failed")[0];
     assert_eq!(event["data"]["object"]["payment_status"], "unpaid");
-    let s = t.session(&opened).await;
-    assert_eq!(s["status"], "complete");
-    assert_eq!(s["payment_status"], "unpaid");
-    let pi = t.intent(&pi_id).await;
-    assert_eq!(pi["status"], "requires_payment_method");
-    assert_eq!(
-        pi["last_payment_error"]["code"],
-        "generic_could_not_process"
-    );
     assert_eq!(pi["amount_received"], 0);
-    let ch = t.charge(&str_of(&pi["latest_charge"])).await;
-    assert_eq!(ch["status"], "failed");
-    assert_eq!(ch["failure_code"], "generic_could_not_process");
     assert_eq!(
         t.types_about(&pi_id),
         [
@@ -148,18 +161,7 @@ async fn ach_debit_that_succeeds_completes_unpaid_then_pays_after_180_seconds() 
     t.advance(180).await;
 
     // Assert
-    assert_eq!(
-        t.checkout_session_events(),
-        [
-            "checkout.session.completed",
-            "checkout.session.async_payment_succeeded"
-        ]
-    );
-    assert_eq!(t.session(&opened).await["payment_status"], "paid");
-    let pi = t.intent(&pi_id).await;
-    assert_eq!(pi["status"], "succeeded");
-    let ch = t.charge(&str_of(&pi["latest_charge"])).await;
-    assert_eq!(ch["status"], "succeeded");
+    let (_, ch) = assert_settled(&t, &opened, &pi_id).await;
     assert_eq!(ch["payment_method_details"]["type"], "us_bank_account");
     assert_eq!(
         ch["payment_method_details"]["us_bank_account"]["last4"],
@@ -179,22 +181,7 @@ async fn ach_debit_from_a_closed_account_fails_after_180_seconds() {
     t.advance(180).await;
 
     // Assert
-    assert_eq!(
-        t.checkout_session_events(),
-        [
-            "checkout.session.completed",
-            "checkout.session.async_payment_failed"
-        ]
-    );
-    let s = t.session(&opened).await;
-    assert_eq!(s["status"], "complete");
-    assert_eq!(s["payment_status"], "unpaid");
-    let pi = t.intent(&pi_id).await;
-    assert_eq!(pi["status"], "requires_payment_method");
-    assert_eq!(pi["last_payment_error"]["code"], "account_closed");
-    let ch = t.charge(&str_of(&pi["latest_charge"])).await;
-    assert_eq!(ch["status"], "failed");
-    assert_eq!(ch["failure_code"], "account_closed");
+    assert_failed(&t, &opened, &pi_id, "account_closed").await;
 }
 
 #[tokio::test]

@@ -133,22 +133,18 @@ async fn ending_before_with_a_small_limit_says_newer_objects_remain() {
 async fn line_items_paginate_in_the_order_given() {
     // Arrange: a session of three line items.
     let t = common::start().await;
-    let mut params = vec![
-        ("mode".to_string(), "payment".to_string()),
-        (
-            "success_url".to_string(),
-            "https://example.com/ok".to_string(),
-        ),
-    ];
+    let mut prices = Vec::new();
     for (i, name) in ["First", "Second", "Third"].iter().enumerate() {
-        let price = t.price(name, 100 * (i as i64 + 1), "usd").await;
-        params.push((format!("line_items[{i}][price]"), price));
+        prices.push(t.price(name, 100 * (i as i64 + 1), "usd").await);
     }
-    let params: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let id = t.post("/v1/checkout/sessions", &params).await.id();
+    let id = t
+        .create_session(&[
+            ("line_items[0][price]", &prices[0]),
+            ("line_items[1][price]", &prices[1]),
+            ("line_items[2][price]", &prices[2]),
+        ])
+        .await
+        .id();
     let path = format!("/v1/checkout/sessions/{id}/line_items");
     let names = |list: &Value| pluck(list, "description");
 
@@ -253,15 +249,7 @@ async fn expand_on_create_returns_the_expanded_object() {
 
     // Act
     let created = t
-        .post(
-            "/v1/checkout/sessions",
-            &[
-                ("mode", "payment"),
-                ("line_items[0][price]", &price),
-                ("success_url", "https://example.com/ok"),
-                ("expand[]", "line_items"),
-            ],
-        )
+        .create_session(&[("line_items[0][price]", &price), ("expand[]", "line_items")])
         .await
         .ok();
 

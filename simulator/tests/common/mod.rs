@@ -348,6 +348,17 @@ impl TestSim {
         .await
     }
 
+    /// `POST /v1/checkout/sessions` in payment mode with a success URL and `params` (line items at
+    /// least).
+    pub async fn create_session(&self, params: &[(&str, &str)]) -> Resp {
+        let mut all = vec![
+            ("mode", "payment"),
+            ("success_url", "https://example.com/ok"),
+        ];
+        all.extend_from_slice(params);
+        self.post("/v1/checkout/sessions", &all).await
+    }
+
     /// The seeded Lifetime link (USD 199.00).
     pub fn lifetime_link(&self) -> String {
         self.sim.seeded_link("lifetime").unwrap().id
