@@ -225,9 +225,9 @@ impl TestSim {
         self.list_all(path).await.len()
     }
 
-    /// The counts of every collection, to prove a failed request changed nothing.
-    pub async fn counts(&self) -> Vec<(&'static str, usize)> {
-        let mut counts = Vec::new();
+    /// Every object of every collection and the clock, to prove a failed request changed nothing.
+    pub async fn state(&self) -> (Vec<Vec<Value>>, i64) {
+        let mut objects = Vec::new();
         for path in [
             "/v1/customers",
             "/v1/products",
@@ -239,9 +239,9 @@ impl TestSim {
             "/v1/refunds",
             "/v1/events",
         ] {
-            counts.push((path, self.count(path).await));
+            objects.push(self.list_all(path).await);
         }
-        counts
+        (objects, self.sim.now())
     }
 
     /// The types of every event so far, oldest first.
