@@ -100,6 +100,16 @@ pub fn str_of(value: &Value) -> String {
         .to_string()
 }
 
+/// One string field of every object in a list's `data`, in order.
+pub fn pluck(list: &Value, field: &str) -> Vec<String> {
+    list["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected a list, got {list}"))
+        .iter()
+        .map(|object| str_of(&object[field]))
+        .collect()
+}
+
 /// A running simulator and a client for it.
 pub struct TestSim {
     pub sim: Simulator,
@@ -215,9 +225,9 @@ impl TestSim {
         self.list_all(path).await.len()
     }
 
-    /// The counts of every collection, to prove a failed request changed nothing.
-    pub async fn counts(&self) -> Vec<(&'static str, usize)> {
-        let mut counts = Vec::new();
+    /// Every object of every collection and the clock, to prove a failed request changed nothing.
+    pub async fn state(&self) -> (Vec<Vec<Value>>, i64) {
+        let mut objects = Vec::new();
         for path in [
             "/v1/customers",
             "/v1/products",
@@ -229,9 +239,9 @@ impl TestSim {
             "/v1/refunds",
             "/v1/events",
         ] {
-            counts.push((path, self.count(path).await));
+            objects.push(self.list_all(path).await);
         }
-        counts
+        (objects, self.sim.now())
     }
 
     /// The types of every event so far, oldest first.
@@ -250,6 +260,26 @@ impl TestSim {
             .into_iter()
             .filter(|e| e.event_type.as_str() == event_type)
             .filter_map(|e| self.sim.object(&e.id))
+            .collect()
+    }
+
+    /// The types of the events about one object (`data.object.id`), oldest first.
+    pub fn types_about(&self, id: &str) -> Vec<String> {
+        self.sim
+            .events()
+            .iter()
+            .filter(|e| e["data"]["object"]["id"] == id)
+            .map(|e| str_of(&e["type"]))
+            .collect()
+    }
+
+    /// The types of the `checkout.session.*` events so far, oldest first.
+    pub fn checkout_session_events(&self) -> Vec<String> {
+        self.sim
+            .events()
+            .iter()
+            .map(|e| str_of(&e["type"]))
+            .filter(|ty| ty.starts_with("checkout.session."))
             .collect()
     }
 
@@ -319,6 +349,17 @@ impl TestSim {
         .await
     }
 
+    /// `POST /v1/checkout/sessions` in payment mode with a success URL and `params` (line items at
+    /// least).
+    pub async fn create_session(&self, params: &[(&str, &str)]) -> Resp {
+        let mut all = vec![
+            ("mode", "payment"),
+            ("success_url", "https://example.com/ok"),
+        ];
+        all.extend_from_slice(params);
+        self.post("/v1/checkout/sessions", &all).await
+    }
+
     /// The seeded Lifetime link (USD 199.00).
     pub fn lifetime_link(&self) -> String {
         self.sim.seeded_link("lifetime").unwrap().id.to_string()
@@ -381,5 +422,17 @@ impl TestSim {
 
     pub async fn object(&self, path: &str) -> Value {
         self.get(path).await.ok()
+    }
+
+    pub async fn session(&self, id: &str) -> Value {
+        self.object(&format!("/v1/checkout/sessions/{id}")).await
+    }
+
+    pub async fn intent(&self, id: &str) -> Value {
+        self.object(&format!("/v1/payment_intents/{id}")).await
+    }
+
+    pub async fn charge(&self, id: &str) -> Value {
+        self.object(&format!("/v1/charges/{id}")).await
     }
 }
