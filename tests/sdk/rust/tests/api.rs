@@ -491,6 +491,19 @@ async fn webhook_endpoints_crud() {
     assert_eq!(deleted.id(), created.id());
     let err = t.call(&RetrieveWebhookEndpoint::new(created.id())).await.expect_err("gone");
     assert_eq!((err.status, err.code.as_deref()), (404, Some("resource_missing")));
+    // An endpoint pinned to the SDK's own API version, as an async-stripe app would create it.
+    let pinned = t
+        .call(
+            &CreateWebhookEndpoint::new(
+                vec![CreateWebhookEndpointEnabledEvents::from_str("*").unwrap()],
+                "http://127.0.0.1:9/pinned",
+            )
+            .api_version(stripe_shared::version::VERSION),
+        )
+        .await
+        .expect("create pinned");
+    assert_eq!(pinned.s("/api_version"), stripe_shared::version::VERSION.as_str());
+    t.call(&DeleteWebhookEndpoint::new(pinned.id())).await.expect("delete pinned");
     t.finish();
 }
 
