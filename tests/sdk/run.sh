@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The official Stripe SDKs against stripe-sim: installs the pinned stripe-node and stripe-python
 # into folders under tests/sdk/ (never globally), starts the simulator on a free port with a
-# manual clock, runs the Node suite then the Python suite, and prints "N passed, M failed".
+# manual clock, runs the Node suite, the Python suite, then (when asked) the async-stripe suite,
+# and prints "N passed, M failed".
 #
-#   tests/sdk/run.sh            # everything
-#   SDK_SUITES=node tests/sdk/run.sh   # or python
+#   tests/sdk/run.sh            # node and python
+#   SDK_SUITES=node tests/sdk/run.sh   # or python, or rust (async-stripe), or "node python rust"
+#   STRIPE_SIM_ARGS="--api-version 2026-09-30.endive" tests/sdk/run.sh   # extra simulator flags
 #
-# Needs node >= 20 with npm, python >= 3.9 with pip, and the registries of npm and PyPI.
+# Needs node >= 20 with npm, python >= 3.9 with pip, and the registries of npm and PyPI; the rust
+# suite needs cargo and crates.io (its own Cargo project, tests/sdk/rust, built into its target/).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -35,6 +38,12 @@ if [[ " $SUITES " == *" python "* ]]; then
   fi
 fi
 
+if [[ " $SUITES " == *" rust "* ]]; then
+  # async-stripe is large: the first build takes minutes; later ones reuse tests/sdk/rust/target.
+  log "building the async-stripe suite (tests/sdk/rust)"
+  cargo test --manifest-path "$HERE/rust/Cargo.toml" --locked --tests --no-run || echo "the async-stripe suite does not build"
+fi
+
 # --- the simulator ---------------------------------------------------------------------------
 SIM_BIN="${STRIPE_SIM_BIN:-}"
 if [[ -z "$SIM_BIN" ]]; then
@@ -48,7 +57,7 @@ SIM_LOG="$(mktemp -t stripe-sim-sdk.XXXXXX)"
 # The simulator reads STRIPE_SECRET_KEY / STRIPE_WEBHOOK_SECRET from the environment: give it
 # its settings explicitly so nothing exported in the caller's shell leaks in.
 env -u STRIPE_SECRET_KEY -u STRIPE_WEBHOOK_SECRET -u STRIPE_SIM_FORWARD_TO \
-  "$SIM_BIN" serve --port "$PORT" --api-key "$API_KEY" --clock manual --seed 1 >"$SIM_LOG" 2>&1 &
+  "$SIM_BIN" serve --port "$PORT" --api-key "$API_KEY" --clock manual --seed 1 ${STRIPE_SIM_ARGS:-} >"$SIM_LOG" 2>&1 &
 SIM_PID=$!
 cleanup() {
   kill "$SIM_PID" 2>/dev/null || true
@@ -109,6 +118,26 @@ PY
   echo "python: $p passed, $f failed"
   passed=$((passed + p)); failed=$((failed + f))
   rm -f "$report"
+fi
+
+# --- Rust: async-stripe, cargo test, counted from its "test result" lines ----------------------
+if [[ " $SUITES " == *" rust "* ]]; then
+  log "async-stripe suite (tests/sdk/rust)"
+  out="$(mktemp)"
+  decode_log="$(mktemp)"
+  set +e
+  # One test at a time: the webhook tests share one receiver and one endpoint.
+  STRIPE_SIM_URL="$SIM_URL" STRIPE_SECRET_KEY="$API_KEY" SDK_DECODE_LOG="$decode_log" RUST_BACKTRACE=0 \
+    cargo test --manifest-path "$HERE/rust/Cargo.toml" --locked --tests --no-fail-fast -- --test-threads=1 2>&1 | tee "$out"
+  status="${PIPESTATUS[0]}"
+  set -e
+  p="$(sed -n 's/^test result: .* \([0-9][0-9]*\) passed; \([0-9][0-9]*\) failed.*/\1/p' "$out" | awk '{s+=$1} END {print s+0}')"
+  f="$(sed -n 's/^test result: .* \([0-9][0-9]*\) passed; \([0-9][0-9]*\) failed.*/\2/p' "$out" | awk '{s+=$1} END {print s+0}')"
+  if [[ "$status" -ne 0 && "$f" -eq 0 ]]; then echo "rust suite failed to build or run"; f=1; fi
+  python3 "$HERE/rust/summary.py" "$decode_log" || true
+  echo "rust: $p passed, $f failed"
+  passed=$((passed + p)); failed=$((failed + f))
+  rm -f "$out" "$decode_log"
 fi
 
 echo
