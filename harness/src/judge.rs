@@ -3,17 +3,21 @@
 //!
 //! Expected states come from what really happened in the simulator (sessions, PaymentIntents,
 //! charges, refunds), never from the order webhooks arrived in. Where the spec allows more than
-//! one state, the judge accepts the set and names the rule.
+//! one state, the judge accepts the set and names the rule. Every rule it evaluates is counted in
+//! a [`RuleTally`], passed or failed, so a report can say which rules were checked and how often.
+//! Messages name sessions by their alias (`s1`) beside the raw id.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use stripe_sim::{PaymentIntentStatus, PaymentStatus, SessionStatus, Simulator};
+use serde::Serialize;
+use stripe_sim::{PaymentIntentStatus, PaymentStatus, SessionId, SessionStatus, Simulator};
 
+use crate::rules::Rule;
 use crate::state::{ObservedOrder, OrderState};
 use crate::target_file::Policy;
 
 /// An order as the harness created it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrderInfo {
     pub alias: String,
     pub id: String,
@@ -26,6 +30,8 @@ pub struct OrderInfo {
 #[derive(Debug, Clone)]
 pub struct SessionFact {
     pub id: String,
+    /// The scenario's name for it (`s1`), when the scenario made it.
+    pub alias: Option<String>,
     pub client_reference_id: Option<String>,
     pub amount_total: i64,
     pub currency: String,
@@ -40,6 +46,35 @@ pub struct SessionFact {
     pub any_refund: bool,
 }
 
+impl SessionFact {
+    /// `s1 (cs_test_…)`, or the raw id alone.
+    pub fn named(&self) -> String {
+        match &self.alias {
+            Some(alias) => format!("{alias} ({})", self.id),
+            None => self.id.clone(),
+        }
+    }
+
+    /// `20000 usd`.
+    fn price(&self) -> String {
+        format!("{} {}", self.amount_total, self.currency)
+    }
+
+    /// A delayed payment that completed the session unpaid, then failed.
+    fn delayed_failed(&self) -> bool {
+        self.status == SessionStatus::Complete
+            && self.payment_status == PaymentStatus::Unpaid
+            && self.intent_status == Some(PaymentIntentStatus::RequiresPaymentMethod)
+    }
+
+    /// A delayed payment still settling.
+    fn delayed_processing(&self) -> bool {
+        self.status == SessionStatus::Complete
+            && self.payment_status == PaymentStatus::Unpaid
+            && self.intent_status == Some(PaymentIntentStatus::Processing)
+    }
+}
+
 /// Everything the judge knows about the simulator at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
@@ -47,13 +82,22 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// Reads what the simulator knows about these orders, through its public handle.
-    pub fn gather(sim: &Simulator, orders: &[OrderInfo]) -> Facts {
+    /// Reads what the simulator knows about these orders, through its public handle; sessions
+    /// the scenario named get their alias.
+    pub fn gather(
+        sim: &Simulator,
+        orders: &[OrderInfo],
+        aliases: &BTreeMap<String, SessionId>,
+    ) -> Facts {
         let references: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
         let sessions = sim
             .payment_facts(&references)
             .into_iter()
             .map(|(s, refunds)| SessionFact {
+                alias: aliases
+                    .iter()
+                    .find(|(_, id)| **id == s.id)
+                    .map(|(alias, _)| alias.clone()),
                 id: s.id.to_string(),
                 client_reference_id: s.client_reference_id,
                 amount_total: s.amount_total,
@@ -71,12 +115,17 @@ impl Facts {
         Facts { sessions }
     }
 
+    /// Sessions carrying the order's id, whatever their price.
+    fn of_order<'a>(&'a self, order: &'a OrderInfo) -> impl Iterator<Item = &'a SessionFact> + 'a {
+        self.sessions
+            .iter()
+            .filter(move |s| s.client_reference_id.as_deref() == Some(order.id.as_str()))
+    }
+
     /// Sessions carrying the order's id whose price is exactly the order's amount and currency.
     fn matching<'a>(&'a self, order: &'a OrderInfo) -> impl Iterator<Item = &'a SessionFact> + 'a {
-        self.sessions.iter().filter(move |s| {
-            s.client_reference_id.as_deref() == Some(order.id.as_str())
-                && s.amount_total == order.amount
-                && s.currency.eq_ignore_ascii_case(&order.currency)
+        self.of_order(order).filter(move |s| {
+            s.amount_total == order.amount && s.currency.eq_ignore_ascii_case(&order.currency)
         })
     }
 
@@ -93,22 +142,14 @@ impl Facts {
     /// Matching delayed payments that failed.
     fn failed_delayed<'a>(&'a self, order: &'a OrderInfo) -> Vec<&'a SessionFact> {
         self.matching(order)
-            .filter(|s| {
-                s.status == SessionStatus::Complete
-                    && s.payment_status == PaymentStatus::Unpaid
-                    && s.intent_status == Some(PaymentIntentStatus::RequiresPaymentMethod)
-            })
+            .filter(|s| s.delayed_failed())
             .collect()
     }
 
     /// Matching delayed payments still processing.
     fn processing<'a>(&'a self, order: &'a OrderInfo) -> Vec<&'a SessionFact> {
         self.matching(order)
-            .filter(|s| {
-                s.status == SessionStatus::Complete
-                    && s.payment_status == PaymentStatus::Unpaid
-                    && s.intent_status == Some(PaymentIntentStatus::Processing)
-            })
+            .filter(|s| s.delayed_processing())
             .collect()
     }
 }
@@ -117,18 +158,26 @@ fn is_stripe(order: &OrderInfo) -> bool {
     order.provider == "stripe"
 }
 
-/// The states an order may end in, and why.
+/// `19900 USD`.
+fn order_price(order: &OrderInfo) -> String {
+    format!("{} {}", order.amount, order.currency)
+}
+
+/// The states an order may end in, and the rule that says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expectation {
     pub allowed: BTreeSet<OrderState>,
-    pub rule: &'static str,
+    pub rule: Rule,
+    /// Why, in this case: the facts behind it.
+    pub basis: String,
 }
 
 impl Expectation {
-    fn only(state: OrderState, rule: &'static str) -> Self {
+    fn only(state: OrderState, rule: Rule, basis: impl Into<String>) -> Self {
         Expectation {
             allowed: [state].into(),
             rule,
+            basis: basis.into(),
         }
     }
 
@@ -138,157 +187,368 @@ impl Expectation {
     }
 }
 
+fn names(sessions: &[&SessionFact]) -> String {
+    sessions
+        .iter()
+        .map(|s| s.named())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// What Stripe's ground truth says the order must be once every delivery is done.
 pub fn expected(order: &OrderInfo, facts: &Facts, policy: &Policy) -> Expectation {
     if !is_stripe(order) {
         return Expectation::only(
             OrderState::Pending,
-            "an order of another provider is never changed by Stripe events",
+            Rule::ConvergesPending,
+            format!("its provider is {}, not stripe", order.provider),
         );
     }
     let payments = facts.payments(order);
     if !payments.is_empty() {
-        let fully = payments.iter().filter(|p| p.ever_fully_refunded).count();
-        let partially = payments.iter().filter(|p| p.any_refund).count();
-        if fully == payments.len() {
+        let fully: Vec<&SessionFact> = payments
+            .iter()
+            .copied()
+            .filter(|p| p.ever_fully_refunded)
+            .collect();
+        let partially = payments.iter().any(|p| p.any_refund);
+        if fully.len() == payments.len() {
             return Expectation::only(
                 OrderState::Refunded,
-                "a fully refunded payment marks the order refunded (refunded is final)",
+                Rule::ConvergesRefunded,
+                format!(
+                    "{} paid {} and was fully refunded",
+                    names(&fully),
+                    order_price(order)
+                ),
             );
         }
-        if fully > 0 {
+        if !fully.is_empty() {
             return Expectation {
                 allowed: [OrderState::Paid, OrderState::Refunded].into(),
-                rule: "paid twice and one payment fully refunded: refunded or still paid",
+                rule: Rule::ConvergesRefunded,
+                basis: format!(
+                    "paid twice ({}) and {} fully refunded: refunded or still paid",
+                    names(&payments),
+                    names(&fully)
+                ),
             };
         }
-        if partially > 0 && policy.partial_refund_marks_refunded {
+        if partially && policy.partial_refund_marks_refunded {
             return Expectation::only(
                 OrderState::Refunded,
-                "policy: a partial refund marks the order refunded",
+                Rule::ConvergesRefunded,
+                format!(
+                    "{} was partly refunded, and the policy says a partial refund marks it refunded",
+                    names(&payments)
+                ),
             );
         }
         return Expectation::only(
             OrderState::Paid,
-            "a payment of exactly the order's amount and currency marks it paid",
+            Rule::ConvergesPaid,
+            format!("{} paid exactly {}", names(&payments), order_price(order)),
         );
     }
-    if !facts.failed_delayed(order).is_empty() {
+    let failed = facts.failed_delayed(order);
+    if !failed.is_empty() {
         return Expectation::only(
             OrderState::Failed,
-            "a failed delayed payment, with nothing else paying, marks the order failed",
+            Rule::ConvergesFailed,
+            format!(
+                "the delayed payment of {} ({}) failed and nothing else paid it",
+                names(&failed),
+                order_price(order)
+            ),
         );
     }
-    if policy.unpaid_may_fail && !facts.processing(order).is_empty() {
+    let processing = facts.processing(order);
+    if policy.unpaid_may_fail && !processing.is_empty() {
         return Expectation {
             allowed: [OrderState::Pending, OrderState::Failed].into(),
-            rule: "policy: a completed-but-unpaid session may mark the order failed",
+            rule: Rule::ConvergesPending,
+            basis: format!(
+                "{} is still processing; the policy lets an unpaid completion mark it failed",
+                names(&processing)
+            ),
         };
     }
     Expectation::only(
         OrderState::Pending,
-        "without a matching payment the order stays pending",
+        Rule::ConvergesPending,
+        no_payment_basis(order, facts),
     )
 }
 
+/// Why no session pays the order, naming the sessions that came closest.
+fn no_payment_basis(order: &OrderInfo, facts: &Facts) -> String {
+    let paid_elsewhere: Vec<String> = facts
+        .of_order(order)
+        .filter(|s| s.payment_status == PaymentStatus::Paid)
+        .map(|s| format!("{} paid {}", s.named(), s.price()))
+        .collect();
+    if paid_elsewhere.is_empty() {
+        "Stripe shows no paid session carrying the order's id".to_string()
+    } else {
+        format!(
+            "no payment of exactly {}: {}",
+            order_price(order),
+            paid_elsewhere.join("; ")
+        )
+    }
+}
+
 /// A broken rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
-    pub rule: String,
+    pub rule: Rule,
+    /// What happened in this case, with the facts behind it.
+    pub detail: String,
     pub expected: String,
     pub observed: String,
 }
 
 impl Violation {
     pub fn new(
-        rule: impl Into<String>,
+        rule: Rule,
+        detail: impl Into<String>,
         expected: impl Into<String>,
         observed: impl Into<String>,
     ) -> Self {
         Violation {
-            rule: rule.into(),
+            rule,
+            detail: detail.into(),
             expected: expected.into(),
             observed: observed.into(),
         }
     }
 }
 
-/// The rules every observation keeps, whatever has or has not been delivered yet.
+/// How often each rule was checked, and how often it held.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RuleTally {
+    pub counts: BTreeMap<Rule, Counts>,
+}
+
+/// Checks of one rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub passed: u64,
+    pub failed: u64,
+}
+
+impl RuleTally {
+    pub fn pass(&mut self, rule: Rule) {
+        self.counts.entry(rule).or_default().passed += 1;
+    }
+
+    pub fn fail(&mut self, rule: Rule) {
+        self.counts.entry(rule).or_default().failed += 1;
+    }
+
+    /// Records one check: passed when `violation` is `None`.
+    pub fn check(&mut self, rule: Rule, violation: Option<Violation>) -> Option<Violation> {
+        match &violation {
+            None => self.pass(rule),
+            Some(_) => self.fail(rule),
+        }
+        violation
+    }
+
+    pub fn merge(&mut self, other: &RuleTally) {
+        for (rule, counts) in &other.counts {
+            let mine = self.counts.entry(*rule).or_default();
+            mine.passed += counts.passed;
+            mine.failed += counts.failed;
+        }
+    }
+
+    pub fn total(&self) -> Counts {
+        let mut total = Counts::default();
+        for counts in self.counts.values() {
+            total.passed += counts.passed;
+            total.failed += counts.failed;
+        }
+        total
+    }
+}
+
+/// The rules every observation keeps, whatever has or has not been delivered yet. Each rule that
+/// applies is counted in `tally`; the first broken one is returned.
 pub fn check_observation(
     order: &OrderInfo,
     previous: Option<OrderState>,
     observed: &ObservedOrder,
     facts: &Facts,
     policy: &Policy,
+    tally: &mut RuleTally,
 ) -> Option<Violation> {
     let state = observed.state;
-    if !is_stripe(order) && state != OrderState::Pending {
-        return Some(Violation::new(
-            "an order of another provider is never changed by Stripe events",
-            "pending",
-            state.as_str(),
-        ));
+    if !is_stripe(order) {
+        let broken = (state != OrderState::Pending).then(|| {
+            Violation::new(
+                Rule::OtherProviderUntouched,
+                format!(
+                    "the order's provider is {}, yet it became {state}",
+                    order.provider
+                ),
+                "pending",
+                state.as_str(),
+            )
+        });
+        return tally.check(Rule::OtherProviderUntouched, broken);
     }
-    if let Some(prev) = previous {
-        if prev == OrderState::Refunded && state != OrderState::Refunded {
-            return Some(Violation::new(
-                "refunded is final",
+    if previous == Some(OrderState::Refunded) {
+        let broken = (state != OrderState::Refunded).then(|| {
+            Violation::new(
+                Rule::RefundedFinal,
+                format!("the order was refunded at the previous observation and is now {state}"),
                 "refunded",
                 state.as_str(),
-            ));
+            )
+        });
+        if let Some(v) = tally.check(Rule::RefundedFinal, broken) {
+            return Some(v);
         }
-        if prev == OrderState::Paid && matches!(state, OrderState::Pending | OrderState::Failed) {
-            return Some(Violation::new(
-                "paid never goes back to pending or failed",
+    }
+    if previous == Some(OrderState::Paid) {
+        let broken = matches!(state, OrderState::Pending | OrderState::Failed).then(|| {
+            Violation::new(
+                Rule::PaidStaysPaid,
+                format!("the order was paid at the previous observation and is now {state}"),
                 "paid or refunded",
                 state.as_str(),
-            ));
+            )
+        });
+        if let Some(v) = tally.check(Rule::PaidStaysPaid, broken) {
+            return Some(v);
         }
     }
     let payments = facts.payments(order);
     match state {
-        OrderState::Paid | OrderState::Refunded if payments.is_empty() => {
-            return Some(Violation::new(
-                "never paid without a real payment of exactly the order's amount and currency",
-                "pending (Stripe shows no such payment)",
-                state.as_str(),
-            ));
-        }
-        OrderState::Refunded => {
-            let refunded = if policy.partial_refund_marks_refunded {
-                payments.iter().any(|p| p.any_refund)
-            } else {
-                payments.iter().any(|p| p.ever_fully_refunded)
-            };
-            if !refunded {
-                let rule = if payments.iter().any(|p| p.any_refund) {
-                    "a partial refund leaves the order paid (policy: only a full refund marks it refunded)"
-                } else {
-                    "refunded only after a refund"
-                };
-                return Some(Violation::new(rule, "paid", "refunded"));
+        OrderState::Paid | OrderState::Refunded => {
+            let broken = payments.is_empty().then(|| {
+                Violation::new(
+                    Rule::PaidExactAmount,
+                    no_payment_basis(order, facts),
+                    "pending (Stripe shows no such payment)",
+                    state.as_str(),
+                )
+            });
+            if let Some(v) = tally.check(Rule::PaidExactAmount, broken) {
+                return Some(v);
+            }
+            if state == OrderState::Refunded {
+                if let Some(v) = tally.check(
+                    Rule::RefundedAfterFullRefund,
+                    check_refunded(order, &payments, policy),
+                ) {
+                    return Some(v);
+                }
+            }
+            if let Some(v) = tally.check(
+                Rule::RecordsPayingSession,
+                check_references(observed, &payments),
+            ) {
+                return Some(v);
             }
         }
         OrderState::Failed => {
-            let allowed = !facts.failed_delayed(order).is_empty()
-                || (policy.unpaid_may_fail && !facts.processing(order).is_empty());
-            if !allowed {
-                let rule = if !facts.processing(order).is_empty() {
-                    "a completed-but-unpaid session leaves the order pending until the outcome"
-                } else {
-                    "failed only after a delayed payment failed"
-                };
-                return Some(Violation::new(rule, "pending", "failed"));
+            if !facts.processing(order).is_empty() && facts.failed_delayed(order).is_empty() {
+                let broken = (!policy.unpaid_may_fail).then(|| {
+                    Violation::new(
+                        Rule::UnpaidStaysPending,
+                        format!(
+                            "{} completed unpaid and is still processing: its outcome is not known yet",
+                            names(&facts.processing(order))
+                        ),
+                        "pending",
+                        "failed",
+                    )
+                });
+                if let Some(v) = tally.check(Rule::UnpaidStaysPending, broken) {
+                    return Some(v);
+                }
+            } else {
+                let broken = facts.failed_delayed(order).is_empty().then(|| {
+                    Violation::new(
+                        Rule::FailedAfterFailedPayment,
+                        failure_basis(order, facts),
+                        "pending",
+                        "failed",
+                    )
+                });
+                if let Some(v) = tally.check(Rule::FailedAfterFailedPayment, broken) {
+                    return Some(v);
+                }
             }
         }
-        _ => {}
-    }
-    if matches!(state, OrderState::Paid | OrderState::Refunded) {
-        if let Some(v) = check_references(observed, &payments) {
-            return Some(v);
-        }
+        OrderState::Pending => {}
     }
     None
+}
+
+/// `refunded-after-full-refund` for an order observed refunded.
+fn check_refunded(
+    order: &OrderInfo,
+    payments: &[&SessionFact],
+    policy: &Policy,
+) -> Option<Violation> {
+    let refunded = if policy.partial_refund_marks_refunded {
+        payments.iter().any(|p| p.any_refund)
+    } else {
+        payments.iter().any(|p| p.ever_fully_refunded)
+    };
+    if refunded {
+        return None;
+    }
+    let detail = if payments.iter().any(|p| p.any_refund) {
+        format!(
+            "{} was only partly refunded, and the policy says only a full refund marks the order refunded",
+            names(payments)
+        )
+    } else {
+        format!(
+            "{} paid {} and nothing was refunded",
+            names(payments),
+            order_price(order)
+        )
+    };
+    Some(Violation::new(
+        Rule::RefundedAfterFullRefund,
+        detail,
+        "paid",
+        "refunded",
+    ))
+}
+
+/// Why a failed order is wrong: the delayed payments that failed were not the order's.
+fn failure_basis(order: &OrderInfo, facts: &Facts) -> String {
+    let failed: Vec<&SessionFact> = facts
+        .of_order(order)
+        .filter(|s| s.delayed_failed())
+        .collect();
+    match failed.as_slice() {
+        [] => format!(
+            "no delayed payment of a session for this order ({}) failed",
+            order_price(order)
+        ),
+        [only] => format!(
+            "the only delayed payment that failed ({}) was {}, not the order's {}",
+            only.named(),
+            only.price(),
+            order_price(order)
+        ),
+        several => format!(
+            "the delayed payments that failed ({}) were not for the order's {}",
+            several
+                .iter()
+                .map(|s| format!("{}: {}", s.named(), s.price()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            order_price(order)
+        ),
+    }
 }
 
 /// `providerOrderId` must name the session that paid and `providerCaptureId` its PaymentIntent.
@@ -298,23 +558,49 @@ fn check_references(observed: &ObservedOrder, payments: &[&SessionFact]) -> Opti
     let ok = payments
         .iter()
         .any(|p| Some(p.id.as_str()) == session && p.payment_intent.as_deref() == intent);
-    if ok {
+    if ok || payments.is_empty() {
         return None;
     }
+    let name_of = |id: Option<&str>| -> String {
+        match id {
+            None => "null".to_string(),
+            Some(id) => payments
+                .iter()
+                .find(|p| p.id == id)
+                .map(|p| p.named())
+                .unwrap_or_else(|| id.to_string()),
+        }
+    };
+    let intent_name = |id: Option<&str>| -> String {
+        match id {
+            None => "null".to_string(),
+            Some(id) => payments
+                .iter()
+                .find(|p| p.payment_intent.as_deref() == Some(id))
+                .and_then(|p| p.alias.as_ref())
+                .map(|alias| format!("{alias}.payment_intent ({id})"))
+                .unwrap_or_else(|| id.to_string()),
+        }
+    };
     let expected: Vec<String> = payments
         .iter()
         .map(|p| {
             format!(
                 "providerOrderId={} providerCaptureId={}",
-                p.id,
-                p.payment_intent.as_deref().unwrap_or("null")
+                p.named(),
+                intent_name(p.payment_intent.as_deref())
             )
         })
         .collect();
     Some(Violation::new(
-        "a paid order records the paying session (providerOrderId) and its PaymentIntent (providerCaptureId)",
+        Rule::RecordsPayingSession,
+        "the order does not name a session that paid it and that session's PaymentIntent",
         expected.join(" or "),
-        format!("providerOrderId={} providerCaptureId={}", session.unwrap_or("null"), intent.unwrap_or("null")),
+        format!(
+            "providerOrderId={} providerCaptureId={}",
+            name_of(session),
+            intent_name(intent)
+        ),
     ))
 }
 
@@ -324,16 +610,65 @@ pub fn check_final(
     observed: &ObservedOrder,
     facts: &Facts,
     policy: &Policy,
+    tally: &mut RuleTally,
 ) -> Option<Violation> {
     let expectation = expected(order, facts, policy);
-    if !expectation.allowed.contains(&observed.state) {
-        return Some(Violation::new(
-            format!("converges to Stripe's ground truth: {}", expectation.rule),
+    let broken = (!expectation.allowed.contains(&observed.state)).then(|| {
+        Violation::new(
+            expectation.rule,
+            expectation.basis.clone(),
             expectation.describe(),
             observed.state.as_str(),
-        ));
-    }
-    None
+        )
+    });
+    tally.check(expectation.rule, broken)
+}
+
+/// Whether a state may be observed now, and the rule that says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Allowance {
+    pub state: OrderState,
+    pub allowed: bool,
+    /// The ground-truth rule when the state is where the order must end; the rule that forbids
+    /// it when it is not allowed; `None` for a state allowed only while deliveries are in transit.
+    pub rule: Option<Rule>,
+}
+
+/// Which states the judge allows for `order` at this observation: the states a correct app may
+/// show now, and the rule behind each verdict.
+pub fn allowances(
+    order: &OrderInfo,
+    previous: Option<OrderState>,
+    facts: &Facts,
+    policy: &Policy,
+) -> Vec<Allowance> {
+    let truth = expected(order, facts, policy);
+    OrderState::ALL
+        .into_iter()
+        .map(|state| {
+            // Judge a hypothetical observation that records the right session.
+            let payment = facts.payments(order).first().map(|p| (*p).clone());
+            let hypothetical = ObservedOrder {
+                state,
+                provider_order_id: payment.as_ref().map(|p| p.id.clone()),
+                provider_capture_id: payment.and_then(|p| p.payment_intent),
+                raw: serde_json::Value::Null,
+            };
+            let mut scratch = RuleTally::default();
+            match check_observation(order, previous, &hypothetical, facts, policy, &mut scratch) {
+                Some(v) => Allowance {
+                    state,
+                    allowed: false,
+                    rule: Some(v.rule),
+                },
+                None => Allowance {
+                    state,
+                    allowed: true,
+                    rule: truth.allowed.contains(&state).then_some(truth.rule),
+                },
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -354,6 +689,7 @@ mod tests {
     fn paid_session() -> SessionFact {
         SessionFact {
             id: "cs_1".into(),
+            alias: Some("s1".into()),
             client_reference_id: Some("ord_1".into()),
             amount_total: 19900,
             currency: "usd".into(),
@@ -376,19 +712,29 @@ mod tests {
         }
     }
 
+    fn check(previous: Option<OrderState>, state: OrderState, facts: &Facts) -> Option<Violation> {
+        check_observation(
+            &order(),
+            previous,
+            &observed(state),
+            facts,
+            &Policy::default(),
+            &mut RuleTally::default(),
+        )
+    }
+
     #[test]
     fn a_matching_paid_session_means_paid_whatever_the_currency_case() {
         let facts = Facts {
             sessions: vec![paid_session()],
         };
-        assert_eq!(
-            expected(&order(), &facts, &Policy::default()).allowed,
-            [OrderState::Paid].into()
-        );
+        let expectation = expected(&order(), &facts, &Policy::default());
+        assert_eq!(expectation.allowed, [OrderState::Paid].into());
+        assert_eq!(expectation.rule, Rule::ConvergesPaid);
     }
 
     #[test]
-    fn an_amount_mismatch_is_not_a_payment() {
+    fn an_amount_mismatch_is_not_a_payment_and_the_message_says_what_was_paid() {
         let facts = Facts {
             sessions: vec![SessionFact {
                 amount_total: 100,
@@ -399,15 +745,9 @@ mod tests {
             expected(&order(), &facts, &Policy::default()).allowed,
             [OrderState::Pending].into()
         );
-        let v = check_observation(
-            &order(),
-            None,
-            &observed(OrderState::Paid),
-            &facts,
-            &Policy::default(),
-        )
-        .unwrap();
-        assert!(v.rule.starts_with("never paid without a real payment"));
+        let v = check(None, OrderState::Paid, &facts).unwrap();
+        assert_eq!(v.rule, Rule::PaidExactAmount);
+        assert!(v.detail.contains("s1 (cs_1) paid 100 usd"), "{}", v.detail);
     }
 
     #[test]
@@ -430,14 +770,8 @@ mod tests {
             expected(&order(), &facts, &lenient).allowed,
             [OrderState::Refunded].into()
         );
-        assert!(check_observation(
-            &order(),
-            None,
-            &observed(OrderState::Refunded),
-            &facts,
-            &Policy::default()
-        )
-        .is_some());
+        let v = check(None, OrderState::Refunded, &facts).unwrap();
+        assert_eq!(v.rule, Rule::RefundedAfterFullRefund);
     }
 
     #[test]
@@ -449,35 +783,39 @@ mod tests {
                 ..paid_session()
             }],
         };
-        let v = check_observation(
-            &order(),
-            Some(OrderState::Refunded),
-            &observed(OrderState::Paid),
-            &facts,
-            &Policy::default(),
-        )
-        .unwrap();
-        assert_eq!(v.rule, "refunded is final");
-        let v = check_observation(
-            &order(),
-            Some(OrderState::Paid),
-            &observed(OrderState::Pending),
-            &facts,
-            &Policy::default(),
-        )
-        .unwrap();
-        assert_eq!(v.rule, "paid never goes back to pending or failed");
+        let v = check(Some(OrderState::Refunded), OrderState::Paid, &facts).unwrap();
+        assert_eq!(v.rule, Rule::RefundedFinal);
+        let v = check(Some(OrderState::Paid), OrderState::Pending, &facts).unwrap();
+        assert_eq!(v.rule, Rule::PaidStaysPaid);
     }
 
     #[test]
-    fn a_paid_order_must_name_the_paying_session() {
+    fn a_paid_order_must_name_the_paying_session_by_alias() {
         let facts = Facts {
             sessions: vec![paid_session()],
         };
         let mut wrong = observed(OrderState::Paid);
         wrong.provider_capture_id = Some("pi_other".into());
-        let v = check_observation(&order(), None, &wrong, &facts, &Policy::default()).unwrap();
-        assert!(v.rule.contains("providerCaptureId"));
+        let v = check_observation(
+            &order(),
+            None,
+            &wrong,
+            &facts,
+            &Policy::default(),
+            &mut RuleTally::default(),
+        )
+        .unwrap();
+        assert_eq!(v.rule, Rule::RecordsPayingSession);
+        assert!(
+            v.expected.contains("providerOrderId=s1 (cs_1)"),
+            "{}",
+            v.expected
+        );
+        assert!(
+            v.expected.contains("s1.payment_intent (pi_1)"),
+            "{}",
+            v.expected
+        );
     }
 
     #[test]
@@ -493,14 +831,16 @@ mod tests {
             expected(&other, &facts, &Policy::default()).allowed,
             [OrderState::Pending].into()
         );
-        assert!(check_observation(
+        let v = check_observation(
             &other,
             None,
             &observed(OrderState::Paid),
             &facts,
-            &Policy::default()
+            &Policy::default(),
+            &mut RuleTally::default(),
         )
-        .is_some());
+        .unwrap();
+        assert_eq!(v.rule, Rule::OtherProviderUntouched);
     }
 
     #[test]
@@ -525,14 +865,80 @@ mod tests {
         let facts = Facts {
             sessions: vec![processing],
         };
-        let v = check_observation(
+        let v = check(None, OrderState::Failed, &facts).unwrap();
+        assert_eq!(v.rule, Rule::UnpaidStaysPending);
+    }
+
+    #[test]
+    fn a_failure_of_another_amount_is_named_with_its_price() {
+        let other_amount = SessionFact {
+            amount_total: 20000,
+            payment_status: PaymentStatus::Unpaid,
+            intent_status: Some(PaymentIntentStatus::RequiresPaymentMethod),
+            ..paid_session()
+        };
+        let facts = Facts {
+            sessions: vec![other_amount],
+        };
+        let v = check(None, OrderState::Failed, &facts).unwrap();
+        assert_eq!(v.rule, Rule::FailedAfterFailedPayment);
+        assert_eq!(
+            v.detail,
+            "the only delayed payment that failed (s1 (cs_1)) was 20000 usd, not the order's 19900 USD"
+        );
+    }
+
+    #[test]
+    fn every_rule_checked_is_counted_passed_or_failed() {
+        let facts = Facts {
+            sessions: vec![paid_session()],
+        };
+        let mut tally = RuleTally::default();
+        check_observation(
             &order(),
-            None,
-            &observed(OrderState::Failed),
+            Some(OrderState::Pending),
+            &observed(OrderState::Paid),
             &facts,
             &Policy::default(),
-        )
-        .unwrap();
-        assert!(v.rule.contains("until the outcome"));
+            &mut tally,
+        );
+        assert_eq!(tally.counts[&Rule::PaidExactAmount].passed, 1);
+        assert_eq!(tally.counts[&Rule::RecordsPayingSession].passed, 1);
+        check_final(
+            &order(),
+            &observed(OrderState::Pending),
+            &facts,
+            &Policy::default(),
+            &mut tally,
+        );
+        assert_eq!(tally.counts[&Rule::ConvergesPaid].failed, 1);
+    }
+
+    #[test]
+    fn allowances_name_the_rule_behind_each_state() {
+        let facts = Facts {
+            sessions: vec![paid_session()],
+        };
+        let allowed = allowances(&order(), None, &facts, &Policy::default());
+        let paid = allowed
+            .iter()
+            .find(|a| a.state == OrderState::Paid)
+            .unwrap();
+        assert!(paid.allowed);
+        assert_eq!(paid.rule, Some(Rule::ConvergesPaid));
+        let failed = allowed
+            .iter()
+            .find(|a| a.state == OrderState::Failed)
+            .unwrap();
+        assert!(!failed.allowed);
+        assert_eq!(failed.rule, Some(Rule::FailedAfterFailedPayment));
+        let pending = allowed
+            .iter()
+            .find(|a| a.state == OrderState::Pending)
+            .unwrap();
+        assert!(
+            pending.allowed && pending.rule.is_none(),
+            "pending: deliveries may be in transit"
+        );
     }
 }

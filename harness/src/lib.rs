@@ -21,7 +21,7 @@
 //! let buggy = TargetChoice::Reference(Some(reference_target::Defect::RefundLost));
 //! let results = run_scenarios(&buggy, &[scenario], 42).await?;
 //! let failure = results[0].failure.as_ref().expect("the defect is caught");
-//! println!("{}: expected {}, observed {}", failure.violation.rule, failure.violation.expected, failure.violation.observed);
+//! println!("{} ({}): expected {}, observed {}", failure.violation.rule, failure.violation.detail, failure.violation.expected, failure.violation.observed);
 //! # Ok(())
 //! # }
 //! ```
@@ -33,6 +33,7 @@ pub mod harness;
 pub mod judge;
 pub mod prop;
 pub mod report;
+pub mod rules;
 pub mod runner;
 pub mod scenario;
 pub mod state;

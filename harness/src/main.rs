@@ -29,6 +29,9 @@ enum Command {
     /// Generate random payment histories, check every rule after every step, and shrink the
     /// first failure to a scenario file.
     Prop(PropArgs),
+    /// List the judge's rules: id, what each requires, the Stripe fact behind it, a typical
+    /// violation.
+    Rules,
 }
 
 #[derive(Args)]
@@ -98,6 +101,10 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Some(Command::Prop(args)) => prop(args),
         Some(Command::Run(args)) => run(args),
+        Some(Command::Rules) => {
+            print!("{}", stripe_harness::rules::catalogue_text());
+            Ok(true)
+        }
         None => run(RunArgs::default()),
     };
     match outcome {

@@ -25,7 +25,13 @@ pub fn describe(result: &ScenarioResult, run_seed: u64, target_args: &str) -> St
         result.duration.as_secs_f64()
     );
     if let Some(failure) = &result.failure {
-        let _ = writeln!(out, "      rule:     {}", failure.violation.rule);
+        let _ = writeln!(
+            out,
+            "      rule:     {} ({})",
+            failure.violation.rule,
+            failure.violation.rule.name()
+        );
+        let _ = writeln!(out, "      why:      {}", failure.violation.detail);
         let _ = writeln!(
             out,
             "      step:     {} ({})",
@@ -92,7 +98,7 @@ pub fn junit(results: &[ScenarioResult], run_seed: u64, target_args: &str) -> St
                 let _ = writeln!(
                     out,
                     "      <failure message=\"{}\">step {} ({}): expected {}, observed {}\nreplay: {}</failure>",
-                    xml_escape(&f.violation.rule),
+                    xml_escape(f.violation.rule.id()),
                     f.step,
                     xml_escape(&f.step_description),
                     xml_escape(&f.violation.expected),

@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use stripe_sim::{DeliveryMode, EndpointId, RecordStatus, Release};
 
 use crate::harness::{scenario_seed, Harness};
-use crate::judge::{check_final, check_observation, Facts, OrderInfo, Violation};
+use crate::judge::{check_final, check_observation, Facts, OrderInfo, RuleTally, Violation};
+use crate::rules::Rule;
 use crate::scenario::{Scenario, Step};
 use crate::state::OrderState;
 use crate::steps::{run_step, settle, StepOutcome, StepResult, Stop};
@@ -39,6 +40,8 @@ pub struct ScenarioResult {
     pub finals: BTreeMap<String, Value>,
     /// `snapshot` steps: label → per alias state.
     pub labelled: Vec<(String, BTreeMap<String, OrderState>)>,
+    /// Every rule the judge checked, passed or failed.
+    pub tally: RuleTally,
 }
 
 impl ScenarioResult {
@@ -50,7 +53,10 @@ impl ScenarioResult {
     pub fn snapshot(&self) -> Value {
         json!({
             "scenario": self.name,
-            "verdict": if self.passed() { "pass".to_string() } else { format!("fail: {}", self.failure.as_ref().map(|f| f.violation.rule.clone()).unwrap_or_default()) },
+            "verdict": match &self.failure {
+                None => "pass".to_string(),
+                Some(f) => format!("fail: {}", f.violation.rule),
+            },
             "observed": self.history,
             "final": self.finals,
             "snapshots": self.labelled.iter().map(|(l, s)| json!({ "label": l, "orders": s })).collect::<Vec<_>>(),
@@ -76,7 +82,8 @@ pub async fn run_scenario(h: &Harness, scenario: &Scenario) -> ScenarioResult {
                 step_description: "set-up".into(),
                 order: None,
                 violation: Violation::new(
-                    "the harness can set up the scenario",
+                    Rule::Playable,
+                    "the harness could not reset the simulator for the scenario",
                     "a clean simulator",
                     message,
                 ),
@@ -84,6 +91,7 @@ pub async fn run_scenario(h: &Harness, scenario: &Scenario) -> ScenarioResult {
             history: BTreeMap::new(),
             finals: BTreeMap::new(),
             labelled: Vec::new(),
+            tally: RuleTally::default(),
         },
     }
 }
@@ -117,6 +125,7 @@ async fn play_with(
         history: BTreeMap::new(),
         finals: BTreeMap::new(),
         labelled: Vec::new(),
+        tally: RuleTally::default(),
     };
     let mut world = World::new(endpoint_id, shared, h.sim.delivery_count());
     let mut failure = None;
@@ -152,7 +161,13 @@ async fn play_with(
             ));
         }
     }
+    if let Some(f) = &failure {
+        if f.violation.rule == Rule::Playable {
+            world.tally.fail(Rule::Playable);
+        }
+    }
     result.failure = failure;
+    result.tally = world.tally.clone();
     result.history = world.history.clone();
     result.labelled = world.labelled.clone();
     for order in &world.orders {
@@ -203,7 +218,8 @@ fn to_failure(step: usize, description: String, stop: Stop) -> Failure {
         Stop::CannotPlay(message) => (
             None,
             Violation::new(
-                "the scenario can be played (set-up or target error)",
+                Rule::Playable,
+                "the step could not be played (a mistake in the scenario, or the target or the simulator did not answer)",
                 "no error",
                 message,
             ),
@@ -220,17 +236,23 @@ fn to_failure(step: usize, description: String, stop: Stop) -> Failure {
 /// Reads every order and checks the rules that hold at every observation.
 async fn observe_all(h: &Harness, world: &mut World) -> StepResult {
     settle(h).await?;
-    let facts = Facts::gather(&h.sim, &world.orders);
+    let facts = Facts::gather(&h.sim, &world.orders, &world.sessions);
     for order in world.orders.clone() {
         let observed = h.target.get_order(&order.id).await?;
         let previous = world.last.get(&order.alias).copied();
-        if let Some(v) = check_observation(&order, previous, &observed, &facts, &h.policy) {
+        let mut tally = RuleTally::default();
+        let mut verdict =
+            check_observation(&order, previous, &observed, &facts, &h.policy, &mut tally);
+        if verdict.is_some() {
             // The target may already show an event that happened after the facts were read
             // (another history moved the shared clock): read them again before judging.
-            let fresh = Facts::gather(&h.sim, &world.orders);
-            if check_observation(&order, previous, &observed, &fresh, &h.policy).is_some() {
-                return Err(Stop::Broken(with_order(&order, v)));
-            }
+            let fresh = Facts::gather(&h.sim, &world.orders, &world.sessions);
+            tally = RuleTally::default();
+            verdict = check_observation(&order, previous, &observed, &fresh, &h.policy, &mut tally);
+        }
+        world.tally.merge(&tally);
+        if let Some(v) = verdict {
+            return Err(Stop::Broken(with_order(&order, v)));
         }
         world.record(&order.alias, observed.state);
     }
@@ -281,15 +303,18 @@ async fn converge(h: &Harness, world: &mut World) -> StepResult {
     let attempts = if world.shared { 4 } else { 1 };
     for order in world.orders.clone() {
         let mut verdict = None;
+        let mut tally = RuleTally::default();
         for _ in 0..attempts {
             settle(h).await?;
-            let facts = Facts::gather(&h.sim, &world.orders);
+            let facts = Facts::gather(&h.sim, &world.orders, &world.sessions);
             let observed = h.target.get_order(&order.id).await?;
-            verdict = check_final(&order, &observed, &facts, &h.policy);
+            tally = RuleTally::default();
+            verdict = check_final(&order, &observed, &facts, &h.policy, &mut tally);
             if verdict.is_none() {
                 break;
             }
         }
+        world.tally.merge(&tally);
         if let Some(v) = verdict {
             return Err(Stop::Broken(with_order(&order, v)));
         }
@@ -297,33 +322,57 @@ async fn converge(h: &Harness, world: &mut World) -> StepResult {
     for record in h.sim.deliveries_since(world.deliveries_mark) {
         for attempt in &record.attempts {
             // Only attempts that reached the target count: an unreachable endpoint answers nothing.
-            if let Some(forgery) = attempt.fault.and_then(|f| f.forgery()) {
-                if attempt
-                    .status_code
-                    .is_some_and(|s| !(400..500).contains(&s))
-                {
-                    return Err(Stop::Broken(Violation::new(
-                        format!("a forged delivery ({forgery}) is refused with 4xx"),
-                        format!("4xx for {}", record.event_type),
-                        format!("{:?} {}", attempt.status_code, attempt.response),
-                    )));
-                }
+            let Some(forgery) = attempt.fault.and_then(|f| f.forgery()) else {
+                continue;
+            };
+            let Some(status) = attempt.status_code else {
+                continue;
+            };
+            let broken = (!(400..500).contains(&status)).then(|| {
+                Violation::new(
+                    Rule::ForgedRefused,
+                    format!(
+                        "a forged ({forgery}) delivery of {} {} was answered {status}",
+                        record.event_type, record.event_id
+                    ),
+                    "4xx",
+                    format!("{status} {}", attempt.response),
+                )
+            });
+            if let Some(v) = world.tally.check(Rule::ForgedRefused, broken) {
+                return Err(Stop::Broken(v));
             }
+        }
+        if record.endpoint_id != world.endpoint_id {
+            continue;
         }
         // Stripe gave up on it and the harness's resend was refused too.
         let accepted_at_last = record.attempts.last().is_some_and(|a| a.delivered());
-        if record.status == RecordStatus::Failed && !accepted_at_last {
+        let broken = (record.status == RecordStatus::Failed && !accepted_at_last).then(|| {
             let last = record.attempts.last();
-            return Err(Stop::Broken(Violation::new(
-                "genuine deliveries are answered 2xx (a non-2xx only until the event can be applied)",
-                format!("{} {} accepted after retries", record.event_type, record.event_id),
+            let answer = last
+                .and_then(|a| a.status_code)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| last.and_then(|a| a.error.clone()).unwrap_or_default());
+            Violation::new(
+                Rule::GenuineAccepted,
                 format!(
-                    "still refused after {} attempts; last answer {} {}",
+                    "{} {} was refused by every retry and by a resend after Stripe gave up",
+                    record.event_type, record.event_id
+                ),
+                format!(
+                    "{} {} accepted after retries",
+                    record.event_type, record.event_id
+                ),
+                format!(
+                    "still refused after {} attempts; last answer {answer} {}",
                     record.attempts.len(),
-                    last.and_then(|a| a.status_code).map(|s| s.to_string()).unwrap_or_else(|| last.and_then(|a| a.error.clone()).unwrap_or_default()),
                     last.map(|a| a.response.clone()).unwrap_or_default()
                 ),
-            )));
+            )
+        });
+        if let Some(v) = world.tally.check(Rule::GenuineAccepted, broken) {
+            return Err(Stop::Broken(v));
         }
     }
     Ok(())

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use stripe_sim::{EndpointId, SessionId};
 
-use crate::judge::OrderInfo;
+use crate::judge::{OrderInfo, RuleTally};
 use crate::state::OrderState;
 
 /// Everything a scenario has made and seen, by alias.
@@ -27,6 +27,8 @@ pub(crate) struct World {
     pub(crate) shared: bool,
     /// The delivery log's length when the scenario started: its checks look at what came after.
     pub(crate) deliveries_mark: usize,
+    /// Every rule checked so far, passed or failed.
+    pub(crate) tally: RuleTally,
 }
 
 impl World {
@@ -42,6 +44,7 @@ impl World {
             endpoint_down: false,
             shared,
             deliveries_mark,
+            tally: RuleTally::default(),
         }
     }
 

@@ -280,7 +280,7 @@ impl Player<'_> {
         };
         let mut runner = TestRunner::new_with_rng(proptest_config, case_rng(config.seed, case));
         let strategy = history_strategy(config.min_steps, config.max_steps, self.concurrent);
-        let rule: RefCell<Option<String>> = RefCell::new(None);
+        let rule: RefCell<Option<crate::rules::Rule>> = RefCell::new(None);
         let smallest: RefCell<Option<(Scenario, ScenarioResult)>> = RefCell::new(None);
         let original_steps = Cell::new(0usize);
         let shrink_runs = Cell::new(0u32);
@@ -323,7 +323,7 @@ impl Player<'_> {
             let mut rule = rule.borrow_mut();
             match rule.as_ref() {
                 None => {
-                    *rule = Some(failure.violation.rule.clone());
+                    *rule = Some(failure.violation.rule);
                     // Other workers stop before the cases after this one.
                     shared.stop_at.fetch_min(case, Ordering::SeqCst);
                     shared.failures.fetch_add(1, Ordering::SeqCst);
@@ -335,8 +335,10 @@ impl Player<'_> {
                 Some(_) => {}
             }
             scenario.rule = format!(
-                "Rule: {} (found by `stripe-harness prop --seed {}`)",
-                failure.violation.rule, config.seed
+                "Rule: {} ({}), found by `stripe-harness prop --seed {}`",
+                failure.violation.rule,
+                failure.violation.rule.name(),
+                config.seed
             );
             let mut smallest = smallest.borrow_mut();
             if smallest
@@ -345,7 +347,7 @@ impl Player<'_> {
             {
                 *smallest = Some((scenario, result.clone()));
             }
-            Err(TestCaseError::fail(failure.violation.rule.clone()))
+            Err(TestCaseError::fail(failure.violation.rule.id()))
         });
         let (mut scenario, result) = smallest.into_inner()?;
         if let Err(TestError::Fail(_, intents)) = outcome {

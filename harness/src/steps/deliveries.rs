@@ -9,6 +9,7 @@ use stripe_sim::{
 
 use crate::harness::Harness;
 use crate::judge::{OrderInfo, Violation};
+use crate::rules::Rule;
 use crate::scenario::{Fault as FaultStep, Forge, Release};
 use crate::steps::{api_ok, states, unchanged, StepResult, Stop};
 use crate::world::World;
@@ -75,10 +76,13 @@ pub(super) fn fault(h: &Harness, f: &FaultStep) -> StepResult {
 /// `forge`: a forged request straight to the target's webhook URL, signed (or not) as the
 /// target's own secret would sign it, whatever the endpoint's state: it must answer 4xx and
 /// change nothing.
-pub(super) async fn forge(h: &Harness, world: &World, f: &Forge) -> StepResult {
+pub(super) async fn forge(h: &Harness, world: &mut World, f: &Forge) -> StepResult {
     let before = states(h, world).await?;
-    let body = if let Some(alias) = &f.paid_for {
-        DeliveryBody::Json(fabricated_payment(h, world.order(alias)?))
+    let (body, what) = if let Some(alias) = &f.paid_for {
+        (
+            DeliveryBody::Json(fabricated_payment(h, world.order(alias)?)),
+            format!("a fabricated checkout.session.completed paying order {alias}"),
+        )
     } else {
         let event_type = f.event.unwrap_or(EventType::CheckoutSessionCompleted);
         let session = f.session.as_deref().map(|a| world.session(a)).transpose()?;
@@ -86,8 +90,10 @@ pub(super) async fn forge(h: &Harness, world: &World, f: &Forge) -> StepResult {
             .into_iter()
             .next_back()
             .ok_or_else(|| format!("no {event_type} event to forge yet"))?;
-        DeliveryBody::Event(event.id)
+        let what = format!("{event_type} {}", event.id);
+        (DeliveryBody::Event(event.id), what)
     };
+    let what = format!("a forged ({}) delivery of {what}", f.kind);
     let attempt = h
         .sim
         .deliver(Delivery {
@@ -99,27 +105,22 @@ pub(super) async fn forge(h: &Harness, world: &World, f: &Forge) -> StepResult {
             forgery: Some(f.kind),
         })
         .await?;
-    if !attempt.status_code.is_some_and(|s| (400..500).contains(&s)) {
-        return Err(Stop::Broken(Violation::new(
-            format!("a forged delivery ({}) is refused with 4xx", f.kind),
+    let answered = attempt
+        .status_code
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| format!("nothing ({})", attempt.error.clone().unwrap_or_default()));
+    let broken = (!attempt.status_code.is_some_and(|s| (400..500).contains(&s))).then(|| {
+        Violation::new(
+            Rule::ForgedRefused,
+            format!("{what} was answered {answered}"),
             "4xx",
-            format!(
-                "{} {}",
-                attempt
-                    .status_code
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|| "no answer".into()),
-                attempt.response
-            ),
-        )));
+            format!("{answered} {}", attempt.response),
+        )
+    });
+    if let Some(v) = world.tally.check(Rule::ForgedRefused, broken) {
+        return Err(Stop::Broken(v));
     }
-    unchanged(
-        h,
-        world,
-        &before,
-        &format!("a forged delivery ({}) changes nothing", f.kind),
-    )
-    .await
+    unchanged(h, world, &before, Rule::ForgedChangesNothing, &what).await
 }
 
 /// `roll_secret`: a new signing secret; the old one keeps signing for the overlap.

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::harness::Harness;
 use crate::judge::Violation;
+use crate::rules::Rule;
 use crate::scenario::Step;
 use crate::state::ObservedOrder;
 use crate::target::TargetError;
@@ -140,12 +141,14 @@ pub(crate) async fn states(
     Ok(out)
 }
 
-/// `rule` is broken if any order changed between `before` and now.
+/// `rule` is broken if any order changed between `before` and now; `what` names the request
+/// that must have changed nothing.
 pub(crate) async fn unchanged(
     h: &Harness,
-    world: &World,
+    world: &mut World,
     before: &BTreeMap<String, ObservedOrder>,
-    rule: &str,
+    rule: Rule,
+    what: &str,
 ) -> StepResult {
     settle(h).await?;
     if world.shared {
@@ -155,14 +158,23 @@ pub(crate) async fn unchanged(
     }
     let after = states(h, world).await?;
     for (alias, old) in before {
-        if let Some(new) = after.get(alias) {
-            if new.state != old.state || new.provider_order_id != old.provider_order_id {
-                return Err(Stop::Broken(Violation::new(
+        let Some(new) = after.get(alias) else {
+            continue;
+        };
+        let broken = (new.state != old.state || new.provider_order_id != old.provider_order_id)
+            .then(|| {
+                Violation::new(
                     rule,
+                    format!(
+                        "{what} changed order {alias} from {} to {}",
+                        old.state, new.state
+                    ),
                     format!("order {alias} stays {}", old.state),
                     format!("order {alias}: {}", new.state),
-                )));
-            }
+                )
+            });
+        if let Some(v) = world.tally.check(rule, broken) {
+            return Err(Stop::Broken(v));
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 
 use crate::harness::Harness;
 use crate::judge::{OrderInfo, Violation};
+use crate::rules::Rule;
 use crate::scenario::{CreateOrder, Expect};
 use crate::steps::{settle, states, StepResult, Stop};
 use crate::world::World;
@@ -26,20 +27,28 @@ pub(super) async fn create_order(h: &Harness, world: &mut World, o: &CreateOrder
 }
 
 /// `expect`: the order is in one of the states the scenario allows, once deliveries settled.
-pub(super) async fn expect(h: &Harness, world: &World, e: &Expect) -> StepResult {
+pub(super) async fn expect(h: &Harness, world: &mut World, e: &Expect) -> StepResult {
     let order = world.order(&e.order)?.clone();
     settle(h).await?;
     let observed = h.target.get_order(&order.id).await?;
     let allowed = e.allowed();
-    if allowed.contains(&observed.state) {
-        return Ok(());
-    }
     let words: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-    Err(Stop::Broken(Violation::new(
-        "the scenario's expectation",
-        format!("order {} {}", e.order, words.join(" or ")),
-        format!("order {}: {}", e.order, observed.state),
-    )))
+    let broken = (!allowed.contains(&observed.state)).then(|| {
+        Violation::new(
+            Rule::ScenarioExpectation,
+            format!(
+                "the scenario expects order {} to be {} here",
+                e.order,
+                words.join(" or ")
+            ),
+            format!("order {} {}", e.order, words.join(" or ")),
+            format!("order {}: {}", e.order, observed.state),
+        )
+    });
+    match world.tally.check(Rule::ScenarioExpectation, broken) {
+        Some(v) => Err(Stop::Broken(v)),
+        None => Ok(()),
+    }
 }
 
 /// `snapshot`: every order's state, recorded under a label.

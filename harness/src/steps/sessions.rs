@@ -5,6 +5,7 @@ use stripe_sim::{Buyer, CardInput, PaymentLinkId, PaymentMethodInput, PaymentSta
 
 use crate::harness::Harness;
 use crate::judge::Violation;
+use crate::rules::Rule;
 use crate::scenario::{Capture, OpenSession, Pay, PaymentOutcome};
 use crate::steps::{api_ok, states, unchanged, StepResult, Stop};
 use crate::world::World;
@@ -204,25 +205,27 @@ pub(super) async fn expire(h: &Harness, world: &World, session: &str) -> StepRes
 
 /// `capture`: the buyer lands on the return route. It is UX only: no server error, and (unless
 /// the policy says otherwise) no change to any order.
-pub(super) async fn capture(h: &Harness, world: &World, c: &Capture) -> StepResult {
+pub(super) async fn capture(h: &Harness, world: &mut World, c: &Capture) -> StepResult {
     let session = world.session(&c.session)?.clone();
     let before = states(h, world).await?;
     let (status, answer) = h.target.capture(&session).await?;
-    if status >= 500 {
-        return Err(Stop::Broken(Violation::new(
-            "the return route answers without a server error",
+    let broken = (status >= 500).then(|| {
+        Violation::new(
+            Rule::ReturnRouteNoServerError,
+            format!(
+                "the return route with session {} ({session}) answered {status}",
+                c.session
+            ),
             "a 2xx or 4xx answer",
             format!("{status}: {answer}"),
-        )));
+        )
+    });
+    if let Some(v) = world.tally.check(Rule::ReturnRouteNoServerError, broken) {
+        return Err(Stop::Broken(v));
     }
     if !h.policy.return_route_may_change {
-        unchanged(
-            h,
-            world,
-            &before,
-            "the return route is UX only: it never changes the order",
-        )
-        .await?;
+        let what = format!("the return route with session {}", c.session);
+        unchanged(h, world, &before, Rule::ReturnRouteUxOnly, &what).await?;
     }
     Ok(())
 }
