@@ -59,14 +59,7 @@ fn every_defect_is_found_for_several_seeds_and_the_readme_table_is_current() {
                 )
             });
             assert!(found.scenario.steps.len() <= found.original_steps);
-            let rule = found
-                .result
-                .failure
-                .as_ref()
-                .unwrap()
-                .violation
-                .rule
-                .clone();
+            let rule = found.result.failure.as_ref().unwrap().violation.rule;
             table.push_str(&format!(
                 "| `{}` | {seed} | {} | {} | {} | {} |\n",
                 defect.name(),
