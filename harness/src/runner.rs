@@ -16,6 +16,9 @@ use crate::steps::run_step;
 /// How long deliveries may take to settle after a step before the target counts as hung.
 const SETTLE: Duration = Duration::from_secs(20);
 
+/// The rule a scenario fails when it cannot be played: a mistake in it, or a target error.
+pub const UNPLAYABLE: &str = "the scenario can be played (set-up or target error)";
+
 /// Where in the scenario something went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -250,14 +253,7 @@ fn to_failure(step: usize, description: String, error: Result<Violation, String>
                 .filter(|o| o.starts_with("order "));
             (order, v)
         }
-        Err(message) => (
-            None,
-            Violation::new(
-                "the scenario can be played (set-up or target error)",
-                "no error",
-                message,
-            ),
-        ),
+        Err(message) => (None, Violation::new(UNPLAYABLE, "no error", message)),
     };
     Failure {
         step,

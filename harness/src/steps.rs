@@ -497,16 +497,16 @@ pub(crate) async fn run_step(h: &Harness, world: &mut World, step: &Step) -> Ste
         Step::Capture(c) => {
             let session = world.session(&c.session).map_err(setup)?.clone();
             let before = states(h, world).await?;
-            let (status, answer) = h
+            let answer = h
                 .target
                 .capture(&session)
                 .await
                 .map_err(|e| setup(e.to_string()))?;
-            if status >= 500 {
+            if answer.status >= 500 {
                 return Err(Ok(Violation::new(
                     "the return route answers without a server error",
                     "a 2xx or 4xx answer",
-                    format!("{status}: {answer}"),
+                    answer.describe(),
                 )));
             }
             if !h.policy.return_route_may_change {
