@@ -16,7 +16,7 @@ use reference_target::defect::Defect;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use crate::output::{capture, OutputBuffer};
+use crate::output::{capture, floor_char_boundary, OutputBuffer};
 pub use crate::output::{OutputLine, Stream};
 use crate::signals;
 use crate::state::{ObservedOrder, OrderState};
@@ -26,12 +26,16 @@ use crate::target_file::{split_route, Command, TargetFile};
 const OUTPUT_LINES: usize = 40;
 const OUTPUT_WIDTH: usize = 400;
 
-/// What an answer keeps for messages and records: its first 2 KiB.
+/// What an answer keeps for records: its first 2 KiB.
 pub const EXCERPT_BYTES: usize = 2 * 1024;
 
+/// What an error message shows of an answer.
+pub const MESSAGE_EXCERPT_BYTES: usize = 300;
+
 /// After a call fails without a timeout, how long to wait for a started process's exit to
-/// show: a crashing process closes its sockets a moment before it can be reaped.
-const EXIT_GRACE: Duration = Duration::from_millis(500);
+/// show: a crashing process closes its sockets a moment before it can be reaped. (Missed under
+/// heavy load, the exit is found by the next call.)
+const EXIT_GRACE: Duration = Duration::from_millis(200);
 
 /// How long a stopped target gets to exit on SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -110,10 +114,12 @@ pub struct TargetAnswer {
 }
 
 impl TargetAnswer {
-    /// `404: {"error":"…"}`, the excerpt marked when the answer was longer or cut.
+    /// `404: {"error":"…"}` for a message: the status and the answer's first
+    /// [`MESSAGE_EXCERPT_BYTES`], marked when the answer was longer or cut.
     pub fn describe(&self) -> String {
-        let mut out = format!("{}: {}", self.status, self.excerpt);
-        if self.bytes > self.excerpt.len() {
+        let end = floor_char_boundary(&self.excerpt, MESSAGE_EXCERPT_BYTES);
+        let mut out = format!("{}: {}", self.status, &self.excerpt[..end]);
+        if self.bytes > end {
             out.push('…');
         }
         if self.truncated {
@@ -125,7 +131,7 @@ impl TargetAnswer {
     /// A reason when the body is not JSON: the message to add to "no … in the answer".
     fn not_json(&self) -> &'static str {
         match (self.truncated, self.json) {
-            (true, _) => " (the answer was cut: it is too large to be read as JSON)",
+            (true, _) => ": an answer cut short is not read as JSON",
             (false, false) => " (the answer is not JSON)",
             (false, true) => "",
         }

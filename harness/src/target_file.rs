@@ -711,7 +711,11 @@ mod tests {
         let close = rest[open..].find("```").expect("its end");
         rest[open..open + close]
             .lines()
-            .map(|l| l.strip_prefix("//! ").or(l.strip_prefix("//!")).unwrap_or(l))
+            .map(|l| {
+                l.strip_prefix("//! ")
+                    .or(l.strip_prefix("//!"))
+                    .unwrap_or(l)
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -721,10 +725,9 @@ mod tests {
         let doc = toml_block(include_str!("target_file.rs"), "//! Target files:");
         let file = TargetFile::parse(&doc).unwrap();
         assert_eq!(file.timeouts_before_hung(), 3);
-        let readme = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
-        )
-        .unwrap();
+        let readme =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+                .unwrap();
         let example = toml_block(&readme, "## Test your own app, in any language");
         let file = TargetFile::parse(&example).unwrap();
         assert_eq!(file.call_timeout(), std::time::Duration::from_secs(15));

@@ -337,6 +337,10 @@ impl Player<'_> {
                 }
                 None => runtime.block_on(run_scenario(harness, &scenario)),
             };
+            if harness.target.fatal().is_some() {
+                // Not a verdict on this history: the target went away under it.
+                return Ok(());
+            }
             if !shrinking {
                 shared.cases.fetch_add(1, Ordering::SeqCst);
                 shared
