@@ -12,7 +12,7 @@
 //! | mode | what it does |
 //! |---|---|
 //! | `ok` | behaves |
-//! | `big` | answers orders with 10 MB of JSON |
+//! | `big` | answers orders with 10 MB of JSON (`--answer-mb N`: N MB) |
 //! | `hang` | accepts calls (but `/health`) and never answers |
 //! | `invalid-json` | answers orders with text that is not JSON |
 //! | `cut` | closes the connection in the middle of its answers |
@@ -64,6 +64,8 @@ struct State {
     pids_written: AtomicBool,
     pids: Option<String>,
     child: Option<u32>,
+    /// The size of answers in mode `big`.
+    answer_mb: usize,
 }
 
 /// Writes to stdout; like an app whose logger throws on `EPIPE`, it dies if that fails.
@@ -79,6 +81,7 @@ fn main() {
     let mut mode = Mode::Ok;
     let mut pids = None;
     let mut child = false;
+    let mut answer_mb: usize = 10;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -91,6 +94,13 @@ fn main() {
             }
             "--pids" => pids = args.next(),
             "--child" => child = true,
+            "--answer-mb" => {
+                let Some(mb) = args.next().and_then(|n| n.parse().ok()) else {
+                    eprintln!("hostile: --answer-mb takes a number");
+                    std::process::exit(2);
+                };
+                answer_mb = mb;
+            }
             other => {
                 eprintln!("hostile: unknown argument {other}");
                 std::process::exit(2);
@@ -149,6 +159,7 @@ fn main() {
         pids_written: AtomicBool::new(false),
         pids,
         child,
+        answer_mb,
     });
     for stream in listener.incoming().flatten() {
         let state = state.clone();
@@ -237,7 +248,7 @@ fn serve(mut stream: TcpStream, state: &State) {
             return;
         }
         Mode::Big if order_call => {
-            let pad = "x".repeat(10 * 1024 * 1024);
+            let pad = "x".repeat(state.answer_mb * 1024 * 1024);
             let body = format!("{{\"id\":\"o1\",\"status\":\"pending\",\"pad\":\"{pad}\"}}");
             answer(&mut stream, 200, body.as_bytes());
             return;

@@ -168,6 +168,14 @@ fn excerpt(bytes: &[u8], max: usize) -> String {
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
+/// Bytes as text, without a copy when they are UTF-8.
+fn lossy(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
 /// A started process: its group, its leader's exit status once it exits (a thread waits for
 /// it), and the threads reading its output.
 struct Process {
@@ -558,7 +566,10 @@ impl Target {
         };
         let status = response.status().as_u16();
         let limit = self.file.answer_cap();
-        let mut bytes: Vec<u8> = Vec::new();
+        // Sized once from the announced length (never past the cap): no regrowth.
+        let announced = response.content_length().unwrap_or(0);
+        let mut bytes: Vec<u8> =
+            Vec::with_capacity(usize::try_from(announced).unwrap_or(limit).min(limit));
         let mut truncated = false;
         loop {
             match response.chunk().await {
@@ -585,14 +596,15 @@ impl Target {
             serde_json::from_slice::<Value>(&bytes).ok()
         };
         let json = parsed.is_some();
-        let body =
-            parsed.unwrap_or_else(|| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let excerpt = excerpt(&bytes, EXCERPT_BYTES);
+        let read = bytes.len();
+        let body = parsed.unwrap_or_else(|| Value::String(lossy(bytes)));
         Ok(TargetAnswer {
             status,
             body,
             json,
-            excerpt: excerpt(&bytes, EXCERPT_BYTES),
-            bytes: bytes.len(),
+            excerpt,
+            bytes: read,
             truncated,
             latency,
         })
