@@ -6,6 +6,7 @@ use std::time::Duration;
 use reference_target::defect::Defect;
 use stripe_sim::{ClockMode, EndpointId, EndpointSpec, Simulator};
 
+use crate::runner::ScenarioResult;
 use crate::target::{Target, TargetEnv, TargetError};
 use crate::target_file::{Policy, TargetFile};
 
@@ -43,6 +44,36 @@ pub enum HarnessError {
     Target(#[from] TargetError),
     #[error("{0}")]
     Config(String),
+    /// The target could not be driven any more (its process exited, or it hangs): the run
+    /// stopped, with what it had played so far.
+    #[error("{0}")]
+    Stopped(Box<Stopped>),
+}
+
+/// A run that stopped before its end because its target could not be driven any more.
+#[derive(Debug)]
+pub struct Stopped {
+    /// Why: [`TargetError::Exited`] or [`TargetError::Hung`], with the target's last lines.
+    pub reason: TargetError,
+    /// What was playing when the target was found gone: `scenario refund_full`, `history 12`.
+    pub during: String,
+    /// The scenarios finished before, in scenario order (none for property runs). A scenario
+    /// that failed because the target went away is not among them: it was not judged.
+    pub results: Vec<ScenarioResult>,
+    /// Scenarios (or property histories) finished before it.
+    pub played: usize,
+    /// Scenarios (or property histories) the run meant to play.
+    pub planned: usize,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the run stopped during {} ({} of {} played): {}",
+            self.during, self.played, self.planned, self.reason
+        )
+    }
 }
 
 /// A simulator and a target, ready for scenarios.

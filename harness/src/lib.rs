@@ -31,11 +31,13 @@
 
 pub mod harness;
 pub mod judge;
+pub mod output;
 pub mod prop;
 pub mod report;
 pub mod rules;
 pub mod runner;
 pub mod scenario;
+pub mod signals;
 pub mod state;
 mod steps;
 pub mod target;
@@ -43,31 +45,34 @@ pub mod target_file;
 mod uri;
 mod world;
 
-pub use harness::{Harness, HarnessError, TargetChoice};
+pub use harness::{Harness, HarnessError, Stopped, TargetChoice};
 pub use runner::{run_scenario, ScenarioResult};
 pub use scenario::{Scenario, Step};
 pub use state::OrderState;
+pub use target::{OutputLine, Stream, TargetAnswer};
 pub use target_file::TargetFile;
 
 /// Starts a simulator and the target, plays every scenario in order, and stops the target.
+///
+/// If the target cannot be driven any more (its process exited, or it hangs), the remaining
+/// scenarios are not played: the error [`HarnessError::Stopped`] says why and carries the
+/// results so far.
 pub async fn run_scenarios(
     choice: &TargetChoice,
     scenarios: &[Scenario],
     seed: u64,
 ) -> Result<Vec<ScenarioResult>, HarnessError> {
     let harness = Harness::start(choice, seed).await?;
-    let mut results = Vec::with_capacity(scenarios.len());
-    for scenario in scenarios {
-        results.push(run_scenario(&harness, scenario).await);
-    }
+    let halt = std::sync::atomic::AtomicBool::new(false);
+    let played = play_until_stopped(&harness, scenarios.iter().enumerate(), &halt).await;
     harness.stop().await;
-    Ok(results)
+    finish(scenarios.len(), vec![played])
 }
 
 /// Plays `scenarios` on `jobs` independent harnesses (a simulator and an embedded reference
 /// target each, on its own thread) and returns the results in scenario order. Each scenario's ids
 /// come from (seed, its name), so the results do not depend on `jobs`. A target file's app runs
-/// as one instance: with it, `jobs` must be 1.
+/// as one instance: with it, `jobs` must be 1. A run stops as [`run_scenarios`] does.
 pub fn run_scenarios_in_jobs(
     choice: &TargetChoice,
     scenarios: &[Scenario],
@@ -76,39 +81,105 @@ pub fn run_scenarios_in_jobs(
 ) -> Result<Vec<ScenarioResult>, HarnessError> {
     let jobs = jobs.clamp(1, scenarios.len().max(1));
     check_jobs(choice, jobs)?;
-    let results: Result<Vec<Vec<(usize, ScenarioResult)>>, HarnessError> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..jobs)
-                .map(|job| {
-                    scope.spawn(move || {
-                        let runtime =
-                            runtime().map_err(|e| HarnessError::Simulator(e.to_string()))?;
-                        runtime.block_on(async {
-                            let harness = Harness::start(choice, seed).await?;
-                            let mut mine = Vec::new();
-                            for (index, scenario) in
-                                scenarios.iter().enumerate().skip(job).step_by(jobs)
-                            {
-                                mine.push((index, run_scenario(&harness, scenario).await));
-                            }
-                            harness.stop().await;
-                            Ok(mine)
-                        })
+    // Set when one job's target went away: the others stop too.
+    let halt = std::sync::atomic::AtomicBool::new(false);
+    let played: Result<Vec<Played>, HarnessError> = std::thread::scope(|scope| {
+        let halt = &halt;
+        let handles: Vec<_> = (0..jobs)
+            .map(|job| {
+                scope.spawn(move || {
+                    let runtime = runtime().map_err(|e| HarnessError::Simulator(e.to_string()))?;
+                    runtime.block_on(async {
+                        let harness = Harness::start(choice, seed).await?;
+                        let mine = scenarios.iter().enumerate().skip(job).step_by(jobs);
+                        let played = play_until_stopped(&harness, mine, halt).await;
+                        harness.stop().await;
+                        Ok(played)
                     })
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(HarnessError::Simulator("a harness job panicked".into()))
-                    })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(HarnessError::Simulator("a harness job panicked".into()))
                 })
-                .collect()
-        });
-    let mut all: Vec<(usize, ScenarioResult)> = results?.into_iter().flatten().collect();
+            })
+            .collect()
+    });
+    finish(scenarios.len(), played?)
+}
+
+/// What one harness played: results by scenario index, and where and why it stopped early.
+struct Played {
+    results: Vec<(usize, ScenarioResult)>,
+    halted: Option<(usize, String, target::TargetError)>,
+}
+
+/// Plays scenarios on `harness` one after the other, until the end, until its target cannot be
+/// driven any more, or until another job's could not (`halt`).
+async fn play_until_stopped<'a>(
+    harness: &Harness,
+    scenarios: impl Iterator<Item = (usize, &'a Scenario)>,
+    halt: &std::sync::atomic::AtomicBool,
+) -> Played {
+    use std::sync::atomic::Ordering;
+    let mut results = Vec::new();
+    for (index, scenario) in scenarios {
+        if halt.load(Ordering::SeqCst) {
+            break;
+        }
+        let result = run_scenario(harness, scenario).await;
+        if let Some(reason) = harness.target.fatal() {
+            halt.store(true, Ordering::SeqCst);
+            // A scenario that could not be played because of it was not judged: the run's
+            // message names it instead. A verdict reached before the target went stays.
+            let unjudged = result
+                .failure
+                .as_ref()
+                .is_some_and(|f| f.violation.rule == rules::Rule::Playable);
+            if !unjudged {
+                results.push((index, result));
+            }
+            return Played {
+                results,
+                halted: Some((index, format!("scenario {}", scenario.name), reason)),
+            };
+        }
+        results.push((index, result));
+    }
+    Played {
+        results,
+        halted: None,
+    }
+}
+
+/// The results in scenario order, or the run's stop with them.
+fn finish(planned: usize, played: Vec<Played>) -> Result<Vec<ScenarioResult>, HarnessError> {
+    let mut all = Vec::new();
+    let mut halted = None;
+    for p in played {
+        all.extend(p.results);
+        if let Some(h) = p.halted {
+            // With several jobs, the earliest scenario where a target was found gone.
+            if halted.as_ref().is_none_or(|(i, _, _)| h.0 < *i) {
+                halted = Some(h);
+            }
+        }
+    }
     all.sort_by_key(|(index, _)| *index);
-    Ok(all.into_iter().map(|(_, result)| result).collect())
+    let results: Vec<ScenarioResult> = all.into_iter().map(|(_, result)| result).collect();
+    match halted {
+        None => Ok(results),
+        Some((_, during, reason)) => Err(HarnessError::Stopped(Box::new(Stopped {
+            reason,
+            during,
+            played: results.len(),
+            results,
+            planned,
+        }))),
+    }
 }
 
 /// Several jobs need the embedded reference target: two instances of an app from a target file

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use stripe_harness::prop::{run_prop, PropConfig};
-use stripe_harness::report::{describe, junit, summary};
+use stripe_harness::report::{describe, junit, stopped_summary, summary};
 use stripe_harness::{
-    default_jobs, default_scenarios_dir, run_scenarios_in_jobs, Scenario, TargetChoice, TargetFile,
+    default_jobs, default_scenarios_dir, run_scenarios_in_jobs, HarnessError, Scenario,
+    TargetChoice, TargetFile,
 };
 
 #[derive(Parser)]
@@ -96,8 +97,14 @@ struct RunArgs {
     paths: Vec<PathBuf>,
 }
 
+/// Exit statuses: 0 every scenario passed, 1 one failed, 2 the run could not start or stopped
+/// before its end (its target exited or hung), 130 / 143 interrupted by SIGINT / SIGTERM.
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C must stop the targets the run started, not leave them running.
+    if let Err(e) = stripe_harness::signals::stop_targets_on_signals() {
+        eprintln!("stripe-harness: cannot watch for Ctrl-C ({e}): an interrupted run may leave its target running");
+    }
     let outcome = match cli.command {
         Some(Command::Prop(args)) => prop(args),
         Some(Command::Run(args)) => run(args),
@@ -158,7 +165,9 @@ fn prop(args: PropArgs) -> Result<bool, String> {
         progress: true,
         ..PropConfig::default()
     };
-    let outcome = run_prop(&choice, &config).map_err(|e| e.to_string())?;
+    let outcome = run_prop(&choice, &config);
+    stripe_harness::signals::wait_if_interrupted();
+    let outcome = outcome.map_err(|e| e.to_string())?;
     println!(
         "{} cases ({} steps) in {:.1}s ({:.1} cases/s)",
         outcome.cases_run,
@@ -257,15 +266,32 @@ fn run(args: RunArgs) -> Result<bool, String> {
         "stripe-harness: {} scenarios, seed {seed}, jobs {jobs}",
         scenarios.len()
     );
-    let results =
-        run_scenarios_in_jobs(&choice, &scenarios, seed, jobs).map_err(|e| e.to_string())?;
+    let outcome = run_scenarios_in_jobs(&choice, &scenarios, seed, jobs);
+    stripe_harness::signals::wait_if_interrupted();
+    let (results, stopped) = match outcome {
+        Ok(results) => (results, None),
+        Err(HarnessError::Stopped(mut stopped)) => {
+            (std::mem::take(&mut stopped.results), Some(stopped))
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     for result in &results {
         print!("{}", describe(result, seed, &target_args));
     }
-    println!("{}", summary(&results, seed));
     if let Some(path) = &args.junit {
         std::fs::write(path, junit(&results, seed, &target_args))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    Ok(results.iter().all(|r| r.passed()))
+    match stopped {
+        None => {
+            println!("{}", summary(&results, seed));
+            Ok(results.iter().all(|r| r.passed()))
+        }
+        Some(mut stopped) => {
+            stopped.results = results;
+            println!("{}", stopped_summary(&stopped, seed));
+            // The reason, with the target's last lines, once.
+            Err(stopped.to_string())
+        }
+    }
 }

@@ -62,6 +62,22 @@ pub fn summary(results: &[ScenarioResult], seed: u64) -> String {
     )
 }
 
+/// The summary of a run that stopped because its target went away (the reason itself, with the
+/// target's last lines, is printed once, after it).
+pub fn stopped_summary(stopped: &crate::Stopped, seed: u64) -> String {
+    let results = &stopped.results;
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    let passed = results.len() - failed;
+    let secs: f64 = results.iter().map(|r| r.duration.as_secs_f64()).sum();
+    format!(
+        "{} of {} scenarios in {secs:.1}s, seed {seed}\n{passed} passed, {failed} failed, {} not played: the run stopped during {}",
+        results.len(),
+        stopped.planned,
+        stopped.planned.saturating_sub(results.len()),
+        stopped.during
+    )
+}
+
 fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")

@@ -1,25 +1,46 @@
 //! Running a target and talking to it: the embedded reference target, a process the harness
 //! starts (and stops, children included), or an app that is already running.
+//!
+//! A target is code still being written, so nothing it does may break or wedge the harness:
+//! its output is captured byte-safely into a bounded buffer ([`crate::output`]), every answer is
+//! read up to a cap ([`TargetAnswer`]), a process that exits mid-run or a target that stops
+//! answering ends the run once, with a clear message ([`Target::fatal`]), and its process group
+//! is stopped whatever happens (even on Ctrl-C: [`crate::signals`]).
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use reference_target::defect::Defect;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::watch;
 
+use crate::output::{capture, floor_char_boundary, OutputBuffer};
+pub use crate::output::{OutputLine, Stream};
+use crate::signals;
 use crate::state::{ObservedOrder, OrderState};
 use crate::target_file::{split_route, Command, TargetFile};
 
-/// How long one HTTP call to the target may take before it counts as hung, unless the target
-/// file says otherwise.
-const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+/// Lines of the target's output shown in an error message, and the bytes shown of each.
+const OUTPUT_LINES: usize = 40;
+const OUTPUT_WIDTH: usize = 400;
 
-/// Lines of the target's output kept for error messages.
-const OUTPUT_LINES: usize = 60;
+/// What an answer keeps for records: its first 2 KiB.
+pub const EXCERPT_BYTES: usize = 2 * 1024;
 
-#[derive(Debug, thiserror::Error)]
+/// What an error message shows of an answer.
+pub const MESSAGE_EXCERPT_BYTES: usize = 300;
+
+/// After a call fails without a timeout, how long to wait for a started process's exit to
+/// show: a crashing process closes its sockets a moment before it can be reaped. (Missed under
+/// heavy load, the exit is found by the next call.)
+const EXIT_GRACE: Duration = Duration::from_millis(200);
+
+/// How long a stopped target gets to exit on SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TargetError {
     #[error("target {target} could not start: {message}\n--- its output ---\n{output}")]
     Start {
@@ -43,6 +64,23 @@ pub enum TargetError {
         message: String,
         output: String,
     },
+    /// The process the harness started exited while the run was using it.
+    #[error("target {target} exited with {status} in the middle of the run (found by {call})\n--- its last lines ---\n{output}")]
+    Exited {
+        target: String,
+        call: String,
+        status: String,
+        output: String,
+    },
+    /// The target stopped answering: `calls` calls in a row timed out.
+    #[error("target {target} hangs: {calls} calls in a row got no answer within {secs} s (max_consecutive_timeouts = {calls}); the last was {call}\n--- its last lines ---\n{output}")]
+    Hung {
+        target: String,
+        call: String,
+        calls: u32,
+        secs: u64,
+        output: String,
+    },
 }
 
 /// What the harness gives every target it starts.
@@ -56,12 +94,125 @@ pub struct TargetEnv {
     pub webhook_secret: String,
 }
 
+/// One answer of the target to a call of the harness.
+#[derive(Debug, Clone)]
+pub struct TargetAnswer {
+    pub status: u16,
+    /// The answer parsed as JSON, or as text (lossy UTF-8) when it is not JSON or was cut.
+    pub body: Value,
+    /// Whether `body` was parsed from JSON.
+    pub json: bool,
+    /// Its first [`EXCERPT_BYTES`], as text (lossy UTF-8): what messages and records show.
+    pub excerpt: String,
+    /// Bytes read: the whole answer, or the cap when it was larger.
+    pub bytes: usize,
+    /// The answer was larger than the cap ([`TargetFile::answer_cap`]): the rest was not
+    /// read.
+    pub truncated: bool,
+    /// From sending the call to the end of what was read.
+    pub latency: Duration,
+}
+
+impl TargetAnswer {
+    /// `404: {"error":"…"}` for a message: the status and the answer's first
+    /// [`MESSAGE_EXCERPT_BYTES`], marked when the answer was longer or cut.
+    pub fn describe(&self) -> String {
+        let end = floor_char_boundary(&self.excerpt, MESSAGE_EXCERPT_BYTES);
+        let mut out = format!("{}: {}", self.status, &self.excerpt[..end]);
+        if self.bytes > end {
+            out.push('…');
+        }
+        if self.truncated {
+            out.push_str(&format!(" (answer cut at {})", human_bytes(self.bytes)));
+        }
+        out
+    }
+
+    /// A reason when the body is not JSON: the message to add to "no … in the answer".
+    fn not_json(&self) -> &'static str {
+        match (self.truncated, self.json) {
+            (true, _) => ": an answer cut short is not read as JSON",
+            (false, false) => " (the answer is not JSON)",
+            (false, true) => "",
+        }
+    }
+}
+
+/// `1048576` → `1 MiB`.
+fn human_bytes(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * 1024;
+    if bytes >= MIB && bytes % MIB == 0 {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB && bytes % KIB == 0 {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// The first `max` bytes of `bytes` as text, not splitting a character.
+fn excerpt(bytes: &[u8], max: usize) -> String {
+    if bytes.len() <= max {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let mut end = max;
+    if bytes[end] & 0xC0 == 0x80 {
+        if let Some(start) = (max.saturating_sub(3)..max)
+            .rev()
+            .find(|&i| bytes[i] >= 0xC0)
+        {
+            end = start;
+        }
+    }
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// Bytes as text, without a copy when they are UTF-8.
+fn lossy(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// A started process: its group, its leader's exit status once it exits (a thread waits for
+/// it), and the threads reading its output.
+struct Process {
+    pgid: u32,
+    exit: watch::Receiver<Option<ExitStatus>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Process {
+    fn exit_status(&self) -> Option<ExitStatus> {
+        *self.exit.borrow()
+    }
+
+    /// Waits (up to one second) until the reader threads have read the pipes to their end, so
+    /// the last lines the process printed reach the message about its exit.
+    async fn drain(&self) {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while self.readers.iter().any(|r| !r.is_finished()) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// SIGTERM to the group, up to [`STOP_GRACE`] for the leader to exit, then SIGKILL to the
+    /// group: children that ignored SIGTERM must not outlive the run.
+    async fn stop(&self) {
+        signal_group(self.pgid, Signal::Term);
+        let mut exit = self.exit.clone();
+        let _ = tokio::time::timeout(STOP_GRACE, exit.wait_for(Option::is_some)).await;
+        signal_group(self.pgid, Signal::Kill);
+        let _ = tokio::time::timeout(STOP_GRACE, exit.wait_for(Option::is_some)).await;
+        signals::forget(self.pgid);
+    }
+}
+
 enum Running {
     Embedded(reference_target::server::RunningTarget),
-    Process {
-        pgid: u32,
-        child: tokio::process::Child,
-    },
+    Process(Process),
     External,
 }
 
@@ -73,12 +224,36 @@ pub struct Target {
     pub file: TargetFile,
     client: reqwest::Client,
     running: Running,
-    output: Arc<Mutex<VecDeque<String>>>,
-    /// The tasks copying the process's stdout and stderr into `output`.
-    collectors: Vec<tokio::task::JoinHandle<()>>,
+    output: OutputBuffer,
+    /// Calls in a row that got no answer within the call timeout.
+    timeouts: AtomicU32,
+    /// Set once the target cannot be driven any more (its process exited, or it hangs): every
+    /// later call fails at once with it. A std mutex, never held across an `.await`.
+    fatal: Mutex<Option<TargetError>>,
 }
 
 impl Target {
+    fn new(
+        name: String,
+        base_url: String,
+        webhook_secret: String,
+        file: TargetFile,
+        running: Running,
+        output: OutputBuffer,
+    ) -> Target {
+        Target {
+            name,
+            base_url,
+            webhook_secret,
+            file,
+            client: client(),
+            running,
+            output,
+            timeouts: AtomicU32::new(0),
+            fatal: Mutex::new(None),
+        }
+    }
+
     /// The reference target, in this process, optionally with a defect switched on.
     pub async fn embedded(defect: Option<Defect>, env: &TargetEnv) -> Result<Target, TargetError> {
         let name = match defect {
@@ -103,22 +278,26 @@ impl Target {
                 message: e.to_string(),
                 output: String::new(),
             })?;
-        Ok(Target {
-            base_url: running.base_url(),
+        Ok(Target::new(
             name,
-            webhook_secret: env.webhook_secret.clone(),
-            file: TargetFile::default(),
-            client: client(),
-            running: Running::Embedded(running),
-            output: Arc::default(),
-            collectors: Vec::new(),
-        })
+            running.base_url(),
+            env.webhook_secret.clone(),
+            TargetFile::default(),
+            Running::Embedded(running),
+            OutputBuffer::default(),
+        ))
     }
 
     /// A target described by a file: started as a process, or already running at `url`.
     pub async fn from_file(file: TargetFile, env: &TargetEnv) -> Result<Target, TargetError> {
         let name = file.name.clone().unwrap_or_else(|| "target".to_string());
-        let output: Arc<Mutex<VecDeque<String>>> = Arc::default();
+        let start_error = |message: String| TargetError::Start {
+            target: name.clone(),
+            message,
+            output: String::new(),
+        };
+        // Files from `TargetFile::load` are checked already; one built in code is checked here.
+        file.validate().map_err(|e| start_error(e.to_string()))?;
         let Some(start) = file.start.clone() else {
             let base_url = file
                 .url
@@ -126,42 +305,32 @@ impl Target {
                 .unwrap_or_default()
                 .trim_end_matches('/')
                 .to_string();
-            let target = Target {
+            let secret = file
+                .webhook_secret
+                .clone()
+                .unwrap_or_else(|| env.webhook_secret.clone());
+            return Ok(Target::new(
                 name,
                 base_url,
-                webhook_secret: file
-                    .webhook_secret
-                    .clone()
-                    .unwrap_or_else(|| env.webhook_secret.clone()),
+                secret,
                 file,
-                client: client(),
-                running: Running::External,
-                output,
-                collectors: Vec::new(),
-            };
-            return Ok(target);
+                Running::External,
+                OutputBuffer::default(),
+            ));
         };
-        let port = free_port().map_err(|e| TargetError::Start {
-            target: name.clone(),
-            message: format!("no free port: {e}"),
-            output: String::new(),
-        })?;
+        let port = free_port().map_err(|e| start_error(format!("no free port: {e}")))?;
         let base_url = format!("http://127.0.0.1:{port}");
         let mut command = match &start.command {
             Command::Shell(line) => {
-                let mut c = tokio::process::Command::new("sh");
+                let mut c = std::process::Command::new("sh");
                 c.arg("-c").arg(line);
                 c
             }
             Command::Argv(argv) => {
                 let Some((program, args)) = argv.split_first() else {
-                    return Err(TargetError::Start {
-                        target: name,
-                        message: "start.command is empty".into(),
-                        output: String::new(),
-                    });
+                    return Err(start_error("start.command is empty".into()));
                 };
-                let mut c = tokio::process::Command::new(program);
+                let mut c = std::process::Command::new(program);
                 c.args(args);
                 c
             }
@@ -183,44 +352,26 @@ impl Target {
             .envs(&start.env)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            // Its own process group, so stopping it stops whatever it started too.
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut child = command.spawn().map_err(|e| TargetError::Start {
-            target: name.clone(),
-            message: format!(
+            .stderr(std::process::Stdio::piped());
+        // Its own process group, so stopping it stops whatever it started too.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let output = OutputBuffer::default();
+        let process = spawn(&mut command, &output).map_err(|e| {
+            start_error(format!(
                 "cannot run {:?}{}: {e}",
                 start.command,
                 cwd.map(|c| format!(" in {}", c.display()))
                     .unwrap_or_default()
-            ),
-            output: String::new(),
+            ))
         })?;
-        let pgid = child.id().unwrap_or_default();
-        let mut collectors = Vec::new();
-        if let Some(stdout) = child.stdout.take() {
-            collectors.push(tokio::spawn(collect(
-                BufReader::new(stdout),
-                output.clone(),
-            )));
-        }
-        if let Some(stderr) = child.stderr.take() {
-            collectors.push(tokio::spawn(collect(
-                BufReader::new(stderr),
-                output.clone(),
-            )));
-        }
-        let mut target = Target {
+        let target = Target::new(
             name,
             base_url,
-            webhook_secret: env.webhook_secret.clone(),
+            env.webhook_secret.clone(),
             file,
-            client: client(),
-            running: Running::Process { pgid, child },
+            Running::Process(process),
             output,
-            collectors,
-        };
+        );
         target
             .wait_ready(
                 &start.ready_path,
@@ -230,16 +381,21 @@ impl Target {
         Ok(target)
     }
 
-    async fn wait_ready(&mut self, path: &str, limit: Duration) -> Result<(), TargetError> {
+    async fn wait_ready(&self, path: &str, limit: Duration) -> Result<(), TargetError> {
         let url = format!("{}{path}", self.base_url);
-        let deadline = tokio::time::Instant::now() + limit;
+        let not_ready = || TargetError::NotReady {
+            target: self.name.clone(),
+            url: url.clone(),
+            secs: limit.as_secs(),
+            output: self.output(),
+        };
+        let Some(deadline) = tokio::time::Instant::now().checked_add(limit) else {
+            return Err(not_ready());
+        };
         loop {
-            if let Running::Process { child, .. } = &mut self.running {
-                if let Ok(Some(status)) = child.try_wait() {
-                    // Let the last lines it printed reach the error message.
-                    for collector in self.collectors.drain(..) {
-                        let _ = tokio::time::timeout(Duration::from_secs(1), collector).await;
-                    }
+            if let Running::Process(process) = &self.running {
+                if let Some(status) = process.exit_status() {
+                    process.drain().await;
                     return Err(TargetError::Start {
                         target: self.name.clone(),
                         message: format!("it exited with {status} before becoming ready"),
@@ -258,22 +414,14 @@ impl Target {
                 return Ok(());
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(TargetError::NotReady {
-                    target: self.name.clone(),
-                    url,
-                    secs: limit.as_secs(),
-                    output: self.output(),
-                });
+                return Err(not_ready());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     fn call_timeout(&self) -> Duration {
-        self.file
-            .call_timeout_secs
-            .map(Duration::from_secs)
-            .unwrap_or(CALL_TIMEOUT)
+        self.file.call_timeout()
     }
 
     /// The URL the simulator delivers webhooks to.
@@ -281,10 +429,51 @@ impl Target {
         format!("{}{}", self.base_url, self.file.routes.webhook)
     }
 
-    /// The last lines the target printed.
+    /// The last lines the target printed, for an error message.
     pub fn output(&self) -> String {
-        let lines = self.output.lock().unwrap_or_else(|p| p.into_inner());
-        lines.iter().cloned().collect::<Vec<_>>().join("\n")
+        self.output.tail(OUTPUT_LINES, OUTPUT_WIDTH)
+    }
+
+    /// The number the next line the target prints will get: [`Target::output_since`] this mark
+    /// gives what it printed from now on.
+    pub fn output_mark(&self) -> u64 {
+        self.output.mark()
+    }
+
+    /// The lines the target printed since `mark` (those still kept: see
+    /// [`Target::output_dropped`]), oldest first, stdout and stderr interleaved as read.
+    pub fn output_since(&self, mark: u64) -> Vec<OutputLine> {
+        self.output.since(mark)
+    }
+
+    /// Lines dropped so far to keep the output buffer within its caps
+    /// ([`crate::output::MAX_LINES`], [`crate::output::MAX_BYTES`]).
+    pub fn output_dropped(&self) -> u64 {
+        self.output.dropped()
+    }
+
+    /// The started process's exit status, once it has exited.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        match &self.running {
+            Running::Process(process) => process.exit_status(),
+            _ => None,
+        }
+    }
+
+    /// Why this target cannot be driven any more, once a call found it so: its process exited,
+    /// or it hangs ([`TargetFile::timeouts_before_hung`] calls in a row timed out). A run
+    /// stops then: the next scenarios could only fail the same way.
+    pub fn fatal(&self) -> Option<TargetError> {
+        self.fatal.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Records `error` as fatal (the first one stays) and returns the one recorded.
+    fn set_fatal(&self, error: TargetError) -> TargetError {
+        self.fatal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert(error)
+            .clone()
     }
 
     fn call_error(&self, call: &str, message: impl Into<String>) -> TargetError {
@@ -296,13 +485,74 @@ impl Target {
         }
     }
 
+    /// The fatal error for a process that exited, once its last lines are read.
+    async fn exited(&self, call: &str, process: &Process, status: ExitStatus) -> TargetError {
+        process.drain().await;
+        self.set_fatal(TargetError::Exited {
+            target: self.name.clone(),
+            call: call.to_string(),
+            status: status.to_string(),
+            output: self.output(),
+        })
+    }
+
+    /// Turns a failed call into its error: a timeout (fatal once too many came in a row), a
+    /// process that exited, or anything else (refused, reset, cut mid-answer).
+    async fn failed(&self, call: &str, error: reqwest::Error, read: Option<usize>) -> TargetError {
+        if error.is_timeout() {
+            let calls = self.timeouts.fetch_add(1, Ordering::SeqCst) + 1;
+            let max = self.file.timeouts_before_hung();
+            let secs = self.call_timeout().as_secs();
+            if calls >= max {
+                return self.set_fatal(TargetError::Hung {
+                    target: self.name.clone(),
+                    call: call.to_string(),
+                    calls,
+                    secs,
+                    output: self.output(),
+                });
+            }
+            return self.call_error(
+                call,
+                format!("no answer within {secs} s (the target hangs; {calls} of at most {max} timeouts in a row)"),
+            );
+        }
+        if let Running::Process(process) = &self.running {
+            let mut exit = process.exit.clone();
+            let status =
+                match tokio::time::timeout(EXIT_GRACE, exit.wait_for(Option::is_some)).await {
+                    Ok(Ok(status)) => *status,
+                    _ => None,
+                };
+            if let Some(status) = status {
+                return self.exited(call, process, status).await;
+            }
+        }
+        let mut message = chain(&error);
+        if let Some(read) = read {
+            message = format!("the answer broke off after {read} bytes: {message}");
+        }
+        self.call_error(call, message)
+    }
+
+    /// One call to the target: its answer read up to [`TargetFile::answer_cap`], within
+    /// the call timeout.
     async fn request(
         &self,
         call: &str,
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
-    ) -> Result<(u16, Value), TargetError> {
+    ) -> Result<TargetAnswer, TargetError> {
+        if let Some(fatal) = self.fatal() {
+            return Err(fatal);
+        }
+        if let Running::Process(process) = &self.running {
+            if let Some(status) = process.exit_status() {
+                return Err(self.exited(call, process, status).await);
+            }
+        }
+        let started = Instant::now();
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.base_url))
@@ -310,24 +560,54 @@ impl Target {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.map_err(|e| {
-            let what = if e.is_timeout() {
-                format!(
-                    "no answer within {} s (the target hangs)",
-                    self.call_timeout().as_secs()
-                )
-            } else {
-                e.to_string()
-            };
-            self.call_error(call, what)
-        })?;
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return Err(self.failed(call, e, None).await),
+        };
         let status = response.status().as_u16();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| self.call_error(call, e.to_string()))?;
-        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Ok((status, value))
+        let limit = self.file.answer_cap();
+        // Sized once from the announced length (never past the cap): no regrowth.
+        let announced = response.content_length().unwrap_or(0);
+        let mut bytes: Vec<u8> =
+            Vec::with_capacity(usize::try_from(announced).unwrap_or(limit).min(limit));
+        let mut truncated = false;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = limit.saturating_sub(bytes.len());
+                    if chunk.len() > room {
+                        // Stop reading: dropping the response closes the connection.
+                        bytes.extend_from_slice(&chunk[..room]);
+                        truncated = true;
+                        break;
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(self.failed(call, e, Some(bytes.len())).await),
+            }
+        }
+        drop(response);
+        let latency = started.elapsed();
+        self.timeouts.store(0, Ordering::SeqCst);
+        let parsed = if truncated {
+            None
+        } else {
+            serde_json::from_slice::<Value>(&bytes).ok()
+        };
+        let json = parsed.is_some();
+        let excerpt = excerpt(&bytes, EXCERPT_BYTES);
+        let read = bytes.len();
+        let body = parsed.unwrap_or_else(|| Value::String(lossy(bytes)));
+        Ok(TargetAnswer {
+            status,
+            body,
+            json,
+            excerpt,
+            bytes: read,
+            truncated,
+            latency,
+        })
     }
 
     /// `POST /api/orders`: returns the new order's id.
@@ -351,20 +631,39 @@ impl Target {
                 ("{provider}", json!(provider)),
             ],
         );
-        let (status, answer) = self
+        let answer = self
             .request("create order", method, &path, Some(body))
             .await?;
-        if !(200..300).contains(&status) {
-            return Err(self.call_error("create order", format!("answered {status}: {answer}")));
+        if !(200..300).contains(&answer.status) {
+            return Err(self.call_error("create order", format!("answered {}", answer.describe())));
         }
-        match answer.pointer(&routes.order_id_pointer) {
-            Some(Value::String(id)) => Ok(id.clone()),
-            Some(Value::Number(n)) => Ok(n.to_string()),
-            _ => Err(self.call_error(
+        let id = match answer.body.pointer(&routes.order_id_pointer) {
+            Some(Value::String(id)) => id.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => {
+                return Err(self.call_error(
+                    "create order",
+                    format!(
+                        "no order id at {} in {}{}",
+                        routes.order_id_pointer,
+                        answer.describe(),
+                        answer.not_json()
+                    ),
+                ))
+            }
+        };
+        // An id goes into every later path and message.
+        if id.is_empty() || id.len() > MAX_ID_BYTES {
+            return Err(self.call_error(
                 "create order",
-                format!("no order id at {} in {answer}", routes.order_id_pointer),
-            )),
+                format!(
+                    "the order id at {} is {} bytes long (1 to {MAX_ID_BYTES} expected)",
+                    routes.order_id_pointer,
+                    id.len()
+                ),
+            ));
         }
+        Ok(id)
     }
 
     /// `GET /api/orders/{id}`, mapped to the four states.
@@ -372,16 +671,17 @@ impl Target {
         let (method, path) = split_route(&self.file.routes.get_order)
             .map_err(|e| self.call_error("read order", e))?;
         let path = path.replace("{id}", &crate::uri::encode_component(id));
-        let (status, answer) = self.request("read order", method, &path, None).await?;
-        if status != 200 {
+        let answer = self.request("read order", method, &path, None).await?;
+        if answer.status != 200 {
             return Err(self.call_error(
                 "read order",
-                format!("GET {path} answered {status}: {answer}"),
+                format!("GET {path} answered {}", answer.describe()),
             ));
         }
         let fields = &self.file.fields;
         let text = |pointer: &str| {
             answer
+                .body
                 .pointer(pointer)
                 .and_then(Value::as_str)
                 .map(str::to_string)
@@ -389,7 +689,12 @@ impl Target {
         let word = text(&fields.status).ok_or_else(|| {
             self.call_error(
                 "read order",
-                format!("no status at {} in {answer}", fields.status),
+                format!(
+                    "no status at {} in {}{}",
+                    fields.status,
+                    answer.describe(),
+                    answer.not_json()
+                ),
             )
         })?;
         let state = self.map_status(&word).ok_or_else(|| {
@@ -402,7 +707,7 @@ impl Target {
             state,
             provider_order_id: text(&fields.provider_order_id),
             provider_capture_id: text(&fields.provider_capture_id),
-            raw: answer,
+            raw: answer.body,
         })
     }
 
@@ -422,8 +727,8 @@ impl Target {
         }
     }
 
-    /// The return route with a session id: its status and answer.
-    pub async fn capture(&self, session_id: &str) -> Result<(u16, Value), TargetError> {
+    /// The return route with a session id: its answer.
+    pub async fn capture(&self, session_id: &str) -> Result<TargetAnswer, TargetError> {
         let routes = &self.file.routes;
         let (method, path) =
             split_route(&routes.capture).map_err(|e| self.call_error("return route", e))?;
@@ -442,18 +747,7 @@ impl Target {
             Running::Embedded(target) => {
                 let _ = target.stop().await;
             }
-            Running::Process { pgid, mut child } => {
-                signal_group(pgid, "TERM");
-                if tokio::time::timeout(Duration::from_secs(3), child.wait())
-                    .await
-                    .is_err()
-                {
-                    signal_group(pgid, "KILL");
-                    let _ = child.wait().await;
-                }
-                // Children that ignored SIGTERM must not outlive the run.
-                signal_group(pgid, "KILL");
-            }
+            Running::Process(process) => process.stop().await,
             Running::External => {}
         }
     }
@@ -461,24 +755,113 @@ impl Target {
 
 impl Drop for Target {
     fn drop(&mut self) {
-        if let Running::Process { pgid, .. } = &self.running {
-            signal_group(*pgid, "KILL");
+        if let Running::Process(process) = &self.running {
+            signal_group(process.pgid, Signal::Kill);
+            signals::forget(process.pgid);
         }
     }
 }
 
-/// Sends a signal to a whole process group with the system's `kill`.
-fn signal_group(pgid: u32, signal: &str) {
+/// The longest order id the harness accepts from a target.
+const MAX_ID_BYTES: usize = 1024;
+
+/// Spawns `command` (its stdout and stderr piped) with a thread reading each stream into
+/// `output` and one waiting for its exit, and registers its process group for
+/// [`crate::signals`].
+fn spawn(command: &mut std::process::Command, output: &OutputBuffer) -> std::io::Result<Process> {
+    // Spawned and registered under the lock: a signal cannot arrive between the two.
+    let mut live = signals::live();
+    if live.closing {
+        return Err(std::io::Error::other("the harness is being interrupted"));
+    }
+    let mut child = command.spawn()?;
+    let pgid = child.id();
+    let streams = [
+        child
+            .stdout
+            .take()
+            .map(|s| (Box::new(s) as Box<dyn std::io::Read + Send>, Stream::Stdout)),
+        child
+            .stderr
+            .take()
+            .map(|s| (Box::new(s) as Box<dyn std::io::Read + Send>, Stream::Stderr)),
+    ];
+    let (tx, exit) = watch::channel(None);
+    let threads = (|| -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
+        let mut readers = Vec::new();
+        for (reader, stream) in streams.into_iter().flatten() {
+            let output = output.clone();
+            readers.push(
+                std::thread::Builder::new()
+                    .name(format!("target-{}", stream.as_str()))
+                    .spawn(move || capture(reader, stream, &output))?,
+            );
+        }
+        std::thread::Builder::new()
+            .name("target-wait".into())
+            .spawn(move || {
+                let status = child.wait().ok();
+                tx.send_replace(status);
+            })?;
+        Ok(readers)
+    })();
+    let readers = match threads {
+        Ok(readers) => readers,
+        Err(e) => {
+            signal_group(pgid, Signal::Kill);
+            return Err(e);
+        }
+    };
+    live.add(signals::Group {
+        pgid,
+        exit: exit.clone(),
+    });
+    Ok(Process {
+        pgid,
+        exit,
+        readers,
+    })
+}
+
+/// A signal [`signal_group`] sends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Signal {
+    Term,
+    Kill,
+}
+
+/// Sends a signal to a whole process group with the system's `kill` (the workspace has no
+/// `unsafe`, so no `libc::kill`).
+pub(crate) fn signal_group(pgid: u32, signal: Signal) {
     if pgid == 0 {
         return;
     }
+    let name = match signal {
+        Signal::Term => "-TERM",
+        Signal::Kill => "-KILL",
+    };
     let _ = std::process::Command::new("kill")
-        .arg(format!("-{signal}"))
+        .arg(name)
         .arg("--")
         .arg(format!("-{pgid}"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status();
+}
+
+/// An error and its sources: reqwest's own message alone ("error sending request") says little.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
 }
 
 fn client() -> reqwest::Client {
@@ -492,20 +875,6 @@ fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
-}
-
-async fn collect<R: tokio::io::AsyncRead + Unpin>(
-    reader: BufReader<R>,
-    sink: Arc<Mutex<VecDeque<String>>>,
-) {
-    let mut lines = reader.lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let mut buffer = sink.lock().unwrap_or_else(|p| p.into_inner());
-        if buffer.len() == OUTPUT_LINES {
-            buffer.pop_front();
-        }
-        buffer.push_back(line);
-    }
 }
 
 /// Replaces placeholder strings anywhere in a JSON template (a value that is exactly a
@@ -539,6 +908,23 @@ fn fill(template: &Value, replacements: &[(&str, Value)]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_is_described_by_its_excerpt_and_says_when_it_was_cut() {
+        let answer = TargetAnswer {
+            status: 200,
+            body: Value::Null,
+            json: false,
+            excerpt: excerpt(&vec![b'a'; 3000], EXCERPT_BYTES),
+            bytes: 1024 * 1024,
+            truncated: true,
+            latency: Duration::ZERO,
+        };
+        let text = answer.describe();
+        assert!(text.starts_with("200: aaa"), "{text}");
+        assert!(text.ends_with("… (answer cut at 1 MiB)"), "{text}");
+        assert_eq!(excerpt("é".repeat(2000).as_bytes(), 5), "éé");
+    }
 
     #[test]
     fn templates_keep_number_types_for_whole_placeholders() {

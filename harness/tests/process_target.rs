@@ -163,7 +163,8 @@ async fn stopping_a_target_stops_the_processes_it_started() {
 }
 
 #[tokio::test]
-async fn a_target_that_hangs_fails_each_scenario_with_a_clear_error_instead_of_hanging_the_run() {
+async fn a_target_that_hangs_stops_the_run_after_consecutive_timeouts_instead_of_waiting_out_every_scenario(
+) {
     // A "target" that accepts connections and never answers.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -175,27 +176,47 @@ async fn a_target_that_hangs_fails_each_scenario_with_a_clear_error_instead_of_h
         }
     });
     let file = TargetFile::parse(&format!(
-        "name = \"frozen\"\nurl = \"{url}\"\nwebhook_secret = \"whsec_x\"\nsimulator_port = 0\ncall_timeout_secs = 1\n"
+        "name = \"frozen\"\nurl = \"{url}\"\nwebhook_secret = \"whsec_x\"\nsimulator_port = 0\ncall_timeout_secs = 1\nmax_consecutive_timeouts = 2\n"
     ))
     .unwrap();
-    let scenarios = vec![scenario("card_success"), scenario("refund_full")];
+    let scenarios = vec![
+        scenario("card_success"),
+        scenario("refund_full"),
+        scenario("refund_partial"),
+        scenario("sepa_success"),
+        scenario("buyer_pays_twice"),
+    ];
+    let started = std::time::Instant::now();
 
-    let results = run_scenarios(&TargetChoice::File(Box::new(file)), &scenarios, 5)
-        .await
-        .unwrap();
+    let outcome = run_scenarios(&TargetChoice::File(Box::new(file)), &scenarios, 5).await;
 
-    assert_eq!(results.len(), 2, "every scenario is reported");
-    for result in &results {
-        let failure = result.failure.as_ref().expect("a hung target fails");
-        assert!(
-            failure.violation.observed.contains("frozen"),
-            "{:?}",
-            failure.violation
-        );
-        assert!(
-            failure.violation.observed.contains("the target hangs"),
-            "{:?}",
-            failure.violation
-        );
-    }
+    // Two timeouts, not five scenarios' worth of them.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let Err(stripe_harness::HarnessError::Stopped(stopped)) = outcome else {
+        panic!("a hung target stops the run: {outcome:?}")
+    };
+    let message = stopped.to_string();
+    assert!(
+        message.contains("target frozen hangs: 2 calls in a row got no answer within 1 s"),
+        "{message}"
+    );
+    assert!(
+        message.contains("the run stopped during scenario refund_full (1 of 5 played)"),
+        "{message}"
+    );
+    // The scenario whose call timed out first failed with a clear error.
+    let failure = stopped.results[0]
+        .failure
+        .as_ref()
+        .expect("a hung target fails");
+    assert!(
+        failure.violation.observed.contains("frozen")
+            && failure.violation.observed.contains("the target hangs"),
+        "{:?}",
+        failure.violation
+    );
 }

@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
-use crate::harness::{Harness, HarnessError, TargetChoice};
+use crate::harness::{Harness, HarnessError, Stopped, TargetChoice};
 use crate::runner::{play, run_scenario, ScenarioResult};
 use crate::scenario::Scenario;
+use crate::target::TargetError;
 use model::{history_strategy, Intent, Model};
 
 /// Histories per run unless told otherwise (the command line and [`PropConfig`] share it).
@@ -107,6 +108,8 @@ struct Shared {
     /// failure reported is the lowest failing case whatever the number of jobs.
     stop_at: AtomicU32,
     found: Mutex<Vec<Found>>,
+    /// The case during which the target was found gone (it exited or hangs), and why.
+    stopped: Mutex<Option<(u32, TargetError)>>,
 }
 
 /// The seed of the simulator ids of case `case`'s `run`-th play (0: the case itself, then its
@@ -161,6 +164,7 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
         shrink_runs: AtomicU32::new(0),
         stop_at: AtomicU32::new(u32::MAX),
         found: Mutex::new(Vec::new()),
+        stopped: Mutex::new(None),
     };
     let started = Instant::now();
     let workers = if concurrent { config.concurrency } else { jobs };
@@ -210,6 +214,20 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
     if let Some(e) = start_error {
         return Err(e);
     }
+    let stopped = shared
+        .stopped
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    if let Some((case, reason)) = stopped {
+        return Err(HarnessError::Stopped(Box::new(Stopped {
+            reason,
+            during: format!("history {}", case + 1),
+            results: Vec::new(),
+            played: shared.cases.load(Ordering::SeqCst) as usize,
+            planned: config.cases as usize,
+        })));
+    }
     let elapsed = started.elapsed();
     let found = shared
         .found
@@ -249,7 +267,19 @@ impl Player<'_> {
             if case > self.shared.stop_at.load(Ordering::SeqCst) {
                 return;
             }
-            if let Some(found) = self.play_case(harness, runtime, endpoint, case) {
+            let found = self.play_case(harness, runtime, endpoint, case);
+            if let Some(reason) = harness.target.fatal() {
+                // The target went away: nothing found after it can be trusted, nothing more
+                // can be played.
+                self.shared.stop_at.store(0, Ordering::SeqCst);
+                self.shared
+                    .stopped
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert((case, reason));
+                return;
+            }
+            if let Some(found) = found {
                 self.shared
                     .found
                     .lock()
@@ -286,6 +316,10 @@ impl Player<'_> {
         let shrink_runs = Cell::new(0u32);
         let shrink_started = Cell::new(None::<Instant>);
         let outcome = runner.run(&strategy, |intents: Vec<Intent>| {
+            if harness.target.fatal().is_some() {
+                // The target went away: play nothing more (`play_cases` reports it).
+                return Ok(());
+            }
             // proptest plays a case again only to shrink it, after it failed.
             let shrinking = rule.borrow().is_some();
             if shrinking {
@@ -311,6 +345,10 @@ impl Player<'_> {
                 }
                 None => runtime.block_on(run_scenario(harness, &scenario)),
             };
+            if harness.target.fatal().is_some() {
+                // Not a verdict on this history: the target went away under it.
+                return Ok(());
+            }
             if !shrinking {
                 shared.cases.fetch_add(1, Ordering::SeqCst);
                 shared

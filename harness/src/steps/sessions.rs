@@ -208,16 +208,16 @@ pub(super) async fn expire(h: &Harness, world: &World, session: &str) -> StepRes
 pub(super) async fn capture(h: &Harness, world: &mut World, c: &Capture) -> StepResult {
     let session = world.session(&c.session)?.clone();
     let before = states(h, world).await?;
-    let (status, answer) = h.target.capture(&session).await?;
-    let broken = (status >= 500).then(|| {
+    let answer = h.target.capture(&session).await?;
+    let broken = (answer.status >= 500).then(|| {
         Violation::new(
             Rule::ReturnRouteNoServerError,
             format!(
-                "the return route with session {} ({session}) answered {status}",
-                c.session
+                "the return route with session {} ({session}) answered {}",
+                c.session, answer.status
             ),
             "a 2xx or 4xx answer",
-            format!("{status}: {answer}"),
+            answer.describe(),
         )
     });
     if let Some(v) = world.tally.check(Rule::ReturnRouteNoServerError, broken) {
