@@ -20,6 +20,7 @@
 //! | `flood-raw` | prints bytes without a newline as fast as it can |
 //! | `binary` | prints bytes that are not UTF-8 on stdout and stderr |
 //! | `crash-after=N` | exits with status 3 at its N+1-th call |
+//! | `webhook-500` | its webhook handler crashes: answers 500 with an error page and prints a traceback |
 //!
 //! Like many apps, it dies if writing its log fails (the harness must keep reading its output).
 //! `--child` starts a child process (`sleep`) that lives as long as it does; `--pids FILE`
@@ -41,6 +42,7 @@ enum Mode {
     FloodRaw,
     Binary,
     CrashAfter(u64),
+    Webhook500,
 }
 
 fn parse_mode(text: &str) -> Option<Mode> {
@@ -53,6 +55,7 @@ fn parse_mode(text: &str) -> Option<Mode> {
         "flood-lines" => Mode::FloodLines,
         "flood-raw" => Mode::FloodRaw,
         "binary" => Mode::Binary,
+        "webhook-500" => Mode::Webhook500,
         other => Mode::CrashAfter(other.strip_prefix("crash-after=")?.parse().ok()?),
     })
 }
@@ -255,6 +258,19 @@ fn serve(mut stream: TcpStream, state: &State) {
         }
         Mode::InvalidJson if order_call => {
             answer(&mut stream, 200, b"{\"id\": \"o1\", oops this is not json");
+            return;
+        }
+        Mode::Webhook500 if path == "/api/webhooks/stripe" => {
+            // What a Flask app whose handler raises looks like from outside.
+            eprintln!("Traceback (most recent call last):");
+            eprintln!("  File \"app.py\", line 42, in stripe_webhook");
+            eprintln!("    order_id = session.get(\"client_reference_id\")");
+            eprintln!("AttributeError: 'Session' object has no attribute 'get'");
+            answer(
+                &mut stream,
+                500,
+                b"<!doctype html>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\nAttributeError: 'Session' object has no attribute 'get'",
+            );
             return;
         }
         Mode::Cut if order_call => {

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use stripe_sim::{PaymentIntentStatus, PaymentStatus, SessionId, SessionStatus, Simulator};
 
 use crate::rules::Rule;
@@ -325,13 +325,13 @@ impl Violation {
 }
 
 /// How often each rule was checked, and how often it held.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleTally {
     pub counts: BTreeMap<Rule, Counts>,
 }
 
 /// Checks of one rule.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub passed: u64,
     pub failed: u64,
@@ -625,7 +625,7 @@ pub fn check_final(
 }
 
 /// Whether a state may be observed now, and the rule that says so.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Allowance {
     pub state: OrderState,
     pub allowed: bool,

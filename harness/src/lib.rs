@@ -29,7 +29,9 @@
 //! From the command line: `stripe-harness run` (every scenario, reference target),
 //! `stripe-harness run --target my-app.toml`, `stripe-harness run --defect nosig`.
 
+pub mod call_log;
 pub mod harness;
+pub mod hazards;
 pub mod judge;
 pub mod output;
 pub mod prop;
@@ -42,6 +44,7 @@ pub mod state;
 mod steps;
 pub mod target;
 pub mod target_file;
+pub mod trace;
 mod uri;
 mod world;
 
@@ -64,7 +67,13 @@ pub async fn run_scenarios(
 ) -> Result<Vec<ScenarioResult>, HarnessError> {
     let harness = Harness::start(choice, seed).await?;
     let halt = std::sync::atomic::AtomicBool::new(false);
-    let played = play_until_stopped(&harness, scenarios.iter().enumerate(), &halt).await;
+    let played = play_until_stopped(
+        &harness,
+        scenarios.iter().enumerate(),
+        &halt,
+        trace::TraceOptions::FULL,
+    )
+    .await;
     harness.stop().await;
     finish(scenarios.len(), vec![played])
 }
@@ -79,6 +88,18 @@ pub fn run_scenarios_in_jobs(
     seed: u64,
     jobs: usize,
 ) -> Result<Vec<ScenarioResult>, HarnessError> {
+    run_scenarios_traced(choice, scenarios, seed, jobs, trace::TraceOptions::FULL)
+}
+
+/// [`run_scenarios_in_jobs`], recording as much as `options` says (`--verbose` streams each
+/// step's trace: with one job, so that the lines come in order).
+pub fn run_scenarios_traced(
+    choice: &TargetChoice,
+    scenarios: &[Scenario],
+    seed: u64,
+    jobs: usize,
+    options: trace::TraceOptions,
+) -> Result<Vec<ScenarioResult>, HarnessError> {
     let jobs = jobs.clamp(1, scenarios.len().max(1));
     check_jobs(choice, jobs)?;
     // Set when one job's target went away: the others stop too.
@@ -92,7 +113,7 @@ pub fn run_scenarios_in_jobs(
                     runtime.block_on(async {
                         let harness = Harness::start(choice, seed).await?;
                         let mine = scenarios.iter().enumerate().skip(job).step_by(jobs);
-                        let played = play_until_stopped(&harness, mine, halt).await;
+                        let played = play_until_stopped(&harness, mine, halt, options).await;
                         harness.stop().await;
                         Ok(played)
                     })
@@ -123,6 +144,7 @@ async fn play_until_stopped<'a>(
     harness: &Harness,
     scenarios: impl Iterator<Item = (usize, &'a Scenario)>,
     halt: &std::sync::atomic::AtomicBool,
+    options: trace::TraceOptions,
 ) -> Played {
     use std::sync::atomic::Ordering;
     let mut results = Vec::new();
@@ -130,7 +152,7 @@ async fn play_until_stopped<'a>(
         if halt.load(Ordering::SeqCst) {
             break;
         }
-        let result = run_scenario(harness, scenario).await;
+        let result = runner::run_scenario_with(harness, scenario, options).await;
         if let Some(reason) = harness.target.fatal() {
             halt.store(true, Ordering::SeqCst);
             // A scenario that could not be played because of it was not judged: the run's

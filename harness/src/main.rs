@@ -6,9 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use stripe_harness::prop::{run_prop, PropConfig};
-use stripe_harness::report::{describe, junit, stopped_summary, summary};
+use stripe_harness::report::build::{header, prop_report, run_report};
+use stripe_harness::report::junit::junit;
+use stripe_harness::report::{describe, program, stopped_summary, summary, write_report};
+use stripe_harness::trace::{TraceLevel, TraceOptions};
 use stripe_harness::{
-    default_jobs, default_scenarios_dir, run_scenarios_in_jobs, HarnessError, Scenario,
+    default_jobs, default_scenarios_dir, run_scenarios_traced, HarnessError, Scenario,
     TargetChoice, TargetFile,
 };
 
@@ -67,6 +70,16 @@ struct PropArgs {
     /// replay it by naming it, commit it under scenarios/ to make it a regression test).
     #[arg(long, default_value = stripe_harness::prop::DEFAULT_OUT)]
     out: PathBuf,
+    /// Write report.html, report.md and report.json here: the rules checked, the hazards
+    /// exercised, and a failing history's shrunk form with the trace of its replay.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Write JUnit XML here: one test case per rule (with its number of checks), one per failure.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Print the trace of a failing history's replay step by step as it plays.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 #[derive(Args, Default)]
@@ -93,6 +106,14 @@ struct RunArgs {
     /// (default: one per core; 1 with --target). Results do not depend on it.
     #[arg(long)]
     jobs: Option<usize>,
+    /// Write report.html, report.md and report.json here: every rule checked and how often, and
+    /// each scenario's trace, for review and sign-off.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Print every step's trace as it happens (deliveries, calls, the target's lines, states):
+    /// one job, scenarios one after the other.
+    #[arg(short, long)]
+    verbose: bool,
     /// Scenario files or folders (default: scenarios/).
     paths: Vec<PathBuf>,
 }
@@ -175,6 +196,45 @@ fn prop(args: PropArgs) -> Result<bool, String> {
         outcome.elapsed.as_secs_f64(),
         outcome.cases_per_second()
     );
+    // A failing history is replayed once more with its full trace: the evidence of the report
+    // and of the lines below (histories themselves record only rules and hazards, for speed).
+    let mut replayed = Vec::new();
+    if let Some(found) = &outcome.found {
+        let options = TraceOptions {
+            level: TraceLevel::Full,
+            verbose: args.verbose,
+        };
+        if args.verbose {
+            println!("--- replaying the shrunk history ---");
+        }
+        let results = run_scenarios_traced(
+            &choice,
+            std::slice::from_ref(&found.scenario),
+            seed,
+            1,
+            options,
+        )
+        .map_err(|e| e.to_string())?;
+        if let Some(result) = results.into_iter().next() {
+            replayed.push((found.clone(), result));
+        }
+    }
+    let target_file = args.target.as_ref().map(|p| p.display().to_string());
+    let report = prop_report(
+        header(&choice, target_file, seed),
+        &outcome,
+        &replayed,
+        &target_args,
+    );
+    if let Some(dir) = &args.report {
+        write_report(dir, &report)
+            .map_err(|e| format!("cannot write the report to {}: {e}", dir.display()))?;
+        println!("report: {}", dir.join("report.html").display());
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, junit(&report))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     let Some(found) = outcome.found else {
         println!("seed {seed}");
         println!("{} passed, 0 failed", outcome.cases_run);
@@ -184,8 +244,10 @@ fn prop(args: PropArgs) -> Result<bool, String> {
         return Err("internal error: a found history without its failure".into());
     };
     println!(
-        "FAIL  after {} cases (seed {seed}): {}",
-        found.case, failure.violation.rule
+        "FAIL  after {} cases (seed {seed}): {} ({})",
+        found.case,
+        failure.violation.rule,
+        failure.violation.rule.name()
     );
     println!(
         "      shrunk from {} to {} steps in {:.1}s ({} runs)",
@@ -194,17 +256,25 @@ fn prop(args: PropArgs) -> Result<bool, String> {
         found.shrink_time.as_secs_f64(),
         found.shrink_runs
     );
+    println!("      why:      {}", failure.violation.detail);
     println!(
         "      step:     {} ({})",
         failure.step, failure.step_description
     );
     println!("      expected: {}", failure.violation.expected);
     println!("      observed: {}", failure.violation.observed);
+    if let Some((_, result)) = replayed.first() {
+        let evidence = stripe_harness::report::evidence(result);
+        if !evidence.is_empty() {
+            println!("      evidence (replayed):\n{}", evidence.trim_end());
+        }
+    }
     println!("--- minimal history ---\n{}", found.scenario.to_toml());
     if let Some(path) = &found.written_to {
         println!(
-            "written to {}; replay: stripe-harness run{target_args} {}",
+            "written to {}; replay: {} run{target_args} {}",
             path.display(),
+            program(),
             path.display()
         );
     }
@@ -261,12 +331,20 @@ fn run(args: RunArgs) -> Result<bool, String> {
         return Err("no scenario to run".into());
     }
     let seed = args.seed.unwrap_or_else(stripe_sim::fresh_seed);
-    let jobs = args.jobs.unwrap_or_else(|| default_jobs(&choice)).max(1);
+    let mut jobs = args.jobs.unwrap_or_else(|| default_jobs(&choice)).max(1);
+    if args.verbose {
+        // Streamed traces come in order only from one job.
+        jobs = 1;
+    }
     println!(
         "stripe-harness: {} scenarios, seed {seed}, jobs {jobs}",
         scenarios.len()
     );
-    let outcome = run_scenarios_in_jobs(&choice, &scenarios, seed, jobs);
+    let options = TraceOptions {
+        level: TraceLevel::Full,
+        verbose: args.verbose,
+    };
+    let outcome = run_scenarios_traced(&choice, &scenarios, seed, jobs, options);
     stripe_harness::signals::wait_if_interrupted();
     let (results, stopped) = match outcome {
         Ok(results) => (results, None),
@@ -278,9 +356,22 @@ fn run(args: RunArgs) -> Result<bool, String> {
     for result in &results {
         print!("{}", describe(result, seed, &target_args));
     }
+    let target_file = args.target.as_ref().map(|p| p.display().to_string());
+    let mut report = run_report(
+        header(&choice, target_file, seed),
+        &scenarios,
+        &results,
+        &target_args,
+    );
+    report.header.partition = args.partition.clone();
     if let Some(path) = &args.junit {
-        std::fs::write(path, junit(&results, seed, &target_args))
+        std::fs::write(path, junit(&report))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if let Some(dir) = &args.report {
+        write_report(dir, &report)
+            .map_err(|e| format!("cannot write the report to {}: {e}", dir.display()))?;
+        println!("report: {}", dir.join("report.html").display());
     }
     match stopped {
         None => {

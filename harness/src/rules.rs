@@ -31,7 +31,7 @@ pub enum Rule {
 }
 
 /// When a rule is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// After every step, once its deliveries settled, for every order.
@@ -288,6 +288,16 @@ impl std::fmt::Display for Rule {
 impl Serialize for Rule {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.id())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Rule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(deserializer)?;
+        Rule::parse(&id).ok_or_else(|| {
+            let known: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
+            serde::de::Error::custom(format!("unknown rule '{id}'; known: {}", known.join(", ")))
+        })
     }
 }
 

@@ -8,11 +8,14 @@ use serde_json::{json, Value};
 use stripe_sim::{DeliveryMode, EndpointId, RecordStatus, Release};
 
 use crate::harness::{scenario_seed, Harness};
-use crate::judge::{check_final, check_observation, Facts, OrderInfo, RuleTally, Violation};
+use crate::judge::{
+    allowances, check_final, check_observation, Facts, OrderInfo, RuleTally, Violation,
+};
 use crate::rules::Rule;
 use crate::scenario::{Scenario, Step};
 use crate::state::OrderState;
 use crate::steps::{run_step, settle, StepOutcome, StepResult, Stop};
+use crate::trace::{Recorder, StepTrace, TraceLevel, TraceOptions};
 use crate::world::World;
 
 /// Where in the scenario something went wrong.
@@ -42,6 +45,8 @@ pub struct ScenarioResult {
     pub labelled: Vec<(String, BTreeMap<String, OrderState>)>,
     /// Every rule the judge checked, passed or failed.
     pub tally: RuleTally,
+    /// Step by step, what happened (empty with a summary trace).
+    pub trace: Vec<StepTrace>,
 }
 
 impl ScenarioResult {
@@ -64,13 +69,22 @@ impl ScenarioResult {
     }
 }
 
-/// Plays `scenario` on a fresh simulator state.
+/// Plays `scenario` on a fresh simulator state, recording its full trace.
 pub async fn run_scenario(h: &Harness, scenario: &Scenario) -> ScenarioResult {
+    run_scenario_with(h, scenario, TraceOptions::FULL).await
+}
+
+/// [`run_scenario`], recording as much as `options` says.
+pub async fn run_scenario_with(
+    h: &Harness,
+    scenario: &Scenario,
+    options: TraceOptions,
+) -> ScenarioResult {
     let seed = scenario
         .seed
         .unwrap_or_else(|| scenario_seed(h.seed, &scenario.name));
     match h.reset(seed) {
-        Ok(endpoint_id) => play_with(h, scenario, endpoint_id, seed, false).await,
+        Ok(endpoint_id) => play_with(h, scenario, endpoint_id, seed, false, options).await,
         Err(message) => ScenarioResult {
             name: scenario.name.clone(),
             path: scenario.path.as_ref().map(|p| p.display().to_string()),
@@ -92,6 +106,7 @@ pub async fn run_scenario(h: &Harness, scenario: &Scenario) -> ScenarioResult {
             finals: BTreeMap::new(),
             labelled: Vec::new(),
             tally: RuleTally::default(),
+            trace: Vec::new(),
         },
     }
 }
@@ -103,8 +118,9 @@ pub async fn play(
     scenario: &Scenario,
     endpoint_id: EndpointId,
     seed: u64,
+    options: TraceOptions,
 ) -> ScenarioResult {
-    play_with(h, scenario, endpoint_id, seed, true).await
+    play_with(h, scenario, endpoint_id, seed, true, options).await
 }
 
 async fn play_with(
@@ -113,6 +129,7 @@ async fn play_with(
     endpoint_id: EndpointId,
     seed: u64,
     shared: bool,
+    options: TraceOptions,
 ) -> ScenarioResult {
     let started = Instant::now();
     let mut result = ScenarioResult {
@@ -126,10 +143,23 @@ async fn play_with(
         finals: BTreeMap::new(),
         labelled: Vec::new(),
         tally: RuleTally::default(),
+        trace: Vec::new(),
     };
-    let mut world = World::new(endpoint_id, shared, h.sim.delivery_count());
+    h.target
+        .calls()
+        .set_recording(options.level == TraceLevel::Full);
+    if options.verbose {
+        println!("{}  (seed {seed})", scenario.name);
+    }
+    let mut world = World::new(
+        endpoint_id,
+        shared,
+        h.sim.delivery_count(),
+        Recorder::new(options),
+    );
     let mut failure = None;
     for (index, step) in scenario.steps.iter().enumerate() {
+        begin_step(h, &mut world, index + 1, step.describe());
         let outcome = match run_step(h, &mut world, step).await {
             StepOutcome::Played => observe_all(h, &mut world).await,
             // In a shared simulator other histories move the clock: a step the model thought
@@ -147,18 +177,20 @@ async fn play_with(
             StepOutcome::Broken(v) => Err(Stop::Broken(v)),
             StepOutcome::CannotPlay(m) => Err(Stop::CannotPlay(m)),
         };
+        end_step(h, &mut world, &outcome);
         if let Err(e) = outcome {
             failure = Some(to_failure(index + 1, step.describe(), e));
             break;
         }
     }
     if failure.is_none() {
-        if let Err(e) = converge(h, &mut world).await {
-            failure = Some(to_failure(
-                scenario.steps.len() + 1,
-                "convergence: every delivery and retry done".into(),
-                e,
-            ));
+        let number = scenario.steps.len() + 1;
+        let description = "convergence: every delivery and retry done";
+        begin_step(h, &mut world, number, description.to_string());
+        let outcome = converge(h, &mut world).await;
+        end_step(h, &mut world, &outcome);
+        if let Err(e) = outcome {
+            failure = Some(to_failure(number, description.into(), e));
         }
     }
     if let Some(f) = &failure {
@@ -168,6 +200,7 @@ async fn play_with(
     }
     result.failure = failure;
     result.tally = world.tally.clone();
+    result.trace = std::mem::take(&mut world.recorder).finish();
     result.history = world.history.clone();
     result.labelled = world.labelled.clone();
     for order in &world.orders {
@@ -203,6 +236,25 @@ async fn play_with(
     }
     result.duration = started.elapsed();
     result
+}
+
+/// Marks the start of a step in the trace.
+fn begin_step(h: &Harness, world: &mut World, number: usize, step: String) {
+    let mut recorder = std::mem::take(&mut world.recorder);
+    recorder.begin(h, world, number, step);
+    world.recorder = recorder;
+}
+
+/// Closes a step's trace with how it ended.
+fn end_step(h: &Harness, world: &mut World, outcome: &StepResult) {
+    let mut recorder = std::mem::take(&mut world.recorder);
+    let outcome = match outcome {
+        Ok(()) => "played".to_string(),
+        Err(Stop::Broken(v)) => format!("broke {}", v.rule),
+        Err(Stop::CannotPlay(_)) => "could not be played".to_string(),
+    };
+    recorder.end(h, world, outcome);
+    world.recorder = recorder;
 }
 
 fn to_failure(step: usize, description: String, stop: Stop) -> Failure {
@@ -251,6 +303,17 @@ async fn observe_all(h: &Harness, world: &mut World) -> StepResult {
             verdict = check_observation(&order, previous, &observed, &fresh, &h.policy, &mut tally);
         }
         world.tally.merge(&tally);
+        if world.recorder.full() {
+            let allowed = allowances(&order, previous, &facts, &h.policy);
+            let session_alias = observed
+                .provider_order_id
+                .as_deref()
+                .and_then(|id| world.alias_of(id))
+                .map(str::to_string);
+            world
+                .recorder
+                .observe(&order.alias, &observed, session_alias.as_deref(), allowed);
+        }
         if let Some(v) = verdict {
             return Err(Stop::Broken(with_order(&order, v)));
         }

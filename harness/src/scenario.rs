@@ -46,6 +46,9 @@ pub struct Scenario {
     /// when absent. Found scenarios carry the seed they failed with, to replay exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Where reports file it (JUnit's classname): the file's `group`, or its folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     #[serde(rename = "step", default)]
     pub steps: Vec<Step>,
 }
@@ -343,8 +346,21 @@ impl Scenario {
                 path: path.display().to_string(),
                 message,
             })?;
+        if scenario.group.is_none() {
+            scenario.group = path
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned());
+        }
         scenario.path = Some(path.to_path_buf());
         Ok(scenario)
+    }
+
+    /// The group reports file it under.
+    pub fn group_name(&self) -> String {
+        self.group
+            .clone()
+            .unwrap_or_else(|| "scenarios".to_string())
     }
 
     /// Every `*.toml` under `dir` (recursively), sorted by path.
@@ -366,7 +382,13 @@ impl Scenario {
         }
         out.push('\n');
         if let Some(seed) = self.seed {
-            out.push_str(&format!("seed = {seed}\n\n"));
+            out.push_str(&format!("seed = {seed}\n"));
+        }
+        if let Some(group) = &self.group {
+            out.push_str(&format!("group = {}\n", toml::Value::String(group.clone())));
+        }
+        if self.seed.is_some() || self.group.is_some() {
+            out.push('\n');
         }
         for step in &self.steps {
             out.push_str("[[step]]\n");

@@ -16,6 +16,7 @@ use reference_target::defect::Defect;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+use crate::call_log::CallLog;
 use crate::output::{capture, floor_char_boundary, OutputBuffer};
 pub use crate::output::{OutputLine, Stream};
 use crate::signals;
@@ -230,6 +231,8 @@ pub struct Target {
     /// Set once the target cannot be driven any more (its process exited, or it hangs): every
     /// later call fails at once with it. A std mutex, never held across an `.await`.
     fatal: Mutex<Option<TargetError>>,
+    /// The calls made, with their answers, while a trace is recorded.
+    calls: CallLog,
 }
 
 impl Target {
@@ -251,7 +254,13 @@ impl Target {
             output,
             timeouts: AtomicU32::new(0),
             fatal: Mutex::new(None),
+            calls: CallLog::default(),
         }
+    }
+
+    /// The calls made to the target, recorded while [`CallLog::set_recording`] is on.
+    pub fn calls(&self) -> &CallLog {
+        &self.calls
     }
 
     /// The reference target, in this process, optionally with a defect switched on.
@@ -538,6 +547,36 @@ impl Target {
     /// One call to the target: its answer read up to [`TargetFile::answer_cap`], within
     /// the call timeout.
     async fn request(
+        &self,
+        call: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<TargetAnswer, TargetError> {
+        let started = Instant::now();
+        let method_name = method.to_string();
+        let answer = self.send(call, method, path, body).await;
+        let record = crate::call_log::Call {
+            call,
+            method: &method_name,
+            path,
+        };
+        match &answer {
+            Ok(a) => self
+                .calls
+                .push(record, Some(a.status), a.latency, &a.excerpt, None),
+            Err(e) => self.calls.push(
+                record,
+                None,
+                started.elapsed(),
+                "",
+                Some(first_line(&e.to_string())),
+            ),
+        }
+        answer
+    }
+
+    async fn send(
         &self,
         call: &str,
         method: reqwest::Method,
@@ -903,6 +942,11 @@ fn fill(template: &Value, replacements: &[(&str, Value)]) -> Value {
         ),
         other => other.clone(),
     }
+}
+
+/// The first line of a message (errors carry the target's output after it).
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_string()
 }
 
 #[cfg(test)]

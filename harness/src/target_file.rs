@@ -212,7 +212,7 @@ impl Default for StatusWords {
 }
 
 /// Choices the payment spec leaves to the app, with the harness's defaults.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
     /// Does a partial refund mark the order refunded? Default no: only a full refund does.

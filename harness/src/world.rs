@@ -6,6 +6,7 @@ use stripe_sim::{EndpointId, SessionId};
 
 use crate::judge::{OrderInfo, RuleTally};
 use crate::state::OrderState;
+use crate::trace::Recorder;
 
 /// Everything a scenario has made and seen, by alias.
 pub(crate) struct World {
@@ -29,10 +30,17 @@ pub(crate) struct World {
     pub(crate) deliveries_mark: usize,
     /// Every rule checked so far, passed or failed.
     pub(crate) tally: RuleTally,
+    /// The trace of the steps so far.
+    pub(crate) recorder: Recorder,
 }
 
 impl World {
-    pub(crate) fn new(endpoint_id: EndpointId, shared: bool, deliveries_mark: usize) -> World {
+    pub(crate) fn new(
+        endpoint_id: EndpointId,
+        shared: bool,
+        deliveries_mark: usize,
+        recorder: Recorder,
+    ) -> World {
         World {
             endpoint_id,
             orders: Vec::new(),
@@ -45,6 +53,7 @@ impl World {
             shared,
             deliveries_mark,
             tally: RuleTally::default(),
+            recorder,
         }
     }
 

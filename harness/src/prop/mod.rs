@@ -9,6 +9,7 @@
 pub mod model;
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -18,9 +19,13 @@ use std::time::{Duration, Instant};
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
 use crate::harness::{Harness, HarnessError, Stopped, TargetChoice};
-use crate::runner::{play, run_scenario, ScenarioResult};
+use crate::hazards::Hazards;
+use crate::judge::RuleTally;
+use crate::rules::Rule;
+use crate::runner::{play, run_scenario_with, ScenarioResult};
 use crate::scenario::Scenario;
 use crate::target::TargetError;
+use crate::trace::TraceOptions;
 use model::{history_strategy, Intent, Model};
 
 /// Histories per run unless told otherwise (the command line and [`PropConfig`] share it).
@@ -89,6 +94,31 @@ pub struct PropOutcome {
     /// Steps played in the counted cases (what a history's length comes to once interpreted).
     pub steps_run: u64,
     pub found: Option<Found>,
+    /// What the counted cases exercised: rules checked and hazards.
+    pub coverage: Coverage,
+}
+
+/// What a property run exercised, summed over its histories.
+#[derive(Debug, Clone, Default)]
+pub struct Coverage {
+    /// Every rule checked, passed or failed.
+    pub tally: RuleTally,
+    /// Per rule: how many histories checked it at least once.
+    pub histories: BTreeMap<Rule, u64>,
+    pub hazards: Hazards,
+}
+
+impl Coverage {
+    /// Adds one history.
+    fn add(&mut self, steps: &[crate::scenario::Step], tally: &RuleTally) {
+        self.tally.merge(tally);
+        for (rule, counts) in &tally.counts {
+            if counts.passed + counts.failed > 0 {
+                *self.histories.entry(*rule).or_default() += 1;
+            }
+        }
+        self.hazards.add(steps);
+    }
 }
 
 impl PropOutcome {
@@ -110,6 +140,8 @@ struct Shared {
     found: Mutex<Vec<Found>>,
     /// The case during which the target was found gone (it exited or hangs), and why.
     stopped: Mutex<Option<(u32, TargetError)>>,
+    /// Rules and hazards of the counted cases.
+    coverage: Mutex<Coverage>,
 }
 
 /// The seed of the simulator ids of case `case`'s `run`-th play (0: the case itself, then its
@@ -165,6 +197,7 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
         stop_at: AtomicU32::new(u32::MAX),
         found: Mutex::new(Vec::new()),
         stopped: Mutex::new(None),
+        coverage: Mutex::new(Coverage::default()),
     };
     let started = Instant::now();
     let workers = if concurrent { config.concurrency } else { jobs };
@@ -244,6 +277,10 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
         elapsed,
         steps_run: shared.steps.load(Ordering::SeqCst),
         found,
+        coverage: shared
+            .coverage
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner()),
     })
 }
 
@@ -340,10 +377,16 @@ impl Player<'_> {
                 ..Scenario::default()
             };
             let result = match endpoint {
-                Some(endpoint) => {
-                    runtime.block_on(play(harness, &scenario, endpoint.clone(), seed))
+                Some(endpoint) => runtime.block_on(play(
+                    harness,
+                    &scenario,
+                    endpoint.clone(),
+                    seed,
+                    TraceOptions::SUMMARY,
+                )),
+                None => {
+                    runtime.block_on(run_scenario_with(harness, &scenario, TraceOptions::SUMMARY))
                 }
-                None => runtime.block_on(run_scenario(harness, &scenario)),
             };
             if harness.target.fatal().is_some() {
                 // Not a verdict on this history: the target went away under it.
@@ -354,6 +397,11 @@ impl Player<'_> {
                 shared
                     .steps
                     .fetch_add(scenario.steps.len() as u64, Ordering::SeqCst);
+                shared
+                    .coverage
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .add(&scenario.steps, &result.tally);
             }
             let Some(failure) = &result.failure else {
                 return Ok(());

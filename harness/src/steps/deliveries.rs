@@ -14,6 +14,9 @@ use crate::scenario::{Fault as FaultStep, Forge, Release};
 use crate::steps::{api_ok, states, unchanged, StepResult, Stop};
 use crate::world::World;
 
+/// The id of the fabricated event a `forge = { paid_for = … }` step posts.
+const FABRICATED_EVENT: &str = "evt_forged000000000000000000";
+
 /// An unreachable URL (the discard port) for `endpoint_down`.
 const UNREACHABLE: &str = "http://127.0.0.1:9/unreachable";
 
@@ -78,6 +81,8 @@ pub(super) fn fault(h: &Harness, f: &FaultStep) -> StepResult {
 /// change nothing.
 pub(super) async fn forge(h: &Harness, world: &mut World, f: &Forge) -> StepResult {
     let before = states(h, world).await?;
+    let mut forged_id = FABRICATED_EVENT.to_string();
+    let mut forged_type = EventType::CheckoutSessionCompleted.to_string();
     let (body, what) = if let Some(alias) = &f.paid_for {
         (
             DeliveryBody::Json(fabricated_payment(h, world.order(alias)?)),
@@ -91,6 +96,8 @@ pub(super) async fn forge(h: &Harness, world: &mut World, f: &Forge) -> StepResu
             .next_back()
             .ok_or_else(|| format!("no {event_type} event to forge yet"))?;
         let what = format!("{event_type} {}", event.id);
+        forged_id = event.id.to_string();
+        forged_type = event_type.to_string();
         (DeliveryBody::Event(event.id), what)
     };
     let what = format!("a forged ({}) delivery of {what}", f.kind);
@@ -105,6 +112,7 @@ pub(super) async fn forge(h: &Harness, world: &mut World, f: &Forge) -> StepResu
             forgery: Some(f.kind),
         })
         .await?;
+    world.recorder.forged(&forged_id, &forged_type, &attempt);
     let answered = attempt
         .status_code
         .map(|s| s.to_string())
@@ -242,7 +250,7 @@ fn fabricated_payment(h: &Harness, order: &OrderInfo) -> Value {
     session["payment_intent"] = json!("pi_forged000000000000000000");
     session["url"] = Value::Null;
     json!({
-        "id": "evt_forged000000000000000000",
+        "id": FABRICATED_EVENT,
         "object": "event",
         "api_version": h.sim.api_version(),
         "created": h.sim.now(),

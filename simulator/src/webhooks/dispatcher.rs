@@ -105,6 +105,7 @@ async fn post(
     let started = Instant::now();
     let result = request.send().await;
     let mut attempt = Attempt {
+        seq: 0,
         at,
         signed_at: prepared.signed_at,
         status_code: None,
@@ -162,6 +163,7 @@ pub async fn execute(
     };
     match kind {
         Some(FaultKind::Drop) => vec![Attempt {
+            seq: 0,
             at: sim_now,
             signed_at: wall_clock_now(),
             status_code: None,

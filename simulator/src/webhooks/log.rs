@@ -92,6 +92,10 @@ crate::vocabulary::serde_as_word!(RecordStatus);
 /// One HTTP request to an endpoint (or one that a fault swallowed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Attempt {
+    /// Its number among every attempt this simulator recorded, in the order their answers came
+    /// back: attempts sent one after the other are numbered in the order the endpoint saw them.
+    /// 0 for a request outside the log (`/_sim/webhooks/deliver`).
+    pub seq: u64,
     /// Simulator time of the attempt.
     pub at: i64,
     /// The `t=` of the signature: the wall clock when it was sent.
@@ -158,6 +162,8 @@ pub struct DeliveryLog {
     settled_prefix: usize,
     /// Set when work became due, so the server wakes the dispatcher.
     pub wake: bool,
+    /// The number of the last attempt recorded.
+    attempts_recorded: u64,
 }
 
 impl DeliveryLog {
@@ -233,6 +239,18 @@ impl DeliveryLog {
                     || (r.status == RecordStatus::Pending
                         && r.next_attempt_at.is_some_and(|t| t <= now))
             })
+    }
+
+    /// Gives each attempt the next number, in the order given.
+    fn numbered(&mut self, attempts: Vec<Attempt>) -> Vec<Attempt> {
+        attempts
+            .into_iter()
+            .map(|mut a| {
+                self.attempts_recorded += 1;
+                a.seq = self.attempts_recorded;
+                a
+            })
+            .collect()
     }
 
     /// The earliest scheduled attempt, if any.
@@ -416,6 +434,7 @@ impl Store {
     pub fn finish_attempts(&mut self, record_id: &str, attempts: Vec<Attempt>, now: i64) {
         let policy = self.deliveries.policy.clone();
         let mut wake = false;
+        let attempts = self.deliveries.numbered(attempts);
         let Some(record) = self.deliveries.get_mut(record_id) else {
             return;
         };
@@ -444,6 +463,7 @@ impl Store {
 
     /// Records attempts that belong to no automatic schedule (a resend).
     pub fn log_manual_attempts(&mut self, record_id: &str, attempts: Vec<Attempt>) {
+        let attempts = self.deliveries.numbered(attempts);
         if let Some(record) = self.deliveries.get_mut(record_id) {
             record.attempts.extend(attempts);
         }
