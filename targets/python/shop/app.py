@@ -114,7 +114,8 @@ def create_app(settings: Settings) -> FastAPI:
             if path is None:
                 folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="shop-"))
                 path = os.path.join(folder, "shop.sqlite3")
-            app.state.store = Store(path)
+            # A temporary database dies with the process: no need to fsync its commits.
+            app.state.store = Store(path, durable=settings.database_path is not None)
             log.info("database %s; Stripe at %s", path, settings.stripe_api_base)
             yield
 

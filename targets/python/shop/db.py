@@ -121,8 +121,10 @@ class Tx:
 
 
 class Store:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, durable: bool = True) -> None:
+        """``durable=False`` (a throwaway database): WAL without an fsync per commit."""
         self.path = path
+        self._synchronous = "FULL" if durable else "NORMAL"
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
@@ -133,6 +135,7 @@ class Store:
         # timeout: how long to wait for another connection's write lock.
         with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as conn:
             conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
             yield conn
 
     @contextmanager
