@@ -173,11 +173,15 @@ fn rule_matrix(report: &Report, out: &mut String) {
                     .iter()
                     .map(|n| format!("<a href=\"#scenario-{}\">{}</a>", anchor(n), esc(n)))
                     .collect();
-                format!(
-                    "<details><summary>{} scenarios</summary>{}</details>",
-                    row.exercised_by.len(),
-                    links.join(", ")
-                )
+                if links.len() == 1 {
+                    links.join("")
+                } else {
+                    format!(
+                        "<details><summary>{} scenarios</summary>{}</details>",
+                        row.exercised_by.len(),
+                        links.join(", ")
+                    )
+                }
             }
         };
         let _ = writeln!(
