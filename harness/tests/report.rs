@@ -364,3 +364,51 @@ fn the_example_report_in_the_docs_is_current() {
     }
     let _ = std::fs::remove_dir_all(&fresh);
 }
+
+#[test]
+fn a_property_report_counts_rules_per_history_and_lists_the_hazards_and_the_failure() {
+    use stripe_harness::prop::{run_prop, PropConfig};
+    use stripe_harness::report::build::prop_report;
+
+    // Arrange: a defect the histories find within a few dozen cases.
+    let choice = TargetChoice::Reference(Some(reference_target::Defect::RefundLost));
+    let config = PropConfig {
+        cases: 200,
+        seed: 2,
+        out: std::env::temp_dir().join(format!("prop-report-{}", std::process::id())),
+        ..PropConfig::default()
+    };
+    let outcome = run_prop(&choice, &config).unwrap();
+    let found = outcome.found.clone().expect("refund_lost is found");
+    let replayed = stripe_harness::run_scenarios_traced(
+        &choice,
+        std::slice::from_ref(&found.scenario),
+        2,
+        1,
+        stripe_harness::trace::TraceOptions::FULL,
+    )
+    .unwrap();
+
+    // Act
+    let report = prop_report(
+        header(&choice, None, 2),
+        &outcome,
+        &[(found.clone(), replayed[0].clone())],
+        " --defect refund_lost",
+    );
+
+    // Assert: every history counted, rules checked per history, hazards tallied.
+    assert_eq!(report.totals.played, u64::from(outcome.cases_run));
+    assert_eq!(report.totals.failed, 1);
+    let paid = report.rules.iter().find(|r| r.id.id() == "paid-exact-amount").unwrap();
+    assert!(paid.histories.unwrap() > 0 && paid.checks.passed > 0);
+    let prop = report.prop.as_ref().unwrap();
+    assert!(prop.hazards.refunds_full > 0 && prop.hazards.holds > 0, "{:?}", prop.hazards);
+    assert_eq!(prop.failures.len(), 1);
+    assert_eq!(prop.failures[0].case, found.case);
+    // The failing history comes with the trace of its replay.
+    assert!(!report.scenarios[0].trace.is_empty());
+    let xml = junit(&report);
+    assert!(xml.contains("name=\"paid-exact-amount ("), "a case per rule: {xml}");
+    assert!(xml.contains(&format!("case {}:", found.case)), "and one per failure");
+}
