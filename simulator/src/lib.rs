@@ -67,6 +67,7 @@ pub mod store;
 pub mod table;
 pub mod test_cards;
 pub mod trigger;
+pub mod url_check;
 pub mod webhooks;
 
 pub use clock::{Clock, ClockMode};

@@ -1267,3 +1267,163 @@ async fn deep_bracket_nesting_is_a_400_on_every_route_and_the_server_lives() {
     // The process is alive and serving.
     assert_eq!(t.get("/v1/customers").await.status, 200);
 }
+
+// ----- URLs (a success_url with \x01 used to be stored, and its page then failed on every load) -----
+
+#[tokio::test]
+async fn checkout_urls_with_control_characters_or_other_schemes_are_refused_naming_the_param() {
+    // Arrange
+    let t = populated().await;
+    let price = t.price("Hoodie", 4000, "usd").await;
+    let cases = [
+        ("success_url", "https://example.com/ok\u{1}"),
+        ("success_url", "https://example.com/ok\r\nSet-Cookie: a=1"),
+        ("success_url", "javascript:alert(1)"),
+        ("cancel_url", "ftp://example.com/back"),
+        ("cancel_url", "https://example.com/\u{7f}"),
+        ("success_url", "/relative/path"),
+    ];
+
+    for (param, url) in cases {
+        // Act
+        let error = refused(
+            &t,
+            form(
+                &t,
+                "/v1/checkout/sessions",
+                &common::encode(&[
+                    ("mode", "payment"),
+                    ("line_items[0][price]", &price),
+                    (param, url),
+                ]),
+            ),
+            400,
+        )
+        .await;
+
+        // Assert
+        assert_eq!(error["param"], param, "{url:?}");
+        assert_eq!(error["message"], "Not a valid URL", "{url:?}");
+        assert_eq!(error["code"], "url_invalid");
+    }
+}
+
+#[tokio::test]
+async fn the_session_id_placeholder_still_passes_the_url_checks() {
+    // Arrange
+    let t = populated().await;
+    let price = t.price("Hoodie", 4000, "usd").await;
+
+    // Act
+    let session = t
+        .post(
+            "/v1/checkout/sessions",
+            &[
+                ("mode", "payment"),
+                ("line_items[0][price]", &price),
+                (
+                    "success_url",
+                    "https://example.com/thanks/{CHECKOUT_SESSION_ID}?s={CHECKOUT_SESSION_ID}",
+                ),
+            ],
+        )
+        .await
+        .ok();
+
+    // Assert
+    assert_eq!(
+        session["success_url"],
+        "https://example.com/thanks/{CHECKOUT_SESSION_ID}?s={CHECKOUT_SESSION_ID}"
+    );
+}
+
+#[tokio::test]
+async fn payment_link_redirect_urls_are_checked_on_create_and_update() {
+    // Arrange
+    let t = populated().await;
+    let price = t.price("Hoodie", 4000, "usd").await;
+    let link = t.lifetime_link();
+
+    for url in ["https://example.com/\u{1}", "data:text/html,hi", "mailto:a@b.c"] {
+        // Act
+        let created = refused(
+            &t,
+            form(
+                &t,
+                "/v1/payment_links",
+                &common::encode(&[
+                    ("line_items[0][price]", &price),
+                    ("after_completion[type]", "redirect"),
+                    ("after_completion[redirect][url]", url),
+                ]),
+            ),
+            400,
+        )
+        .await;
+        let updated = refused(
+            &t,
+            form(
+                &t,
+                &format!("/v1/payment_links/{link}"),
+                &common::encode(&[
+                    ("after_completion[type]", "redirect"),
+                    ("after_completion[redirect][url]", url),
+                ]),
+            ),
+            400,
+        )
+        .await;
+
+        // Assert
+        for error in [created, updated] {
+            assert_eq!(error["param"], "after_completion[redirect][url]", "{url:?}");
+            assert_eq!(error["code"], "url_invalid");
+        }
+    }
+}
+
+#[tokio::test]
+async fn webhook_endpoint_urls_are_checked_on_create_update_and_manual_delivery() {
+    // Arrange
+    let t = populated().await;
+    let endpoint = t
+        .post(
+            "/v1/webhook_endpoints",
+            &[("url", "https://example.com/hook"), ("enabled_events[0]", "*")],
+        )
+        .await
+        .ok();
+    let id = str_of(&endpoint["id"]);
+
+    for url in ["javascript:alert(1)", "https://example.com/\n", "file:///etc/passwd"] {
+        // Act
+        let created = t
+            .post(
+                "/v1/webhook_endpoints",
+                &[("url", url), ("enabled_events[0]", "*")],
+            )
+            .await;
+        let updated = t
+            .post(&format!("/v1/webhook_endpoints/{id}"), &[("url", url)])
+            .await;
+        let delivered = t
+            .control(
+                Method::POST,
+                "/_sim/webhooks/deliver",
+                Some(json!({ "url": url, "secret": "whsec_x", "raw_body": "{}" })),
+            )
+            .await;
+
+        // Assert
+        for answer in [created, updated, delivered] {
+            let error = answer.error(400);
+            assert_eq!(error["param"], "url", "{url:?}");
+            assert!(
+                str_of(&error["message"]).starts_with("Invalid URL: "),
+                "{error}"
+            );
+        }
+    }
+    let kept = t.get(&format!("/v1/webhook_endpoints/{id}")).await.ok();
+    assert_eq!(kept["url"], "https://example.com/hook");
+}

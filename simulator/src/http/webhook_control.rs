@@ -253,6 +253,7 @@ async fn deliver(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Js
             .clone()
             .or_else(|| endpoint.as_ref().map(|e| e.url.clone()))
             .ok_or_else(|| ApiError::missing_param("endpoint"))?;
+        crate::url_check::check_endpoint_url(&url, "url")?;
         let secrets = match (&request.secret, &endpoint) {
             (Some(secret), _) => vec![secret.clone()],
             (None, Some(e)) => e.signing_secrets(now),

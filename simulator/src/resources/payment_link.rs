@@ -68,19 +68,9 @@ impl AfterCompletion {
     }
 }
 
-/// Stripe refuses URLs that are not absolute http(s) URLs.
+/// Stripe refuses URLs that are not absolute http(s) URLs ([`crate::url_check`] has the rules).
 pub fn check_url(url: &str, param: &str) -> ApiResult<()> {
-    let ok = (url.starts_with("http://") || url.starts_with("https://"))
-        && url.len() <= 5000
-        && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
-    if ok {
-        Ok(())
-    } else {
-        Err(
-            ApiError::invalid(format!("Not a valid URL: {url}"), Some(param))
-                .with_code("url_invalid"),
-        )
-    }
+    crate::url_check::check_redirect_url(url, param)
 }
 
 #[derive(Debug, Clone)]
