@@ -36,6 +36,8 @@ pub struct SimConfig {
     pub webhook_timeout: Duration,
     /// Deliveries in flight at once, across all endpoints.
     pub delivery_concurrency: usize,
+    /// Timeouts and the cap under which client connections are served.
+    pub connections: crate::http::listener::ConnectionLimits,
 }
 
 impl Default for SimConfig {
@@ -52,6 +54,7 @@ impl Default for SimConfig {
             retry_policy: RetryPolicy::test_mode(),
             webhook_timeout: Duration::from_secs(10),
             delivery_concurrency: 8,
+            connections: Default::default(),
         }
     }
 }

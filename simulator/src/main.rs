@@ -104,6 +104,19 @@ struct ServeArgs {
     /// connections and for webhook deliveries (see the README's performance section).
     #[arg(long, env = "STRIPE_SIM_THREADS", default_value_t = 1)]
     threads: usize,
+    /// Milliseconds a request's head may take after its first byte (or after the connection
+    /// opened); the connection is closed after that.
+    #[arg(long, env = "STRIPE_SIM_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// Milliseconds a request's body may take after its head; later, 408.
+    #[arg(long, env = "STRIPE_SIM_BODY_TIMEOUT_MS", default_value_t = 30_000)]
+    body_timeout_ms: u64,
+    /// Milliseconds a keep-alive connection may stay idle between requests.
+    #[arg(long, env = "STRIPE_SIM_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    idle_timeout_ms: u64,
+    /// Connections served at once; further ones wait to be accepted until one closes.
+    #[arg(long, env = "STRIPE_SIM_MAX_CONNECTIONS", default_value_t = 512)]
+    max_connections: usize,
 }
 
 fn main() {
@@ -170,7 +183,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         RetryPolicy::parse(&args.retry_schedule).map_err(|e| format!("--retry-schedule: {e}"))?;
     builder = builder
         .retry_policy(policy)
-        .webhook_timeout(std::time::Duration::from_millis(args.webhook_timeout_ms));
+        .webhook_timeout(std::time::Duration::from_millis(args.webhook_timeout_ms))
+        .header_timeout(std::time::Duration::from_millis(args.header_timeout_ms))
+        .body_timeout(std::time::Duration::from_millis(args.body_timeout_ms))
+        .idle_timeout(std::time::Duration::from_millis(args.idle_timeout_ms))
+        .max_connections(args.max_connections);
     if let Some(url) = args.forward_to {
         builder = builder.webhook_endpoint(EndpointSpec {
             url,

@@ -26,6 +26,8 @@ use crate::webhooks::schedule::RetryPolicy;
 /// How often the system clock's background ticker runs due jobs (settlements, expiries).
 const TICK: Duration = Duration::from_millis(250);
 
+mod connection_settings;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}: {source}")]
@@ -221,14 +223,13 @@ pub async fn serve(
         shared.clone(),
         stop_rx.clone(),
     ));
+    let limits = shared.config.connections;
     let app = crate::http::router(shared);
     let graceful = async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     };
-    let _ = axum::serve(listener, app)
-        .with_graceful_shutdown(graceful)
-        .await;
+    crate::http::listener::serve_connections(listener, app, limits, graceful).await;
     let _ = stop_rx.changed().await;
 }
 

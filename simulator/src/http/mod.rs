@@ -3,6 +3,7 @@
 
 mod control;
 mod hosted;
+pub mod listener;
 mod request;
 mod v1;
 mod webhook_control;
