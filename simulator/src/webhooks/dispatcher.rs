@@ -22,6 +22,11 @@ const POLL: Duration = Duration::from_millis(250);
 /// How much of a response body the log keeps.
 const RESPONSE_EXCERPT: usize = 512;
 
+/// How much of a response body is read at most. Reading a small answer to its end lets the
+/// connection be reused; an endpoint answering megabytes (or forever) costs no more than this:
+/// the rest is never read, and the connection is dropped.
+pub const MAX_RESPONSE_READ: usize = 64 * 1024;
+
 /// How old a `stale` fault's timestamp is: well past the SDKs' 300 s tolerance.
 const STALE_AGE: i64 = 3600;
 
@@ -117,11 +122,8 @@ async fn post(
     match result {
         Ok(response) => {
             attempt.status_code = Some(response.status().as_u16());
-            match response.bytes().await {
-                Ok(bytes) => {
-                    let end = bytes.len().min(RESPONSE_EXCERPT);
-                    attempt.response = String::from_utf8_lossy(&bytes[..end]).into_owned();
-                }
+            match read_excerpt(response).await {
+                Ok(excerpt) => attempt.response = String::from_utf8_lossy(&excerpt).into_owned(),
                 Err(e) => attempt.error = Some(format!("reading the response failed: {e}")),
             }
         }
@@ -137,6 +139,22 @@ async fn post(
     }
     attempt.latency_ms = started.elapsed().as_millis() as u64;
     attempt
+}
+
+/// Streams at most [`MAX_RESPONSE_READ`] bytes of a response and keeps the first
+/// [`RESPONSE_EXCERPT`] of them; the rest of the body is left unread.
+async fn read_excerpt(mut response: reqwest::Response) -> reqwest::Result<Vec<u8>> {
+    let mut excerpt = Vec::new();
+    let mut read = 0;
+    while read < MAX_RESPONSE_READ {
+        let Some(chunk) = response.chunk().await? else {
+            break;
+        };
+        read += chunk.len();
+        let room = RESPONSE_EXCERPT.saturating_sub(excerpt.len());
+        excerpt.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Ok(excerpt)
 }
 
 /// Sends one job, applying its fault, and returns every attempt made (two for a duplicate).
