@@ -1427,3 +1427,64 @@ async fn webhook_endpoint_urls_are_checked_on_create_update_and_manual_delivery(
     let kept = t.get(&format!("/v1/webhook_endpoints/{id}")).await.ok();
     assert_eq!(kept["url"], "https://example.com/hook");
 }
+
+// ----- body limits everywhere (the control API used to take axum's 2 MB, answered in plain text) -----
+
+#[tokio::test]
+async fn control_api_bodies_over_256_kib_are_413_with_an_envelope() {
+    // Arrange
+    let t = populated().await;
+    let session = t.open_session().await;
+    let big = "x".repeat(300 * 1024);
+    let requests = [
+        (
+            "/_sim/webhooks/deliver".to_string(),
+            json!({ "url": "http://127.0.0.1:9/hook", "secret": "whsec_x", "raw_body": big }),
+        ),
+        (
+            format!("/_sim/checkout/sessions/{session}/pay"),
+            json!({ "card": "4242424242424242", "name": big }),
+        ),
+        ("/_sim/reset".to_string(), json!({ "padding": big })),
+    ];
+
+    for (path, body) in requests {
+        // Act
+        let error = refused(&t, t.request(Method::POST, &path).json(&body), 413).await;
+
+        // Assert
+        assert_eq!(error["type"], "invalid_request_error", "{path}");
+        assert!(str_of(&error["message"]).contains("262144"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn bodies_past_axums_own_limit_and_undecodable_queries_answer_the_envelope() {
+    // Arrange
+    let t = populated().await;
+    let session = t.open_session().await;
+    let huge = "a".repeat(3 * 1024 * 1024);
+
+    // Act
+    let page = t
+        .send(form(&t, &format!("/c/pay/{session}"), &format!("card_number={huge}")))
+        .await;
+    let clock = t
+        .send(
+            t.request(Method::POST, "/_sim/clock/advance")
+                .header("content-type", "application/json")
+                .body(huge.clone()),
+        )
+        .await;
+    let deliveries = t.get("/_sim/deliveries?event=%FF%FE").await;
+
+    // Assert
+    for answer in [&page, &clock] {
+        let error = answer.error(413);
+        assert!(str_of(&error["message"]).contains("262144"), "{error}");
+    }
+    assert!(deliveries.status < 500, "{}", deliveries.text);
+    if deliveries.status != 200 {
+        deliveries.error(deliveries.status);
+    }
+}
