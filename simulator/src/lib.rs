@@ -63,6 +63,7 @@ pub mod resources;
 pub mod seed;
 pub mod server;
 pub mod shared;
+pub mod startup;
 pub mod store;
 pub mod table;
 pub mod test_cards;

@@ -165,6 +165,18 @@ impl ServeArgs {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
+    stripe_sim::startup::check_api_key(&args.api_key)?;
+    if let Some(url) = &args.public_url {
+        stripe_sim::url_check::parse(url).map_err(|e| format!("--public-url: {e}"))?;
+    }
+    if let Some(warning) = stripe_sim::startup::exposure_warning(args.bind) {
+        eprintln!("{warning}");
+    }
+    // A secret the user chose is theirs: the banner does not echo it into terminals and CI logs.
+    let supplied = Supplied {
+        api_key: args.api_key != stripe_sim::DEFAULT_API_KEY,
+        webhook_secret: args.webhook_secret.is_some(),
+    };
     let mut builder = SimulatorBuilder::default()
         .api_key(args.api_key)
         .api_version(args.api_version)
@@ -202,7 +214,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let shared = Arc::new(builder.into_shared(local).map_err(|e| e.to_string())?);
-    print_banner(&shared);
+    print_banner(&shared, local, supplied);
     stripe_sim::serve(listener, shared, async {
         let _ = tokio::signal::ctrl_c().await;
     })
@@ -210,10 +222,26 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn print_banner(shared: &stripe_sim::shared::Shared) {
+/// Which secrets the user gave rather than let the simulator make.
+struct Supplied {
+    api_key: bool,
+    webhook_secret: bool,
+}
+
+fn print_banner(shared: &stripe_sim::shared::Shared, local: SocketAddr, supplied: Supplied) {
     let config = &shared.config;
     println!("stripe-sim listening on {}", config.base_url);
-    println!("  API key:      {}", config.api_key);
+    if config.base_url != format!("http://{local}") {
+        println!("  bound to:     {local}");
+    }
+    if supplied.api_key {
+        println!(
+            "  API key:      the one given ({})",
+            stripe_sim::startup::redact_key(&config.api_key)
+        );
+    } else {
+        println!("  API key:      {}", config.api_key);
+    }
     println!("  API version:  {}", config.api_version);
     println!("  clock:        {:?}", shared.clock.mode());
     println!("  seed:         {}", config.seed);
@@ -229,11 +257,21 @@ fn print_banner(shared: &stripe_sim::shared::Shared) {
                 endpoint.enabled_events.join(","),
                 endpoint.url
             );
-            println!(
-                "  webhook signing secret: {} ({})",
-                endpoint.secret(),
-                endpoint.id
-            );
+            if supplied.webhook_secret {
+                println!(
+                    "  webhook signing secret: the one given by --webhook-secret / STRIPE_WEBHOOK_SECRET ({})",
+                    endpoint.id
+                );
+            } else {
+                println!(
+                    "  webhook signing secret: {} ({})",
+                    endpoint.secret(),
+                    endpoint.id
+                );
+            }
+        }
+        if store.webhook_endpoints.is_empty() {
+            println!("  webhooks:     no endpoint yet; for one and its signing secret, start with --forward-to URL or POST /v1/webhook_endpoints (the answer holds the secret)");
         }
     });
     println!(
