@@ -67,10 +67,8 @@ pub fn parse(raw: &str) -> Result<url::Url, UrlProblem> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(UrlProblem::NoHost);
     }
-    let decodes_to_control = |part: &str| {
-        percent_encoding::percent_decode_str(part)
-            .any(|b| b.is_ascii_control())
-    };
+    let decodes_to_control =
+        |part: &str| percent_encoding::percent_decode_str(part).any(|b| b.is_ascii_control());
     if decodes_to_control(url.username()) || url.password().is_some_and(decodes_to_control) {
         return Err(UrlProblem::EncodedControlCharacter);
     }
@@ -110,14 +108,19 @@ mod tests {
         }
     }
 
+    /// What a refused URL's problem must look like.
+    type Expected = fn(&UrlProblem) -> bool;
+
     #[test]
     fn other_schemes_relative_urls_and_controls_are_refused() {
-        let cases: &[(&str, fn(&UrlProblem) -> bool)] = &[
+        let cases: &[(&str, Expected)] = &[
             ("", |p| *p == UrlProblem::Empty),
             ("example.com/thanks", |p| {
                 matches!(p, UrlProblem::Unparsable(_))
             }),
-            ("javascript:alert(1)", |p| matches!(p, UrlProblem::Scheme(_))),
+            ("javascript:alert(1)", |p| {
+                matches!(p, UrlProblem::Scheme(_))
+            }),
             ("ftp://example.com/", |p| matches!(p, UrlProblem::Scheme(_))),
             ("file:///etc/passwd", |p| matches!(p, UrlProblem::Scheme(_))),
             ("https://example.com/\u{1}", |p| {
@@ -126,7 +129,9 @@ mod tests {
             ("https://example.com/a\r\nSet-Cookie: x=1", |p| {
                 *p == UrlProblem::ControlCharacter
             }),
-            ("https://example.com/\t", |p| *p == UrlProblem::ControlCharacter),
+            ("https://example.com/\t", |p| {
+                *p == UrlProblem::ControlCharacter
+            }),
             ("https://exa%0Dmple.com/", |p| {
                 matches!(p, UrlProblem::Unparsable(_))
             }),

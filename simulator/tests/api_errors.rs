@@ -1344,7 +1344,11 @@ async fn payment_link_redirect_urls_are_checked_on_create_and_update() {
     let price = t.price("Hoodie", 4000, "usd").await;
     let link = t.lifetime_link();
 
-    for url in ["https://example.com/\u{1}", "data:text/html,hi", "mailto:a@b.c"] {
+    for url in [
+        "https://example.com/\u{1}",
+        "data:text/html,hi",
+        "mailto:a@b.c",
+    ] {
         // Act
         let created = refused(
             &t,
@@ -1389,13 +1393,20 @@ async fn webhook_endpoint_urls_are_checked_on_create_update_and_manual_delivery(
     let endpoint = t
         .post(
             "/v1/webhook_endpoints",
-            &[("url", "https://example.com/hook"), ("enabled_events[0]", "*")],
+            &[
+                ("url", "https://example.com/hook"),
+                ("enabled_events[0]", "*"),
+            ],
         )
         .await
         .ok();
     let id = str_of(&endpoint["id"]);
 
-    for url in ["javascript:alert(1)", "https://example.com/\n", "file:///etc/passwd"] {
+    for url in [
+        "javascript:alert(1)",
+        "https://example.com/\n",
+        "file:///etc/passwd",
+    ] {
         // Act
         let created = t
             .post(
@@ -1467,7 +1478,11 @@ async fn bodies_past_axums_own_limit_and_undecodable_queries_answer_the_envelope
 
     // Act
     let page = t
-        .send(form(&t, &format!("/c/pay/{session}"), &format!("card_number={huge}")))
+        .send(form(
+            &t,
+            &format!("/c/pay/{session}"),
+            &format!("card_number={huge}"),
+        ))
         .await;
     let clock = t
         .send(

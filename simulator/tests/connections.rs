@@ -81,7 +81,10 @@ async fn a_silent_connection_is_closed_after_the_header_timeout() {
 
     // Assert
     let closed_after = closed_after.expect("the silent connection is still open after 5 s");
-    assert!(closed_after >= Duration::from_millis(250), "{closed_after:?}");
+    assert!(
+        closed_after >= Duration::from_millis(250),
+        "{closed_after:?}"
+    );
 }
 
 #[tokio::test]
@@ -98,7 +101,11 @@ async fn a_head_trickled_byte_by_byte_is_cut_off_at_the_header_timeout() {
 
     // Act: one byte every 50 ms, never finishing the head.
     let mut closed = false;
-    for byte in b"GET /_sim/health HTTP/1.1\r\nx-slow: ".iter().cycle().take(200) {
+    for byte in b"GET /_sim/health HTTP/1.1\r\nx-slow: "
+        .iter()
+        .cycle()
+        .take(200)
+    {
         if stream.write_all(&[*byte]).await.is_err() {
             closed = true;
             break;
@@ -115,7 +122,11 @@ async fn a_head_trickled_byte_by_byte_is_cut_off_at_the_header_timeout() {
 
     // Assert
     assert!(closed, "the trickling client was never cut off");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

@@ -374,7 +374,13 @@ mod tests {
         let response = checkout_page(&store, &id, None);
 
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
-        assert_eq!(location, Some(format!("https://example.com/done?s={id}").as_str()));
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(
+            location,
+            Some(format!("https://example.com/done?s={id}").as_str())
+        );
     }
 }

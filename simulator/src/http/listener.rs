@@ -156,8 +156,8 @@ async fn serve_one(
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let in_flight = InFlight::start(service_activity.clone());
         let timed_out = Arc::new(AtomicBool::new(false));
-        let request = request
-            .map(|body| Deadline::new(body, limits.body_timeout, timed_out.clone()));
+        let request =
+            request.map(|body| Deadline::new(body, limits.body_timeout, timed_out.clone()));
         let mut app = app.clone();
         async move {
             let response = tower_service::Service::call(&mut app, request).await;
@@ -349,10 +349,7 @@ impl AsyncWrite for Watched {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
