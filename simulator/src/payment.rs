@@ -233,8 +233,19 @@ fn plan(method: &PaymentMethodInput, now: i64) -> ApiResult<Plan> {
 
 impl Store {
     /// A payment attempt on an open session. Returns the session, or a 402 card error (the
-    /// session then stays open).
+    /// session then stays open). A refused attempt (unknown, completed or expired session, a
+    /// method the session does not take) leaves the ids as they were.
     pub fn pay_session(
+        &mut self,
+        session_id: &str,
+        method: &PaymentMethodInput,
+        buyer: &Buyer,
+        ctx: &Ctx,
+    ) -> ApiResult<Value> {
+        self.undo_ids_on_failure(|store| store.attempt_payment(session_id, method, buyer, ctx))
+    }
+
+    fn attempt_payment(
         &mut self,
         session_id: &str,
         method: &PaymentMethodInput,

@@ -174,7 +174,8 @@ pub fn read_method_types(params: &mut Params) -> ApiResult<Option<Vec<String>>> 
 
 impl Store {
     pub fn create_payment_link(&mut self, mut params: Params, ctx: &Ctx) -> ApiResult<Value> {
-        let line_items = self.read_line_items(&mut params, false, ctx)?;
+        // Checked now, given ids only once the whole request is known to be valid (below).
+        let requested_items = self.check_line_items(&mut params, false)?;
         let after_completion = match params.object("after_completion")? {
             Some(p) => AfterCompletion::from_params(p)?,
             None => AfterCompletion::HostedConfirmation {
@@ -190,6 +191,7 @@ impl Store {
         let allow_promotion_codes = params.boolean("allow_promotion_codes")?.unwrap_or(false);
         params.string("billing_address_collection")?;
         params.finish()?;
+        let line_items = self.store_line_items(requested_items, ctx);
         let link = PaymentLink {
             id: self.ids.id(IdKind::PaymentLink),
             created: ctx.now,

@@ -258,6 +258,9 @@ impl Store {
 
     /// A new current secret; the old one keeps signing until `now + overlap`.
     pub fn roll_webhook_secret(&mut self, id: &str, overlap: i64, now: i64) -> ApiResult<Value> {
+        if self.webhook_endpoints.get(id).is_none() {
+            return Err(ApiError::no_such("webhook_endpoint", id, "id"));
+        }
         let new_secret = self.ids.id(IdKind::WebhookSecret);
         let endpoint = self
             .webhook_endpoints
