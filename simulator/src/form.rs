@@ -426,7 +426,7 @@ mod tests {
                 parse(input)
             );
         }
-        assert!(parse("a[][x]=1&a[0][]=2").is_ok());
+        assert!(parse("a[][x]=1&b[0][]=2").is_ok());
     }
 
     #[test]
