@@ -308,3 +308,54 @@ async fn dropping_the_handle_stops_accepting_and_closes_idle_connections() {
     }
     assert!(refused, "the port still accepts connections");
 }
+
+#[tokio::test]
+async fn an_answer_given_before_the_body_was_read_tells_the_client_the_connection_closes() {
+    // Arrange: a route that reads no body, and a body too large to be read, each announced in
+    // full but sent only in part (the rest would follow).
+    let sim = builder().start().await.unwrap();
+    let key = sim.api_key().to_string();
+    let requests = [
+        format!(
+            "POST /_sim/webhooks/hold HTTP/1.1\r\nhost: sim\r\nauthorization: Bearer {key}\r\ncontent-length: 1000000\r\n\r\n{}",
+            "a".repeat(1000)
+        ),
+        format!(
+            "POST /v1/customers HTTP/1.1\r\nhost: sim\r\nauthorization: Bearer {key}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 3000000\r\n\r\ndescription={}",
+            "a".repeat(300 * 1024)
+        ),
+    ];
+
+    for request in requests {
+        // Act
+        let mut stream = TcpStream::connect(addr(&sim)).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let answer = read_response(&mut stream, Duration::from_secs(5)).await;
+
+        // Assert: the client learns not to send its next request on this connection.
+        let (status, head, _) = answer.expect("an answer");
+        assert!(status < 500, "{head}");
+        assert!(head.contains("connection: close"), "{head}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_whose_body_was_read_keeps_its_connection_alive() {
+    let sim = builder().start().await.unwrap();
+    let mut stream = TcpStream::connect(addr(&sim)).await.unwrap();
+    let request = format!(
+        "POST /v1/customers HTTP/1.1\r\nhost: sim\r\nauthorization: Bearer {}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 8\r\n\r\nname=Ada",
+        sim.api_key()
+    );
+
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let first = read_response(&mut stream, Duration::from_secs(2))
+        .await
+        .unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let second = read_response(&mut stream, Duration::from_secs(2)).await;
+
+    assert_eq!(first.0, 200);
+    assert!(!first.1.contains("connection: close"), "{}", first.1);
+    assert_eq!(second.map(|r| r.0), Some(200));
+}

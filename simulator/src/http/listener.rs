@@ -155,17 +155,28 @@ async fn serve_one(
     let service_activity = activity.clone();
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let in_flight = InFlight::start(service_activity.clone());
-        let timed_out = Arc::new(AtomicBool::new(false));
+        let progress = Arc::new(BodyProgress::default());
         let request =
-            request.map(|body| Deadline::new(body, limits.body_timeout, timed_out.clone()));
+            request.map(|body| Deadline::new(body, limits.body_timeout, progress.clone()));
         let mut app = app.clone();
         async move {
             let response = tower_service::Service::call(&mut app, request).await;
             drop(in_flight);
-            if timed_out.load(Ordering::Relaxed) {
-                return Ok(body_timeout_response(limits.body_timeout));
+            if progress.timed_out.load(Ordering::Relaxed) {
+                return Ok::<_, std::convert::Infallible>(body_timeout_response(
+                    limits.body_timeout,
+                ));
             }
-            response
+            let Ok(mut response) = response;
+            if !progress.finished.load(Ordering::Relaxed) {
+                // The answer came before the body was read to its end (a 413, a route that
+                // takes no body): hyper will close the connection rather than read the rest,
+                // so say so, or the client would send its next request into a closing socket.
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(response)
         }
     });
     let connection = hyper::server::conn::http1::Builder::new()
@@ -359,22 +370,34 @@ impl AsyncWrite for Watched {
 #[error("the request body did not arrive in time")]
 pub struct BodyTimeout;
 
+/// What became of a request's body, for the answer to tell.
+#[derive(Debug, Default)]
+struct BodyProgress {
+    /// Read to its end (or there was none).
+    finished: AtomicBool,
+    /// The body timeout passed while a handler waited for it.
+    timed_out: AtomicBool,
+}
+
 /// A request body that fails with [`BodyTimeout`] once its deadline passes.
 struct Deadline {
     inner: Incoming,
     deadline: Instant,
     /// Created only when a read has to wait: most bodies arrive with their head.
     sleep: Option<Pin<Box<Sleep>>>,
-    timed_out: Arc<AtomicBool>,
+    progress: Arc<BodyProgress>,
 }
 
 impl Deadline {
-    fn new(inner: Incoming, limit: Duration, timed_out: Arc<AtomicBool>) -> Self {
+    fn new(inner: Incoming, limit: Duration, progress: Arc<BodyProgress>) -> Self {
+        if inner.is_end_stream() {
+            progress.finished.store(true, Ordering::Relaxed);
+        }
         Deadline {
             inner,
             deadline: Instant::now() + limit,
             sleep: None,
-            timed_out,
+            progress,
         }
     }
 }
@@ -389,6 +412,9 @@ impl Body for Deadline {
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            if frame.is_none() || this.inner.is_end_stream() {
+                this.progress.finished.store(true, Ordering::Relaxed);
+            }
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         let deadline = this.deadline;
@@ -397,7 +423,7 @@ impl Body for Deadline {
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         match sleep.as_mut().poll(cx) {
             Poll::Ready(()) => {
-                this.timed_out.store(true, Ordering::Relaxed);
+                this.progress.timed_out.store(true, Ordering::Relaxed);
                 Poll::Ready(Some(Err(BodyTimeout.into())))
             }
             Poll::Pending => Poll::Pending,
