@@ -116,6 +116,8 @@ impl Harness {
             .api_key(api_key.clone())
             .delivery_concurrency(deliveries)
             .webhook_timeout(Duration::from_secs(10))
+            // Evidence shows the first 2 KiB of every webhook answer.
+            .webhook_answer_excerpt(2048)
             .bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
             .start()
             .await

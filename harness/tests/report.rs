@@ -400,15 +400,29 @@ fn a_property_report_counts_rules_per_history_and_lists_the_hazards_and_the_fail
     // Assert: every history counted, rules checked per history, hazards tallied.
     assert_eq!(report.totals.played, u64::from(outcome.cases_run));
     assert_eq!(report.totals.failed, 1);
-    let paid = report.rules.iter().find(|r| r.id.id() == "paid-exact-amount").unwrap();
+    let paid = report
+        .rules
+        .iter()
+        .find(|r| r.id.id() == "paid-exact-amount")
+        .unwrap();
     assert!(paid.histories.unwrap() > 0 && paid.checks.passed > 0);
     let prop = report.prop.as_ref().unwrap();
-    assert!(prop.hazards.refunds_full > 0 && prop.hazards.holds > 0, "{:?}", prop.hazards);
+    assert!(
+        prop.hazards.refunds_full > 0 && prop.hazards.holds > 0,
+        "{:?}",
+        prop.hazards
+    );
     assert_eq!(prop.failures.len(), 1);
     assert_eq!(prop.failures[0].case, found.case);
     // The failing history comes with the trace of its replay.
     assert!(!report.scenarios[0].trace.is_empty());
     let xml = junit(&report);
-    assert!(xml.contains("name=\"paid-exact-amount ("), "a case per rule: {xml}");
-    assert!(xml.contains(&format!("case {}:", found.case)), "and one per failure");
+    assert!(
+        xml.contains("name=\"paid-exact-amount ("),
+        "a case per rule: {xml}"
+    );
+    assert!(
+        xml.contains(&format!("case {}:", found.case)),
+        "and one per failure"
+    );
 }

@@ -34,8 +34,12 @@ pub struct SimConfig {
     pub retry_policy: RetryPolicy,
     /// How long an endpoint may take to answer before the attempt counts as failed.
     pub webhook_timeout: Duration,
+    /// How many bytes of an endpoint's answer the delivery log keeps per attempt.
+    pub webhook_answer_excerpt: usize,
     /// Deliveries in flight at once, across all endpoints.
     pub delivery_concurrency: usize,
+    /// Timeouts and the cap under which client connections are served.
+    pub connections: crate::http::listener::ConnectionLimits,
 }
 
 impl Default for SimConfig {
@@ -51,7 +55,9 @@ impl Default for SimConfig {
             max_body_bytes: 256 * 1024,
             retry_policy: RetryPolicy::test_mode(),
             webhook_timeout: Duration::from_secs(10),
+            webhook_answer_excerpt: crate::webhooks::dispatcher::RESPONSE_EXCERPT,
             delivery_concurrency: 8,
+            connections: Default::default(),
         }
     }
 }

@@ -199,6 +199,18 @@ impl ApiError {
         )
     }
 
+    /// 408: the request's body did not arrive within the body timeout.
+    pub fn request_timeout(limit: std::time::Duration) -> Self {
+        ApiError::new(
+            408,
+            ErrorType::InvalidRequestError,
+            format!(
+                "Request body timed out: the whole body must arrive within {} ms of the request's headers.",
+                limit.as_millis()
+            ),
+        )
+    }
+
     /// 500: only for a bug in the simulator itself; never expected.
     pub fn internal(message: impl Into<String>) -> Self {
         ApiError::new(500, ErrorType::ApiError, message)

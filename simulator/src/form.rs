@@ -215,6 +215,11 @@ fn split_key(key: &str, limits: &FormLimits) -> Result<Vec<String>, FormError> {
                 max: limits.max_depth,
             });
         }
+        // `a[][]`: a list appended inside a list appended to. No SDK sends it, and read as a
+        // hash with an empty key it would not survive a re-encoding (found by fuzzing).
+        if segment.is_empty() && path.len() > 1 && path.last().is_some_and(String::is_empty) {
+            return Err(bad());
+        }
         path.push(segment.to_string());
         rest = &rest[close + 1..];
     }
@@ -410,6 +415,18 @@ mod tests {
             panic!()
         };
         assert_eq!(items.len(), 2);
+    }
+
+    #[test]
+    fn a_list_appended_inside_an_appended_list_is_refused() {
+        for input in ["a[][]=1", "a[][][x]=1", "a[0][][]=1"] {
+            assert!(
+                matches!(parse(input), Err(FormError::BadKey(_))),
+                "{input}: {:?}",
+                parse(input)
+            );
+        }
+        assert!(parse("a[][x]=1&b[0][]=2").is_ok());
     }
 
     #[test]

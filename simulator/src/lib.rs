@@ -70,7 +70,7 @@ mod control;
 mod error;
 mod expand;
 mod facts;
-mod form;
+pub mod form;
 mod http;
 mod ids;
 mod params;
@@ -79,11 +79,13 @@ mod resources;
 mod seed;
 mod server;
 mod shared;
+mod startup;
 mod store;
 mod table;
 pub mod test_cards;
 mod trigger;
 mod typed_ids;
+pub mod url_check;
 mod vocabulary;
 mod webhooks;
 
@@ -104,6 +106,7 @@ pub use resources::payment_intent::PaymentIntentStatus;
 pub use resources::webhook_endpoint::EndpointSpec;
 pub use seed::{SeedError, SeedFile};
 pub use server::{Simulator, SimulatorBuilder, StartError};
+pub use startup::{check_api_key, exposure_warning, redact_key};
 pub use trigger::{trigger, SimClient, TriggerError, TRIGGERS};
 pub use typed_ids::{
     ChargeId, DeliveryId, EndpointId, EventId, InvalidId, PaymentIntentId, PaymentLinkId, RefundId,

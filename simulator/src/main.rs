@@ -103,6 +103,19 @@ struct ServeArgs {
     /// connections and for webhook deliveries (see the README's performance section).
     #[arg(long, env = "STRIPE_SIM_THREADS", default_value_t = 1)]
     threads: usize,
+    /// Milliseconds a request's head may take after its first byte (or after the connection
+    /// opened); the connection is closed after that.
+    #[arg(long, env = "STRIPE_SIM_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// Milliseconds a request's body may take after its head; later, 408.
+    #[arg(long, env = "STRIPE_SIM_BODY_TIMEOUT_MS", default_value_t = 30_000)]
+    body_timeout_ms: u64,
+    /// Milliseconds a keep-alive connection may stay idle between requests.
+    #[arg(long, env = "STRIPE_SIM_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    idle_timeout_ms: u64,
+    /// Connections served at once; further ones wait to be accepted until one closes.
+    #[arg(long, env = "STRIPE_SIM_MAX_CONNECTIONS", default_value_t = 512)]
+    max_connections: usize,
 }
 
 fn main() {
@@ -151,6 +164,18 @@ impl ServeArgs {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
+    stripe_sim::check_api_key(&args.api_key)?;
+    if let Some(url) = &args.public_url {
+        stripe_sim::url_check::parse(url).map_err(|e| format!("--public-url: {e}"))?;
+    }
+    if let Some(warning) = stripe_sim::exposure_warning(args.bind) {
+        eprintln!("{warning}");
+    }
+    // A secret the user chose is theirs: the banner does not echo it into terminals and CI logs.
+    let supplied = Supplied {
+        api_key: args.api_key != stripe_sim::DEFAULT_API_KEY,
+        webhook_secret: args.webhook_secret.is_some(),
+    };
     let mut builder = SimulatorBuilder::default()
         .api_key(args.api_key)
         .api_version(args.api_version)
@@ -169,7 +194,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         RetryPolicy::parse(&args.retry_schedule).map_err(|e| format!("--retry-schedule: {e}"))?;
     builder = builder
         .retry_policy(policy)
-        .webhook_timeout(std::time::Duration::from_millis(args.webhook_timeout_ms));
+        .webhook_timeout(std::time::Duration::from_millis(args.webhook_timeout_ms))
+        .header_timeout(std::time::Duration::from_millis(args.header_timeout_ms))
+        .body_timeout(std::time::Duration::from_millis(args.body_timeout_ms))
+        .idle_timeout(std::time::Duration::from_millis(args.idle_timeout_ms))
+        .max_connections(args.max_connections);
     if let Some(url) = args.forward_to {
         builder = builder.webhook_endpoint(EndpointSpec {
             url,
@@ -183,28 +212,60 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .start()
         .await
         .map_err(|e| e.to_string())?;
-    print_banner(&sim);
+    print_banner(&sim, supplied);
     let _ = tokio::signal::ctrl_c().await;
     sim.shutdown().await;
     Ok(())
 }
 
-fn print_banner(sim: &Simulator) {
+/// Which secrets the user gave rather than let the simulator make.
+struct Supplied {
+    api_key: bool,
+    webhook_secret: bool,
+}
+
+fn print_banner(sim: &Simulator, supplied: Supplied) {
     let info = sim.info();
+    let local = sim.local_addr();
     println!("stripe-sim listening on {}", info.base_url);
-    println!("  API key:      {}", sim.api_key());
+    if info.base_url != format!("http://{local}") {
+        println!("  bound to:     {local}");
+    }
+    if supplied.api_key {
+        println!(
+            "  API key:      the one given ({})",
+            stripe_sim::redact_key(sim.api_key())
+        );
+    } else {
+        println!("  API key:      {}", sim.api_key());
+    }
     println!("  API version:  {}", info.api_version);
     println!("  clock:        {:?}", info.clock);
     println!("  seed:         {}", info.seed);
     for (key, link) in &info.payment_links {
         println!("  payment link {key}: {} ({})", link.url, link.id);
     }
-    for endpoint in sim.webhook_endpoints() {
-        println!("  forwarding events to {}", endpoint.url);
+    let endpoints = sim.webhook_endpoints();
+    for endpoint in &endpoints {
         println!(
-            "  webhook signing secret: {} ({})",
-            endpoint.secret, endpoint.id
+            "  forwarding events {} to {}",
+            endpoint.enabled_events.join(","),
+            endpoint.url
         );
+        if supplied.webhook_secret {
+            println!(
+                "  webhook signing secret: the one given by --webhook-secret / STRIPE_WEBHOOK_SECRET ({})",
+                endpoint.id
+            );
+        } else {
+            println!(
+                "  webhook signing secret: {} ({})",
+                endpoint.secret, endpoint.id
+            );
+        }
+    }
+    if endpoints.is_empty() {
+        println!("  webhooks:     no endpoint yet; for one and its signing secret, start with --forward-to URL or POST /v1/webhook_endpoints (the answer holds the secret)");
     }
     println!(
         "Point an SDK at it: stripe.api_base = \"{}\"",

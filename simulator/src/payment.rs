@@ -256,8 +256,19 @@ struct RecordedCharge {
 impl Store {
     /// A payment attempt on an open session, in named steps: validate, create or reuse the
     /// PaymentIntent, charge, settle (or decline), emit the events. A decline answers the 402
-    /// card error and leaves the session open.
+    /// card error and leaves the session open. A refused attempt (unknown, completed or expired
+    /// session, a method the session does not take) leaves the ids as they were.
     pub fn pay_session(
+        &mut self,
+        session_id: &str,
+        method: &PaymentMethodInput,
+        buyer: &Buyer,
+        ctx: &Ctx,
+    ) -> ApiResult<()> {
+        self.undo_ids_on_failure(|store| store.attempt_payment(session_id, method, buyer, ctx))
+    }
+
+    fn attempt_payment(
         &mut self,
         session_id: &str,
         method: &PaymentMethodInput,

@@ -21,6 +21,8 @@ use crate::webhooks::schedule::RetryPolicy;
 /// How often the system clock's background ticker runs due jobs (settlements, expiries).
 const TICK: Duration = Duration::from_millis(250);
 
+mod connection_settings;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}: {source}")]
@@ -125,6 +127,14 @@ impl SimulatorBuilder {
         self
     }
 
+    /// How many bytes of an endpoint's answer the delivery log keeps per attempt (512 by
+    /// default; a test driver that shows answers as evidence may want more, up to 64 KiB).
+    pub fn webhook_answer_excerpt(mut self, bytes: usize) -> Self {
+        self.config.webhook_answer_excerpt =
+            bytes.min(crate::webhooks::dispatcher::MAX_RESPONSE_READ);
+        self
+    }
+
     /// How many deliveries may be in flight at once (8 by default).
     pub fn delivery_concurrency(mut self, permits: usize) -> Self {
         self.config.delivery_concurrency = permits.max(1);
@@ -218,14 +228,13 @@ async fn serve(
         shared.clone(),
         stop_rx.clone(),
     ));
+    let limits = shared.config.connections;
     let app = crate::http::router(shared);
     let graceful = async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     };
-    let _ = axum::serve(listener, app)
-        .with_graceful_shutdown(graceful)
-        .await;
+    crate::http::listener::serve_connections(listener, app, limits, graceful).await;
     let _ = stop_rx.changed().await;
 }
 

@@ -49,7 +49,12 @@ pub enum IdempotencyRecord {
 #[derive(Debug)]
 pub struct Store {
     pub config: SimConfig,
+    /// Every object id and random choice. Only operations that succeed (or end in a card
+    /// decline, a real outcome) move it: see [`Store::undo_ids_on_failure`].
     pub ids: IdGenerator,
+    /// `Request-Id`s, from their own stream: every request gets one, failed ones too, and they
+    /// must not shift the ids of the objects that later requests create.
+    pub request_ids: IdGenerator,
     pub customers: Table<Customer>,
     pub products: Table<Product>,
     pub prices: Table<Price>,
@@ -72,10 +77,14 @@ pub struct Store {
     pub seeded_links: BTreeMap<String, String>,
 }
 
+/// Sets the request id stream apart from the object stream of the same seed.
+const REQUEST_STREAM: u64 = 0x7265_7175_6573_7473; // "requests"
+
 impl Store {
     pub fn new(config: SimConfig) -> Self {
         Store {
             ids: IdGenerator::new(config.seed),
+            request_ids: IdGenerator::new(config.seed ^ REQUEST_STREAM),
             customers: Table::default(),
             products: Table::default(),
             prices: Table::default(),
@@ -94,6 +103,42 @@ impl Store {
             seeded_links: BTreeMap::new(),
             config,
         }
+    }
+
+    /// Runs one operation so that a failure leaves the id generator as it was: the same seed and
+    /// the same successful requests give the same ids, whatever failed requests came between
+    /// them. A card decline (402) is a real outcome with objects of its own and keeps its ids.
+    /// Operations check before they store, so a failure has stored nothing; should one ever have
+    /// stored something, its ids stay drawn rather than be handed out twice.
+    pub fn undo_ids_on_failure<R>(
+        &mut self,
+        op: impl FnOnce(&mut Store) -> ApiResult<R>,
+    ) -> ApiResult<R> {
+        let ids = self.ids.clone();
+        let stored = self.stored_count();
+        let result = op(self);
+        if let Err(e) = &result {
+            if e.status != 402 && self.stored_count() == stored {
+                self.ids = ids;
+            }
+        }
+        result
+    }
+
+    /// How many things with ids the store holds: a cheap witness that an operation stored one.
+    fn stored_count(&self) -> usize {
+        self.customers.len()
+            + self.products.len()
+            + self.prices.len()
+            + self.payment_links.len()
+            + self.sessions.len()
+            + self.payment_intents.len()
+            + self.charges.len()
+            + self.refunds.len()
+            + self.events.len()
+            + self.webhook_endpoints.len()
+            + self.deliveries.records().len()
+            + self.timeline.len()
     }
 
     pub fn schedule(&mut self, due: i64, job: Job) {

@@ -17,7 +17,7 @@ mod cases;
 use base64::Engine;
 use common::{str_of, Resp, TestSim};
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Sends `request` and asserts that it failed with `status` and left everything as it was.
 async fn refused(t: &TestSim, request: reqwest::RequestBuilder, status: u16) -> Value {
@@ -311,4 +311,240 @@ async fn deep_bracket_nesting_is_a_400_on_every_route_and_the_server_lives() {
 
     // The process is alive and serving.
     assert_eq!(t.get("/v1/customers").await.status, 200);
+}
+
+// ----- URLs (a success_url with \x01 used to be stored, and its page then failed on every load) -----
+
+#[tokio::test]
+async fn checkout_urls_with_control_characters_or_other_schemes_are_refused_naming_the_param() {
+    // Arrange
+    let (t, _) = populated().await;
+    let price = t.price("Hoodie", 4000, "usd").await;
+    let cases = [
+        ("success_url", "https://example.com/ok\u{1}"),
+        ("success_url", "https://example.com/ok\r\nSet-Cookie: a=1"),
+        ("success_url", "javascript:alert(1)"),
+        ("cancel_url", "ftp://example.com/back"),
+        ("cancel_url", "https://example.com/\u{7f}"),
+        ("success_url", "/relative/path"),
+    ];
+
+    for (param, url) in cases {
+        // Act
+        let error = refused(
+            &t,
+            form(
+                &t,
+                "/v1/checkout/sessions",
+                &common::encode(&[
+                    ("mode", "payment"),
+                    ("line_items[0][price]", &price),
+                    (param, url),
+                ]),
+            ),
+            400,
+        )
+        .await;
+
+        // Assert
+        assert_eq!(error["param"], param, "{url:?}");
+        assert_eq!(error["message"], "Not a valid URL", "{url:?}");
+        assert_eq!(error["code"], "url_invalid");
+    }
+}
+
+#[tokio::test]
+async fn the_session_id_placeholder_still_passes_the_url_checks() {
+    // Arrange
+    let (t, _) = populated().await;
+    let price = t.price("Hoodie", 4000, "usd").await;
+
+    // Act
+    let session = t
+        .post(
+            "/v1/checkout/sessions",
+            &[
+                ("mode", "payment"),
+                ("line_items[0][price]", &price),
+                (
+                    "success_url",
+                    "https://example.com/thanks/{CHECKOUT_SESSION_ID}?s={CHECKOUT_SESSION_ID}",
+                ),
+            ],
+        )
+        .await
+        .ok();
+
+    // Assert
+    assert_eq!(
+        session["success_url"],
+        "https://example.com/thanks/{CHECKOUT_SESSION_ID}?s={CHECKOUT_SESSION_ID}"
+    );
+}
+
+#[tokio::test]
+async fn payment_link_redirect_urls_are_checked_on_create_and_update() {
+    // Arrange
+    let (t, _) = populated().await;
+    let price = t.price("Hoodie", 4000, "usd").await;
+    let link = t.lifetime_link();
+
+    for url in [
+        "https://example.com/\u{1}",
+        "data:text/html,hi",
+        "mailto:a@b.c",
+    ] {
+        // Act
+        let created = refused(
+            &t,
+            form(
+                &t,
+                "/v1/payment_links",
+                &common::encode(&[
+                    ("line_items[0][price]", &price),
+                    ("after_completion[type]", "redirect"),
+                    ("after_completion[redirect][url]", url),
+                ]),
+            ),
+            400,
+        )
+        .await;
+        let updated = refused(
+            &t,
+            form(
+                &t,
+                &format!("/v1/payment_links/{link}"),
+                &common::encode(&[
+                    ("after_completion[type]", "redirect"),
+                    ("after_completion[redirect][url]", url),
+                ]),
+            ),
+            400,
+        )
+        .await;
+
+        // Assert
+        for error in [created, updated] {
+            assert_eq!(error["param"], "after_completion[redirect][url]", "{url:?}");
+            assert_eq!(error["code"], "url_invalid");
+        }
+    }
+}
+
+#[tokio::test]
+async fn webhook_endpoint_urls_are_checked_on_create_update_and_manual_delivery() {
+    // Arrange
+    let (t, _) = populated().await;
+    let endpoint = t
+        .post(
+            "/v1/webhook_endpoints",
+            &[
+                ("url", "https://example.com/hook"),
+                ("enabled_events[0]", "*"),
+            ],
+        )
+        .await
+        .ok();
+    let id = str_of(&endpoint["id"]);
+
+    for url in [
+        "javascript:alert(1)",
+        "https://example.com/\n",
+        "file:///etc/passwd",
+    ] {
+        // Act
+        let created = t
+            .post(
+                "/v1/webhook_endpoints",
+                &[("url", url), ("enabled_events[0]", "*")],
+            )
+            .await;
+        let updated = t
+            .post(&format!("/v1/webhook_endpoints/{id}"), &[("url", url)])
+            .await;
+        let delivered = t
+            .control(
+                Method::POST,
+                "/_sim/webhooks/deliver",
+                Some(json!({ "url": url, "secret": "whsec_x", "raw_body": "{}" })),
+            )
+            .await;
+
+        // Assert
+        for answer in [created, updated, delivered] {
+            let error = answer.error(400);
+            assert_eq!(error["param"], "url", "{url:?}");
+            assert!(
+                str_of(&error["message"]).starts_with("Invalid URL: "),
+                "{error}"
+            );
+        }
+    }
+    let kept = t.get(&format!("/v1/webhook_endpoints/{id}")).await.ok();
+    assert_eq!(kept["url"], "https://example.com/hook");
+}
+
+// ----- body limits everywhere (the control API used to take axum's 2 MB, answered in plain text) -----
+
+#[tokio::test]
+async fn control_api_bodies_over_256_kib_are_413_with_an_envelope() {
+    // Arrange
+    let (t, _) = populated().await;
+    let session = t.open_session().await;
+    let big = "x".repeat(300 * 1024);
+    let requests = [
+        (
+            "/_sim/webhooks/deliver".to_string(),
+            json!({ "url": "http://127.0.0.1:9/hook", "secret": "whsec_x", "raw_body": big }),
+        ),
+        (
+            format!("/_sim/checkout/sessions/{session}/pay"),
+            json!({ "card": "4242424242424242", "name": big }),
+        ),
+        ("/_sim/reset".to_string(), json!({ "padding": big })),
+    ];
+
+    for (path, body) in requests {
+        // Act
+        let error = refused(&t, t.request(Method::POST, &path).json(&body), 413).await;
+
+        // Assert
+        assert_eq!(error["type"], "invalid_request_error", "{path}");
+        assert!(str_of(&error["message"]).contains("262144"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn bodies_past_axums_own_limit_and_undecodable_queries_answer_the_envelope() {
+    // Arrange
+    let (t, _) = populated().await;
+    let session = t.open_session().await;
+    let huge = "a".repeat(3 * 1024 * 1024);
+
+    // Act
+    let page = t
+        .send(form(
+            &t,
+            &format!("/c/pay/{session}"),
+            &format!("card_number={huge}"),
+        ))
+        .await;
+    let clock = t
+        .send(
+            t.request(Method::POST, "/_sim/clock/advance")
+                .header("content-type", "application/json")
+                .body(huge.clone()),
+        )
+        .await;
+    let deliveries = t.get("/_sim/deliveries?event=%FF%FE").await;
+
+    // Assert
+    for answer in [&page, &clock] {
+        let error = answer.error(413);
+        assert!(str_of(&error["message"]).contains("262144"), "{error}");
+    }
+    assert!(deliveries.status < 500, "{}", deliveries.text);
+    if deliveries.status != 200 {
+        deliveries.error(deliveries.status);
+    }
 }

@@ -110,8 +110,14 @@ async fn forward_to_delivers_signed_events_from_the_start() {
         "checkout.session.completed",
     ]);
     assert!(
-        banner.iter().any(|l| l.contains("whsec_cli_test")),
+        banner
+            .iter()
+            .any(|l| l.contains("webhook signing secret: the one given")),
         "{banner:?}"
+    );
+    assert!(
+        !banner.iter().any(|l| l.contains("whsec_cli_test")),
+        "a secret the user gave is never printed: {banner:?}"
     );
     let base = base_url(&banner);
 
@@ -209,4 +215,169 @@ fn trigger_refuses_an_unknown_event_type_with_a_clear_message() {
         stderr.contains("unknown event type 'invoice.paid'"),
         "{stderr}"
     );
+}
+
+/// Runs `stripe-sim serve` with `args` and `env`, expecting it to exit on its own within 10 s.
+fn run_to_exit(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(BIN);
+    command
+        .arg("serve")
+        .args(["--port", "0"])
+        .args(args)
+        .env_remove("STRIPE_SECRET_KEY")
+        .env_remove("STRIPE_WEBHOOK_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    for _ in 0..200 {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    panic!(
+        "stripe-sim serve {args:?} did not exit: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+#[test]
+fn a_live_empty_or_non_test_api_key_stops_serve_at_once_with_a_clear_message() {
+    type Env<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(&[&str], Env); 4] = [
+        (&["--api-key", "sk_live_realmoney1234"], &[]),
+        (&["--api-key", ""], &[]),
+        (&[], &[("STRIPE_SECRET_KEY", "rk_live_realmoney1234")]),
+        (&["--api-key", "pk_test_publishable"], &[]),
+    ];
+    for (args, env) in cases {
+        let output = run_to_exit(args, env);
+
+        assert!(!output.status.success(), "{args:?} {env:?} started");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("sk_test_") && stderr.contains("--api-key"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("realmoney"),
+            "the key is redacted: {stderr}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&output.stdout).contains("listening"),
+            "it must not listen"
+        );
+    }
+}
+
+#[test]
+fn a_public_url_that_is_not_a_url_stops_serve() {
+    let output = run_to_exit(&["--public-url", "localhost:12111"], &[]);
+
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--public-url"));
+}
+
+#[test]
+fn a_non_loopback_bind_warns_that_anyone_who_reaches_the_port_can_use_the_key() {
+    // Arrange / Act
+    let mut child = Command::new(BIN)
+        .args([
+            "serve", "--port", "0", "--bind", "0.0.0.0", "--clock", "manual",
+        ])
+        .env_remove("STRIPE_SECRET_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut warning = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut warning)
+        .unwrap();
+    let mut banner = Vec::new();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..3 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        banner.push(line);
+    }
+    let _server = Server(child);
+
+    // Assert
+    assert!(warning.starts_with("warning:"), "{warning}");
+    assert!(
+        warning.contains("0.0.0.0") && warning.contains("anyone who can reach this port"),
+        "{warning}"
+    );
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.contains("bound to:") && l.contains("0.0.0.0:")),
+        "{banner:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_banner_shows_the_port_bound_and_never_an_api_key_the_user_gave() {
+    // Arrange / Act
+    let (_server, banner) = serve(&["--api-key", "sk_test_mine_0123456789"]);
+
+    // Assert
+    let base = base_url(&banner);
+    let port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();
+    assert_ne!(port, 0, "{banner:?}");
+    assert!(
+        !banner.iter().any(|l| l.contains("sk_test_mine_0123456789")),
+        "{banner:?}"
+    );
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.contains("API key:") && l.contains("sk_test_****6789")),
+        "{banner:?}"
+    );
+    let answer = reqwest::Client::new()
+        .get(format!("{base}/v1/customers"))
+        .bearer_auth("sk_test_mine_0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}
+
+#[test]
+fn without_an_endpoint_the_banner_says_how_to_get_a_signing_secret() {
+    let (_server, banner) = serve(&[]);
+
+    let line = banner
+        .iter()
+        .find(|l| l.contains("webhooks:"))
+        .unwrap_or_else(|| panic!("{banner:?}"));
+    assert!(
+        line.contains("--forward-to") && line.contains("POST /v1/webhook_endpoints"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn the_header_timeout_flag_closes_silent_connections() {
+    use tokio::io::AsyncReadExt;
+
+    // Arrange
+    let (_server, banner) = serve(&["--header-timeout-ms", "300", "--clock", "manual"]);
+    let address = base_url(&banner).trim_start_matches("http://").to_string();
+
+    // Act
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let started = std::time::Instant::now();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut [0u8; 16])).await;
+
+    // Assert
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
+    assert!(started.elapsed() >= Duration::from_millis(250));
 }

@@ -835,3 +835,70 @@ async fn a_delay_in_wall_time_holds_the_attempt_without_blocking_others() {
         Some("payment_intent.created")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_answering_a_gigabyte_is_read_only_64_kib_deep() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // Arrange: an endpoint that answers 200 with a 1 GiB body and writes until the simulator
+    // hangs up, counting what it managed to write.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let written = Arc::new(AtomicUsize::new(0));
+    let counter = written.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut request).await;
+                let head = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1073741824\r\n\r\n";
+                if socket.write_all(head).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b'x'; 64 * 1024];
+                while counter.load(Ordering::Relaxed) < 1 << 30 {
+                    if socket.write_all(&chunk).await.is_err() {
+                        break;
+                    }
+                    counter.fetch_add(chunk.len(), Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let sim = Simulator::builder()
+        .clock(ClockMode::Manual)
+        .seed(11)
+        .webhook_timeout(Duration::from_secs(30))
+        .webhook_endpoint(EndpointSpec::all_events(format!("http://{address}/hook")))
+        .start()
+        .await
+        .unwrap();
+
+    // Act
+    let started = std::time::Instant::now();
+    pay(&sim, "4242424242424242");
+    assert!(sim.wait_for_deliveries(SETTLE).await);
+    let took = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Assert: every delivery succeeded on the status, keeping the body's first bytes, and the
+    // endpoint could write no more than the socket buffers hold beyond 64 KiB per delivery.
+    let records = sim.deliveries(&DeliveryFilter::default());
+    assert!(!records.is_empty());
+    for record in &records {
+        assert_eq!(record.status, RecordStatus::Succeeded, "{record:?}");
+        let attempt = &record.attempts[0];
+        assert_eq!(attempt.status_code, Some(200));
+        assert_eq!(attempt.response.len(), 512);
+        assert!(attempt.response.bytes().all(|b| b == b'x'));
+    }
+    let per_delivery = written.load(Ordering::Relaxed) / records.len();
+    assert!(
+        per_delivery < 16 << 20,
+        "{per_delivery} bytes written per delivery"
+    );
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}

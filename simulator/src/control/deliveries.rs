@@ -223,6 +223,7 @@ impl Control {
                         )
                     }
                     DeliveryTarget::Url { url, secret } => {
+                        crate::url_check::check_endpoint_url(url, "url")?;
                         (url.clone(), vec![secret.clone()], None)
                     }
                 };
@@ -253,7 +254,7 @@ impl Control {
             &self.shared.http,
             &job,
             self.shared.clock.now(),
-            self.shared.config.webhook_timeout,
+            &self.shared.config,
         )
         .await;
         attempts
@@ -349,6 +350,7 @@ impl crate::store::Store {
         Ok(WebhookEndpointInfo {
             id: EndpointId::trusted(endpoint.id.as_str()),
             url: endpoint.url.clone(),
+            enabled_events: endpoint.enabled_events.clone(),
             secret: endpoint.secret().to_string(),
         })
     }

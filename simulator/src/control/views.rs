@@ -88,6 +88,8 @@ pub struct PaymentLinkInfo {
 pub struct WebhookEndpointInfo {
     pub id: EndpointId,
     pub url: String,
+    /// Its event type filters (`*`, `checkout.session.*`).
+    pub enabled_events: Vec<String>,
     pub secret: String,
 }
 

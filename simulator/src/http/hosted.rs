@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -214,10 +214,12 @@ fn confirmation(store: &Store, session: &CheckoutSession) -> Response {
     let message = match hosted_message {
         Some(m) => m,
         None => match &session.success_url {
-            Some(url) => {
-                return Redirect::to(&url.replace("{CHECKOUT_SESSION_ID}", &session.id))
-                    .into_response()
-            }
+            Some(url) => match redirect_to(&url.replace("{CHECKOUT_SESSION_ID}", &session.id)) {
+                Some(redirect) => return redirect,
+                // A URL that cannot go in a header (stored before URLs were checked, or by a
+                // future path that forgets to check) gets the confirmation page, never a 500.
+                None => None,
+            },
             None => None,
         },
     };
@@ -239,6 +241,12 @@ fn confirmation(store: &Store, session: &CheckoutSession) -> Response {
             escape(message.as_deref().unwrap_or(""))
         ),
     )
+}
+
+/// A 303 to `target`, or nothing when `target` cannot be a `Location` header.
+fn redirect_to(target: &str) -> Option<Response> {
+    let location = HeaderValue::from_str(target).ok()?;
+    Some((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
 }
 
 /// `POST /c/pay/{id}`: the buyer submits one of the forms.
@@ -318,4 +326,61 @@ fn card_from_form(text: &dyn Fn(&str) -> Option<String>) -> Result<PaymentMethod
         card.cvc = cvc;
     }
     Ok(PaymentMethodInput::Card(card))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SimConfig;
+    use crate::resources::checkout_session::SessionSpec;
+    use crate::store::Ctx;
+
+    #[test]
+    fn a_completed_session_whose_success_url_cannot_be_a_header_shows_the_confirmation_page() {
+        // Arrange: a stored URL with a control character, as URLs were stored before they were
+        // checked.
+        let mut store = Store::new(SimConfig::default());
+        let ctx = Ctx::automatic(1_767_225_600);
+        let spec = SessionSpec {
+            success_url: Some("https://example.com/\u{1}done".to_string()),
+            ..SessionSpec::default()
+        };
+        let id = store.open_session(spec, &ctx).expect("opened");
+        if let Some(session) = store.sessions.get_mut(&id) {
+            session.status = SessionStatus::Complete;
+        }
+
+        // Act
+        let response = checkout_page(&store, &id, None);
+
+        // Assert
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers().get(header::LOCATION).is_none());
+    }
+
+    #[test]
+    fn a_completed_session_redirects_with_its_id_in_place_of_the_placeholder() {
+        let mut store = Store::new(SimConfig::default());
+        let ctx = Ctx::automatic(1_767_225_600);
+        let spec = SessionSpec {
+            success_url: Some("https://example.com/done?s={CHECKOUT_SESSION_ID}".to_string()),
+            ..SessionSpec::default()
+        };
+        let id = store.open_session(spec, &ctx).expect("opened");
+        if let Some(session) = store.sessions.get_mut(&id) {
+            session.status = SessionStatus::Complete;
+        }
+
+        let response = checkout_page(&store, &id, None);
+
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(
+            location,
+            Some(format!("https://example.com/done?s={id}").as_str())
+        );
+    }
 }

@@ -2,23 +2,33 @@
 //! the control API at `/_sim`.
 
 mod control;
+mod envelope;
 mod hosted;
+pub mod listener;
 mod request;
 mod v1;
 mod webhook_control;
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::{middleware, Router};
 
 use crate::shared::Shared;
 
 /// Every route of one simulator.
 pub fn router(shared: Arc<Shared>) -> Router {
+    // Every body is held to the API's limit, the control API's and hosted pages' too (axum's
+    // default would be 2 MB), and every rejection speaks Stripe's envelope.
+    let limit = shared.config.max_body_bytes;
     Router::new()
         .merge(v1::router(shared.clone()))
         .merge(control::router(shared.clone()))
         .merge(hosted::router())
         .fallback(request::unknown_route)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::map_response(move |response| {
+            envelope::plain_errors_as_envelopes(response, limit)
+        }))
         .with_state(shared)
 }

@@ -146,7 +146,7 @@ pub async fn api_layer(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let request_id = shared.with_store(|s, _| s.ids.id(IdKind::Request));
+    let request_id = shared.with_store(|s, _| s.request_ids.id(IdKind::Request));
     let mut response = match authenticate(req.headers(), &shared.config.api_key) {
         Err(e) => e.into_response(),
         Ok(()) => {

@@ -31,9 +31,11 @@ fn call(
             now,
             request: req.meta,
         };
-        let mut value = op(store, req.params, &ctx)?;
-        expand::apply(store, &mut value, &req.expand)?;
-        Ok(Json(value))
+        store.undo_ids_on_failure(|store| {
+            let mut value = op(store, req.params, &ctx)?;
+            expand::apply(store, &mut value, &req.expand)?;
+            Ok(Json(value))
+        })
     })
 }
 

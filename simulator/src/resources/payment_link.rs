@@ -68,19 +68,9 @@ impl AfterCompletion {
     }
 }
 
-/// Stripe refuses URLs that are not absolute http(s) URLs.
+/// Stripe refuses URLs that are not absolute http(s) URLs ([`crate::url_check`] has the rules).
 pub fn check_url(url: &str, param: &str) -> ApiResult<()> {
-    let ok = (url.starts_with("http://") || url.starts_with("https://"))
-        && url.len() <= 5000
-        && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
-    if ok {
-        Ok(())
-    } else {
-        Err(
-            ApiError::invalid(format!("Not a valid URL: {url}"), Some(param))
-                .with_code("url_invalid"),
-        )
-    }
+    crate::url_check::check_redirect_url(url, param)
 }
 
 #[derive(Debug, Clone)]
@@ -184,7 +174,8 @@ pub fn read_method_types(params: &mut Params) -> ApiResult<Option<Vec<String>>> 
 
 impl Store {
     pub fn create_payment_link(&mut self, mut params: Params, ctx: &Ctx) -> ApiResult<Value> {
-        let line_items = self.read_line_items(&mut params, false, ctx)?;
+        // Checked now, given ids only once the whole request is known to be valid (below).
+        let requested_items = self.check_line_items(&mut params, false)?;
         let after_completion = match params.object("after_completion")? {
             Some(p) => AfterCompletion::from_params(p)?,
             None => AfterCompletion::HostedConfirmation {
@@ -200,6 +191,7 @@ impl Store {
         let allow_promotion_codes = params.boolean("allow_promotion_codes")?.unwrap_or(false);
         params.string("billing_address_collection")?;
         params.finish()?;
+        let line_items = self.store_line_items(requested_items, ctx);
         let link = PaymentLink {
             id: self.ids.id(IdKind::PaymentLink),
             created: ctx.now,

@@ -6,9 +6,9 @@ use serde_json::{json, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::IdKind;
 use crate::params::{Metadata, Params};
-use crate::resources::payment_link::check_url;
 use crate::store::{Ctx, ListQuery, Store};
 use crate::table::Identified;
+use crate::url_check::check_endpoint_url;
 
 /// Stripe allows 16 endpoints per account.
 pub const MAX_ENDPOINTS: usize = 16;
@@ -155,7 +155,7 @@ impl Store {
                 Some("url"),
             ));
         }
-        check_url(&spec.url, "url")?;
+        check_endpoint_url(&spec.url, "url")?;
         let secret = match spec.secret {
             Some(s) => s,
             None => self.ids.id(IdKind::WebhookSecret),
@@ -230,7 +230,7 @@ impl Store {
             .cloned()
             .ok_or_else(|| ApiError::no_such("webhook_endpoint", id, "id"))?;
         if let Some(url) = params.string("url")? {
-            check_url(&url, "url")?;
+            check_endpoint_url(&url, "url")?;
             endpoint.url = url;
         }
         if let Some(events) = read_enabled_events(&mut params, false)? {
@@ -267,10 +267,12 @@ impl Store {
         )
     }
 
-    /// A new current secret; the old one keeps signing until `now + overlap`.
     /// Makes a new current secret; the old one keeps signing for `overlap` seconds. Returns
-    /// when the old one stops.
+    /// when the old one stops. An unknown endpoint draws no id.
     pub fn roll_webhook_secret(&mut self, id: &str, overlap: i64, now: i64) -> ApiResult<i64> {
+        if self.webhook_endpoints.get(id).is_none() {
+            return Err(ApiError::no_such("webhook_endpoint", id, "id"));
+        }
         let new_secret = self.ids.id(IdKind::WebhookSecret);
         let endpoint = self
             .webhook_endpoints

@@ -19,8 +19,15 @@ use crate::webhooks::signature;
 /// How often the loop looks for due retries when nothing wakes it (system clock).
 const POLL: Duration = Duration::from_millis(250);
 
-/// How much of a response body the log keeps.
-const RESPONSE_EXCERPT: usize = 512;
+/// How much of a response body the log keeps by default ([`crate::SimConfig`]'s
+/// `webhook_answer_excerpt`): enough to recognise an error page, small enough for a log of a
+/// million attempts.
+pub const RESPONSE_EXCERPT: usize = 512;
+
+/// How much of a response body is read at most. Reading a small answer to its end lets the
+/// connection be reused; an endpoint answering megabytes (or forever) costs no more than this:
+/// the rest is never read, and the connection is dropped.
+pub const MAX_RESPONSE_READ: usize = 64 * 1024;
 
 /// How old a `stale` fault's timestamp is: well past the SDKs' 300 s tolerance.
 const STALE_AGE: i64 = 3600;
@@ -83,11 +90,12 @@ async fn post(
     client: &reqwest::Client,
     url: &str,
     prepared: Prepared,
-    timeout: Duration,
+    config: &crate::SimConfig,
     at: i64,
     fault: Option<FaultKind>,
     manual: bool,
 ) -> Attempt {
+    let timeout = config.webhook_timeout;
     let mut request = client
         .post(url)
         .timeout(timeout)
@@ -118,11 +126,8 @@ async fn post(
     match result {
         Ok(response) => {
             attempt.status_code = Some(response.status().as_u16());
-            match response.bytes().await {
-                Ok(bytes) => {
-                    let end = bytes.len().min(RESPONSE_EXCERPT);
-                    attempt.response = String::from_utf8_lossy(&bytes[..end]).into_owned();
-                }
+            match read_excerpt(response, config.webhook_answer_excerpt).await {
+                Ok(excerpt) => attempt.response = String::from_utf8_lossy(&excerpt).into_owned(),
                 Err(e) => attempt.error = Some(format!("reading the response failed: {e}")),
             }
         }
@@ -140,12 +145,31 @@ async fn post(
     attempt
 }
 
+/// Streams at most [`MAX_RESPONSE_READ`] bytes of a response and keeps the first
+/// `excerpt_bytes` of them; the rest of the body is left unread.
+async fn read_excerpt(
+    mut response: reqwest::Response,
+    excerpt_bytes: usize,
+) -> reqwest::Result<Vec<u8>> {
+    let mut excerpt = Vec::new();
+    let mut read = 0;
+    while read < MAX_RESPONSE_READ {
+        let Some(chunk) = response.chunk().await? else {
+            break;
+        };
+        read += chunk.len();
+        let room = excerpt_bytes.saturating_sub(excerpt.len());
+        excerpt.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Ok(excerpt)
+}
+
 /// Sends one job, applying its fault, and returns every attempt made (two for a duplicate).
 pub async fn execute(
     client: &reqwest::Client,
     job: &AttemptJob,
     sim_now: i64,
-    timeout: Duration,
+    config: &crate::SimConfig,
 ) -> Vec<Attempt> {
     let fault = job.fault.as_ref();
     let kind = fault.map(|f| f.fault);
@@ -155,7 +179,7 @@ pub async fn execute(
             client,
             &job.url,
             prepare(job, forgery),
-            timeout,
+            config,
             sim_now,
             kind,
             job.manual,
@@ -198,13 +222,7 @@ pub async fn execute(
 /// Sends a job under a concurrency permit and records the outcome.
 pub async fn run_job(shared: &Shared, job: AttemptJob) -> Vec<Attempt> {
     let _permit = shared.delivery_permits.acquire().await;
-    let attempts = execute(
-        &shared.http,
-        &job,
-        shared.clock.now(),
-        shared.config.webhook_timeout,
-    )
-    .await;
+    let attempts = execute(&shared.http, &job, shared.clock.now(), &shared.config).await;
     if let Some(record_id) = &job.record_id {
         let recorded = attempts.clone();
         shared.with_store(|store, now| {

@@ -82,7 +82,9 @@ pub fn verify(
     {
         return Err(VerifyError::NoMatch);
     }
-    if tolerance > 0 && now - t > tolerance {
+    // Saturating: a signed `t` far from `now` (i64::MIN) must be "too old", not an overflow
+    // (found by fuzzing).
+    if tolerance > 0 && now.saturating_sub(t) > tolerance {
         return Err(VerifyError::TooOld(t));
     }
     Ok(())
@@ -153,5 +155,14 @@ mod tests {
             Err(VerifyError::Malformed)
         );
         assert_eq!(verify("", BODY, SECRET, 0, 300), Err(VerifyError::Missing));
+    }
+
+    #[test]
+    fn a_genuine_signature_at_the_far_end_of_time_is_too_old_not_an_overflow() {
+        let header_value = header(&[SECRET], i64::MIN, BODY);
+        assert_eq!(
+            verify(&header_value, BODY, SECRET, 1_700_000_000, 300),
+            Err(VerifyError::TooOld(i64::MIN))
+        );
     }
 }
