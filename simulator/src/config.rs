@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::clock::ClockMode;
+use crate::retention::{Retention, DEFAULT_DISABLE_ENDPOINT_AFTER};
 use crate::webhooks::schedule::RetryPolicy;
 
 /// The API version the official SDKs pin (stripe-node 23.x, stripe-python 16.x). Objects and
@@ -36,6 +37,11 @@ pub struct SimConfig {
     pub webhook_timeout: Duration,
     /// Deliveries in flight at once, across all endpoints.
     pub delivery_concurrency: usize,
+    /// How long events and delivery records are kept, and how many objects are stored.
+    pub retention: Retention,
+    /// Seconds of simulator time an endpoint may fail every delivery before it is disabled
+    /// (`None`: never), as Stripe disables endpoints that fail for days.
+    pub disable_endpoint_after: Option<i64>,
 }
 
 impl Default for SimConfig {
@@ -52,6 +58,8 @@ impl Default for SimConfig {
             retry_policy: RetryPolicy::test_mode(),
             webhook_timeout: Duration::from_secs(10),
             delivery_concurrency: 8,
+            retention: Retention::default(),
+            disable_endpoint_after: Some(DEFAULT_DISABLE_ENDPOINT_AFTER),
         }
     }
 }

@@ -23,7 +23,8 @@ use crate::shared::Shared;
 use crate::typed_ids::{InvalidId, PaymentLinkId};
 
 pub use deliveries::{
-    Delivery, DeliveryBody, DeliveryFilter, DeliveryTarget, Release, MAX_ROLL_OVERLAP,
+    Delivery, DeliveryBody, DeliveryFilter, DeliveryPage, DeliveryTarget, Release,
+    MAX_DELIVERY_PAGE, MAX_ROLL_OVERLAP,
 };
 pub use views::{
     CheckoutSessionView, ClockState, DeliveryStatus, EventView, PaymentLinkInfo, RolledSecret,
@@ -131,9 +132,32 @@ impl Control {
         self.shared.clock.mode()
     }
 
+    /// The state file (`--state`), and what it held when the simulator started.
+    pub fn state_file(&self) -> Option<(&std::path::Path, crate::persist::Restored)> {
+        let persist = self.shared.persist.as_ref()?;
+        Some((persist.path(), persist.restored))
+    }
+
+    /// Waits until every change so far is in the state file (at once without one). HTTP
+    /// requests wait for their own changes; a Rust driver that wants the same calls this.
+    pub async fn sync_state(&self) -> ApiResult<()> {
+        self.shared
+            .flush_state()
+            .await
+            .map_err(ApiError::state_not_saved)
+    }
+
+    /// Commits what is queued and releases the state file (after the server stopped).
+    pub(crate) async fn close_state(&self) {
+        if let Some(persist) = &self.shared.persist {
+            let _ = persist.flush().await;
+            persist.close();
+        }
+    }
+
     /// Forgets every object, event, delivery and idempotency key and re-applies the seed file
     /// and the start-up webhook endpoints; ids restart from `seed` (the simulator's own when
-    /// `None`). The clock keeps its time.
+    /// `None`). The clock keeps its time. With a state file, the file is emptied too.
     pub fn reset(&self, seed: Option<u64>) -> ApiResult<u64> {
         let seed = seed.unwrap_or(self.shared.config.seed);
         self.shared

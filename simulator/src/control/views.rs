@@ -83,12 +83,18 @@ pub struct PaymentLinkInfo {
     pub url: String,
 }
 
-/// A webhook endpoint and its current signing secret.
+/// A webhook endpoint, its current signing secret, and whether it is enabled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WebhookEndpointInfo {
     pub id: EndpointId,
     pub url: String,
     pub secret: String,
+    /// `enabled` or `disabled`, as the endpoint object's `status`.
+    pub status: &'static str,
+    /// Why the simulator disabled it (it failed every delivery for too long).
+    pub disabled_reason: Option<String>,
+    /// Since when (simulator time) every delivery to it has failed.
+    pub failing_since: Option<i64>,
 }
 
 /// A webhook endpoint's new secret after a roll.
@@ -135,6 +141,9 @@ pub struct DeliveryStatus {
     pub in_flight: usize,
     pub succeeded: usize,
     pub failed: usize,
+    pub canceled: usize,
+    /// Records dropped by retention (oldest first) since the start or the last reset.
+    pub dropped: u64,
     /// Nothing in flight and nothing due now (held deliveries excepted).
     pub idle: bool,
     pub next_attempt_at: Option<i64>,

@@ -4,21 +4,31 @@
 mod control;
 mod hosted;
 mod request;
+mod state;
 mod v1;
 mod webhook_control;
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::{middleware, Router};
 
 use crate::shared::Shared;
 
 /// Every route of one simulator.
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    let router = Router::new()
         .merge(v1::router(shared.clone()))
         .merge(control::router(shared.clone()))
         .merge(hosted::router())
-        .fallback(request::unknown_route)
-        .with_state(shared)
+        .fallback(request::unknown_route);
+    // Only when asked for: without --state and --max-objects a request pays nothing for it.
+    let router = if shared.persist.is_some() || shared.config.retention.max_objects.is_some() {
+        router.layer(middleware::from_fn_with_state(
+            shared.clone(),
+            state::state_layer,
+        ))
+    } else {
+        router
+    };
+    router.with_state(shared)
 }
