@@ -98,7 +98,7 @@ pub use config::{SimConfig, DEFAULT_API_KEY, DEFAULT_API_VERSION};
 pub use control::{
     CheckoutSessionView, ClockState, Control, Delivery, DeliveryBody, DeliveryFilter, DeliveryPage,
     DeliveryStatus, DeliveryTarget, EventView, PaymentLinkInfo, Release, RolledSecret, SimInfo,
-    WebhookEndpointInfo, MAX_ADVANCE, MAX_DELIVERY_PAGE, MAX_ROLL_OVERLAP,
+    StorageInfo, WebhookEndpointInfo, MAX_ADVANCE, MAX_DELIVERY_PAGE, MAX_ROLL_OVERLAP,
 };
 pub use error::{ApiError, ErrorType};
 pub use facts::{RefundHistory, SessionFacts};

@@ -12,7 +12,7 @@ use crate::params::Metadata;
 use crate::resources::webhook_endpoint::EndpointSpec;
 use crate::table::PageRequest;
 use crate::typed_ids::{EndpointId, EventId};
-use crate::webhooks::dispatcher::{execute, run_job};
+use crate::webhooks::dispatcher::{execute, run_job, run_job_recorded};
 use crate::webhooks::faults::{DuplicateMode, Fault, Forgery};
 use crate::webhooks::log::{
     Attempt, AttemptJob, DeliveryMode, DeliveryRecord, RecordStatus, ReleaseOrder,
@@ -178,28 +178,26 @@ impl Control {
         let jobs = self
             .shared
             .with_store(|store, now| store.release_held(&release.order, release.duplicate, now))?;
-        let record_ids: Vec<String> = jobs.iter().filter_map(|j| j.record_id.clone()).collect();
+        // Each record as its delivery left it (retention may drop a delivered one right after).
+        let mut released = Vec::new();
         if release.parallel {
             let mut running = tokio::task::JoinSet::new();
             for job in jobs {
                 let shared = self.shared.clone();
-                running.spawn(async move { run_job(&shared, job).await });
+                running.spawn(async move { run_job_recorded(&shared, job).await.1 });
             }
-            while running.join_next().await.is_some() {}
+            while let Some(done) = running.join_next().await {
+                released.extend(done.ok().flatten());
+            }
         } else {
             for job in jobs {
-                run_job(&self.shared, job).await;
+                released.extend(run_job_recorded(&self.shared, job).await.1);
             }
         }
         if release.resume {
             self.set_delivery_mode(DeliveryMode::Auto);
         }
-        Ok(self.shared.with_store(|store, _| {
-            record_ids
-                .iter()
-                .filter_map(|id| store.deliveries.get(id).cloned())
-                .collect()
-        }))
+        Ok(released)
     }
 
     /// Applies `fault` to the next matching delivery attempts, after checking that it means

@@ -28,7 +28,7 @@ pub use deliveries::{
 };
 pub use views::{
     CheckoutSessionView, ClockState, DeliveryStatus, EventView, PaymentLinkInfo, RolledSecret,
-    SimInfo, WebhookEndpointInfo,
+    SimInfo, StorageInfo, WebhookEndpointInfo,
 };
 
 /// Ten years: far enough for any retry schedule, near enough to keep timestamps sane.
@@ -76,6 +76,22 @@ impl Control {
             seed: config.seed,
             settlement_delay: config.settlement_delay,
             refund_settlement_delay: config.refund_settlement_delay,
+            storage: self.shared.with_store(|store, _| StorageInfo {
+                objects: store.object_count(),
+                max_objects: config.retention.max_objects,
+                events: store.events.len(),
+                delivery_records: store.deliveries.len(),
+                max_records: config.retention.max_records,
+                retention_days: config.retention.days,
+                events_dropped: store.events_dropped,
+                delivery_records_dropped: store.deliveries.dropped,
+                idempotency_keys: store.idempotency.len(),
+                state_file: self
+                    .shared
+                    .persist
+                    .as_ref()
+                    .map(|p| p.path().display().to_string()),
+            }),
             payment_links: self.shared.with_store(|store, _| {
                 store
                     .seeded_links
@@ -150,6 +166,11 @@ impl Control {
     /// Commits what is queued and releases the state file (after the server stopped).
     pub(crate) async fn close_state(&self) {
         if let Some(persist) = &self.shared.persist {
+            // The id stream moves on every request; write where it stands, so a restart goes on
+            // from exactly here.
+            self.shared.with_store(|store, _| {
+                persist.capture_meta(store, &self.shared.clock);
+            });
             let _ = persist.flush().await;
             persist.close();
         }

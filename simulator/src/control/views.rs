@@ -129,6 +129,27 @@ pub struct SimInfo {
     pub refund_settlement_delay: i64,
     /// Seed-file key (`lifetime`) → link.
     pub payment_links: BTreeMap<String, PaymentLinkInfo>,
+    /// What is stored, what retention dropped, and the limits.
+    pub storage: StorageInfo,
+}
+
+/// What the simulator holds against its limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StorageInfo {
+    /// Objects counted against `max_objects` (everything but events and delivery records).
+    pub objects: usize,
+    pub max_objects: Option<usize>,
+    pub events: usize,
+    pub delivery_records: usize,
+    /// Events and delivery records are each kept at most this many.
+    pub max_records: Option<usize>,
+    /// Events and delivery records older than this many days of simulator time are dropped.
+    pub retention_days: Option<u32>,
+    pub events_dropped: u64,
+    pub delivery_records_dropped: u64,
+    pub idempotency_keys: usize,
+    /// The state file, with `--state`.
+    pub state_file: Option<String>,
 }
 
 /// The delivery machinery at a glance: mode, how many records are in each state, what is

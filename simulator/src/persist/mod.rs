@@ -548,6 +548,15 @@ impl Persister {
         Some(seq)
     }
 
+    /// Writes the meta row even if only the id generator moved (at shutdown).
+    pub fn capture_meta(&self, store: &mut Store, clock: &Clock) {
+        self.capture
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_meta = None;
+        self.capture(store, clock, false);
+    }
+
     /// Waits until change set `seq` (and every one before it) is committed.
     pub async fn wait(&self, seq: u64) -> Result<(), String> {
         loop {
