@@ -223,10 +223,18 @@ fn read_rows(conn: &Connection) -> rusqlite::Result<Rows> {
     let mut cursor = stmt.query([])?;
     while let Some(row) = cursor.next()? {
         let kind: String = row.get(0)?;
+        // Written as a blob; anything else (a hand-edited file) reaches decoding, which names
+        // the row it cannot read.
+        let body = match row.get_ref(3)? {
+            rusqlite::types::ValueRef::Blob(bytes) | rusqlite::types::ValueRef::Text(bytes) => {
+                bytes.to_vec()
+            }
+            _ => Vec::new(),
+        };
         rows.by_kind.entry(kind).or_default().push(Row {
             id: row.get(1)?,
             pos: row.get(2)?,
-            body: row.get(3)?,
+            body,
         });
     }
     Ok(rows)
