@@ -22,6 +22,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once at start; boxing would buy nothing
 enum Command {
     /// Serve the Stripe API, hosted pages and the /_sim control API (the default).
     Serve(ServeArgs),
