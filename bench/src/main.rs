@@ -21,6 +21,7 @@ mod receiver;
 mod report;
 mod scale;
 mod servers;
+mod state;
 mod stats;
 mod webhooks;
 
@@ -57,7 +58,7 @@ struct Cli {
     /// Checkout Sessions stored for the memory figure (default 1,000,000; 100,000 with --quick).
     #[arg(long)]
     sessions: Option<u64>,
-    /// Sections to run, comma-separated: api, webhooks, harness, scale (default: all).
+    /// Sections to run, comma-separated: api, webhooks, harness, scale, state (default: all).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// The stripe-sim binary (default: next to this one, i.e. target/release/stripe-sim).
@@ -200,6 +201,20 @@ fn run(cli: Cli) -> Result<(), String> {
         }
     }
 
+    if section("state") {
+        report.state = Some(state::measure(
+            &runtime,
+            &programs,
+            state::StatePlan {
+                runs,
+                warmup: Duration::from_secs_f64((seconds / 4.0).max(0.1)),
+                measure: Duration::from_secs_f64(seconds),
+                sessions: size.reset_sessions,
+                events: size.long_run_events,
+            },
+        ));
+    }
+
     let text = format!(
         "{}\n{}\n{}",
         machine(),
@@ -246,6 +261,10 @@ struct Size {
     passes: usize,
     cases: u32,
     startups: usize,
+    /// Sessions stored before the reset whose memory is measured.
+    reset_sessions: u64,
+    /// Events of the long run with one endpoint.
+    long_run_events: u64,
 }
 
 impl Size {
@@ -261,6 +280,8 @@ impl Size {
                 passes: 1,
                 cases: 40,
                 startups: 4,
+                reset_sessions: 20_000,
+                long_run_events: 20_000,
             }
         } else if cli.quick {
             Size {
@@ -273,6 +294,8 @@ impl Size {
                 passes: 2,
                 cases: 200,
                 startups: 8,
+                reset_sessions: 100_000,
+                long_run_events: 200_000,
             }
         } else {
             Size {
@@ -285,6 +308,8 @@ impl Size {
                 passes: 10,
                 cases: 1_000,
                 startups: 20,
+                reset_sessions: 200_000,
+                long_run_events: 1_000_000,
             }
         }
     }

@@ -27,6 +27,8 @@ pub struct Report {
     pub startup: BTreeMap<Kind, Result<Runs, String>>,
     /// Memory per session, with a stored price and with `price_data`.
     pub memory: Vec<(Pricing, Result<SessionMemory, String>)>,
+    /// What `--state` costs, memory after a reset, and the long run.
+    pub state: Option<Result<crate::state::StateFigures, String>>,
 }
 
 const PEERS: [Kind; 2] = [Kind::Localstripe, Kind::StatefulMock];
@@ -99,6 +101,9 @@ impl Report {
                 problems.push(format!("session memory: {e}"));
             }
         }
+        if let Some(Err(e)) = &self.state {
+            problems.push(format!("state: {e}"));
+        }
         problems
     }
 
@@ -108,7 +113,11 @@ impl Report {
         self.webhook_rows(&mut t);
         self.harness_rows(&mut t);
         self.scale_rows(&mut t);
-        t.out
+        let mut out = t.out;
+        if let Some(state) = &self.state {
+            out.push_str(&crate::state::render(state));
+        }
+        out
     }
 
     fn api_rows(&self, t: &mut Table) {

@@ -48,7 +48,12 @@ pub fn session_memory(
     sessions: u64,
     pricing: Pricing,
 ) -> Result<SessionMemory, String> {
-    let server = Server::start(Kind::StripeSim, programs, &SimOptions::default())?;
+    // Every event kept (no --max-records), so the figure is what each session really costs.
+    let options = SimOptions {
+        extra: vec!["--max-records".into(), "0".into()],
+        ..SimOptions::default()
+    };
+    let server = Server::start(Kind::StripeSim, programs, &options)?;
     let key = Kind::StripeSim.api_key();
     let create: Arc<dyn Operation> = match pricing {
         Pricing::PriceData => bind(Op::CreateSession, Kind::StripeSim, &Fixtures::default()),

@@ -73,6 +73,8 @@ pub struct SimOptions {
     pub forward_to: Option<String>,
     pub webhook_secret: Option<String>,
     pub events: Option<String>,
+    /// Further `stripe-sim serve` flags (`--state FILE`, `--max-records N`, …).
+    pub extra: Vec<String>,
 }
 
 /// A running server; stopped when dropped.
@@ -99,6 +101,7 @@ impl Server {
                 if let Some(events) = &options.events {
                     c.args(["--events", events]);
                 }
+                c.args(&options.extra);
                 c
             }
             Kind::Localstripe => {

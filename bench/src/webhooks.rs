@@ -55,6 +55,7 @@ pub fn measure(
                     forward_to: Some(receiver.url.clone()),
                     webhook_secret: Some(SECRET.to_string()),
                     events: None,
+                    extra: Vec::new(),
                 },
             )?;
             runtime.block_on(sim(&server, &receiver, plan))

@@ -65,6 +65,25 @@ impl Clock {
         self.mode
     }
 
+    /// What the clock holds: the offset from the wall clock (system mode) or the time itself
+    /// (manual mode). A state file keeps it.
+    pub fn raw(&self) -> i64 {
+        self.value.load(Ordering::SeqCst)
+    }
+
+    /// A clock in `mode` that reads `now` at the moment it is made: a restarted simulator's
+    /// time goes on from where the state file left it (the clock never goes back).
+    pub fn resumed(mode: ClockMode, now: i64) -> Self {
+        match mode {
+            ClockMode::Manual => Clock::manual(now),
+            ClockMode::System => {
+                let clock = Clock::system();
+                clock.advance((now - wall_clock_now()).max(0));
+                clock
+            }
+        }
+    }
+
     /// The current simulator time in unix seconds.
     pub fn now(&self) -> i64 {
         match self.mode {

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::clock::ClockMode;
+use crate::retention::{Retention, DEFAULT_DISABLE_ENDPOINT_AFTER};
 use crate::webhooks::schedule::RetryPolicy;
 
 /// The API version the official SDKs pin (stripe-node 23.x, stripe-python 16.x). Objects and
@@ -40,6 +41,11 @@ pub struct SimConfig {
     pub delivery_concurrency: usize,
     /// Timeouts and the cap under which client connections are served.
     pub connections: crate::http::listener::ConnectionLimits,
+    /// How long events and delivery records are kept, and how many objects are stored.
+    pub retention: Retention,
+    /// Seconds of simulator time an endpoint may fail every delivery before it is disabled
+    /// (`None`: never), as Stripe disables endpoints that fail for days.
+    pub disable_endpoint_after: Option<i64>,
 }
 
 impl Default for SimConfig {
@@ -58,6 +64,8 @@ impl Default for SimConfig {
             webhook_answer_excerpt: crate::webhooks::dispatcher::RESPONSE_EXCERPT,
             delivery_concurrency: 8,
             connections: Default::default(),
+            retention: Retention::default(),
+            disable_endpoint_after: Some(DEFAULT_DISABLE_ENDPOINT_AFTER),
         }
     }
 }

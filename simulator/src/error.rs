@@ -211,6 +211,33 @@ impl ApiError {
         )
     }
 
+    /// 400 once the simulator stores `--max-objects` objects: reads, deletes and resets still
+    /// work. Not a 429, which the SDKs would retry for ever.
+    pub fn store_full(max: usize) -> Self {
+        let mut error = ApiError::new(
+            400,
+            ErrorType::InvalidRequestError,
+            format!(
+                "stripe-sim is full: it stores at most {max} objects (--max-objects), so it refuses new writes. Reads and deletes still work; POST /_sim/reset empties it, or restart it with a larger --max-objects."
+            ),
+        );
+        // Not one of Stripe's codes, so no `doc_url` pointing at Stripe's docs.
+        error.code = Some("simulator_full");
+        error
+    }
+
+    /// 503: the state file could not be written, so the change is not durable.
+    pub fn state_not_saved(message: impl Into<String>) -> Self {
+        ApiError::new(
+            503,
+            ErrorType::ApiError,
+            format!(
+                "stripe-sim could not save this change to its state file: {}",
+                message.into()
+            ),
+        )
+    }
+
     /// 500: only for a bug in the simulator itself; never expected.
     pub fn internal(message: impl Into<String>) -> Self {
         ApiError::new(500, ErrorType::ApiError, message)

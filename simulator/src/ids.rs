@@ -17,6 +17,12 @@ impl IdGenerator {
         IdGenerator { state: seed }
     }
 
+    /// Where the stream stands: `IdGenerator::new(state)` continues it exactly (a state file
+    /// keeps it, so a restarted simulator never hands out an id twice).
+    pub fn state(&self) -> u64 {
+        self.state
+    }
+
     /// The next 64 random bits (SplitMix64).
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);

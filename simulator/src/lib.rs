@@ -61,6 +61,9 @@
 //!   `clock.rs`): pure, synchronous state transitions; no I/O, no clock reads, no global RNG.
 //! * webhooks (`webhooks/`): the delivery log (pure) and the dispatcher, the only part that
 //!   waits on the network, never under the store lock.
+//! * bounded state (`retention.rs`, `idempotency.rs`): what is forgotten when, pure like the
+//!   store; and persistence (`persist/`): with `--state`, every operation's changes are captured
+//!   under the lock and committed to SQLite by one writer thread, the only disk I/O.
 
 #![recursion_limit = "512"] // Stripe objects have many fields for `json!` to expand.
 
@@ -72,10 +75,13 @@ mod expand;
 mod facts;
 pub mod form;
 mod http;
+mod idempotency;
 mod ids;
 mod params;
 mod payment;
+mod persist;
 mod resources;
+mod retention;
 mod seed;
 mod server;
 mod shared;
@@ -92,21 +98,26 @@ mod webhooks;
 pub use clock::ClockMode;
 pub use config::{SimConfig, DEFAULT_API_KEY, DEFAULT_API_VERSION};
 pub use control::{
-    CheckoutSessionView, ClockState, Control, Delivery, DeliveryBody, DeliveryFilter,
+    CheckoutSessionView, ClockState, Control, Delivery, DeliveryBody, DeliveryFilter, DeliveryPage,
     DeliveryStatus, DeliveryTarget, EventView, PaymentLinkInfo, Release, RolledSecret, SimInfo,
-    WebhookEndpointInfo, MAX_ADVANCE, MAX_ROLL_OVERLAP,
+    StorageInfo, WebhookEndpointInfo, MAX_ADVANCE, MAX_DELIVERY_PAGE, MAX_ROLL_OVERLAP,
 };
 pub use error::{ApiError, ErrorType};
 pub use facts::{RefundHistory, SessionFacts};
 pub use ids::fresh_seed;
 pub use payment::{Buyer, CardInput, PaymentMethodInput};
+pub use persist::{Restored, StateError};
 pub use resources::checkout_session::{PaymentStatus, SessionStatus, DEFAULT_LIFETIME};
 pub use resources::event::EventType;
 pub use resources::payment_intent::PaymentIntentStatus;
 pub use resources::webhook_endpoint::EndpointSpec;
+pub use retention::{
+    Retention, DEFAULT_DISABLE_ENDPOINT_AFTER, DEFAULT_MAX_RECORDS, DEFAULT_RETENTION_DAYS,
+};
 pub use seed::{SeedError, SeedFile};
 pub use server::{Simulator, SimulatorBuilder, StartError};
 pub use startup::{check_api_key, exposure_warning, redact_key};
+pub use table::PageRequest;
 pub use trigger::{trigger, SimClient, TriggerError, TRIGGERS};
 pub use typed_ids::{
     ChargeId, DeliveryId, EndpointId, EventId, InvalidId, PaymentIntentId, PaymentLinkId, RefundId,

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use stripe_sim::{
-    ClockMode, EndpointSpec, RetryPolicy, SeedFile, SimClient, Simulator, SimulatorBuilder,
-    TRIGGERS,
+    ClockMode, EndpointSpec, Retention, RetryPolicy, SeedFile, SimClient, Simulator,
+    SimulatorBuilder, TRIGGERS,
 };
 
 #[derive(Parser)]
@@ -22,6 +22,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once at start; boxing would buy nothing
 enum Command {
     /// Serve the Stripe API, hosted pages and the /_sim control API (the default).
     Serve(ServeArgs),
@@ -116,6 +117,62 @@ struct ServeArgs {
     /// Connections served at once; further ones wait to be accepted until one closes.
     #[arg(long, env = "STRIPE_SIM_MAX_CONNECTIONS", default_value_t = 512)]
     max_connections: usize,
+    #[command(flatten)]
+    state: StateArgs,
+}
+
+/// Where the state lives and how much of it is kept.
+#[derive(Args)]
+struct StateArgs {
+    /// Keep the state in this SQLite file: a restart on it brings back every object, event,
+    /// delivery (pending, held or failed), endpoint, the clock and the id stream. Created when
+    /// missing; one simulator per file.
+    #[arg(long = "state", env = "STRIPE_SIM_STATE")]
+    file: Option<PathBuf>,
+    /// fsync every commit of the state file: an answered request survives a power cut too (by
+    /// default it survives the simulator crashing or being killed).
+    #[arg(long = "state-fsync", env = "STRIPE_SIM_STATE_FSYNC")]
+    fsync: bool,
+    /// Days of simulator time events and delivery records are kept (Stripe lists events for 30
+    /// days); 0 keeps them for ever.
+    #[arg(long, env = "STRIPE_SIM_RETENTION_DAYS", default_value_t = stripe_sim::DEFAULT_RETENTION_DAYS)]
+    retention_days: u32,
+    /// Events kept at most, and delivery records kept at most (oldest dropped first); 0: no limit.
+    #[arg(long, env = "STRIPE_SIM_MAX_RECORDS", default_value_t = stripe_sim::DEFAULT_MAX_RECORDS)]
+    max_records: usize,
+    /// Past this many stored objects (customers, sessions, payments, …), new writes are
+    /// refused with a 400; 0: no limit.
+    #[arg(long, env = "STRIPE_SIM_MAX_OBJECTS", default_value_t = 0)]
+    max_objects: usize,
+    /// Disable a webhook endpoint that failed every delivery for this many hours of simulator
+    /// time, as Stripe does after days (re-enable it with POST /v1/webhook_endpoints/{id}
+    /// disabled=false); 0: never.
+    #[arg(
+        long,
+        env = "STRIPE_SIM_DISABLE_ENDPOINT_AFTER_HOURS",
+        default_value_t = 72
+    )]
+    disable_endpoint_after_hours: u32,
+}
+
+impl StateArgs {
+    fn apply(&self, mut builder: SimulatorBuilder) -> SimulatorBuilder {
+        let nonzero = |n: usize| (n > 0).then_some(n);
+        builder = builder
+            .retention(Retention {
+                days: (self.retention_days > 0).then_some(self.retention_days),
+                max_records: nonzero(self.max_records),
+                max_objects: nonzero(self.max_objects),
+            })
+            .disable_endpoint_after(
+                (self.disable_endpoint_after_hours > 0)
+                    .then_some(i64::from(self.disable_endpoint_after_hours) * 3600),
+            );
+        if let Some(file) = &self.file {
+            builder = builder.state_file(file).state_fsync(self.fsync);
+        }
+        builder
+    }
 }
 
 fn main() {
@@ -207,6 +264,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             api_version: None,
         });
     }
+    builder = args.state.apply(builder);
     let sim = builder
         .bind(SocketAddr::new(args.bind, args.port))
         .start()
@@ -267,10 +325,27 @@ fn print_banner(sim: &Simulator, supplied: Supplied) {
     if endpoints.is_empty() {
         println!("  webhooks:     no endpoint yet; for one and its signing secret, start with --forward-to URL or POST /v1/webhook_endpoints (the answer holds the secret)");
     }
+    print_state(sim);
     println!(
         "Point an SDK at it: stripe.api_base = \"{}\"",
         info.base_url
     );
+}
+
+/// Where the state is kept, and what a restart brought back.
+fn print_state(sim: &Simulator) {
+    match sim.state_file() {
+        None => println!("  state:        in memory only (--state FILE to keep it)"),
+        Some((path, restored)) if restored.existing => println!(
+            "  state:        {} (restored {} objects, {} events, {} delivery records, {} deliveries to make)",
+            path.display(),
+            restored.objects,
+            restored.events,
+            restored.delivery_records,
+            restored.waiting_deliveries
+        ),
+        Some((path, _)) => println!("  state:        {} (new)", path.display()),
+    }
 }
 
 async fn trigger(args: TriggerArgs) -> Result<(), String> {

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,9 @@ use crate::clock::{wall_clock_now, Clock, ClockMode};
 use crate::config::SimConfig;
 use crate::control::Control;
 use crate::ids::fresh_seed;
+use crate::persist::StateError;
 use crate::resources::webhook_endpoint::EndpointSpec;
+use crate::retention::Retention;
 use crate::seed::{SeedError, SeedFile};
 use crate::shared::Shared;
 use crate::webhooks::schedule::RetryPolicy;
@@ -32,6 +35,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Seed(#[from] SeedError),
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// Settings for a new simulator; [`SimulatorBuilder::start`] binds it.
@@ -44,6 +49,8 @@ pub struct SimulatorBuilder {
     seed_file: SeedFile,
     manual_start: Option<i64>,
     endpoints: Vec<EndpointSpec>,
+    state: Option<PathBuf>,
+    state_fsync: bool,
 }
 
 impl Default for SimulatorBuilder {
@@ -56,6 +63,8 @@ impl Default for SimulatorBuilder {
             seed_file: SeedFile::builtin(),
             manual_start: None,
             endpoints: Vec::new(),
+            state: None,
+            state_fsync: false,
         }
     }
 }
@@ -141,6 +150,34 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Keep the state in this file (SQLite, created when missing): a restart on the same file
+    /// brings everything back. Without it, everything lives in memory only.
+    pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state = Some(path.into());
+        self
+    }
+
+    /// fsync every commit of the state file, so an answered change survives a power cut too
+    /// (by default it survives the simulator crashing or being killed).
+    pub fn state_fsync(mut self, fsync: bool) -> Self {
+        self.state_fsync = fsync;
+        self
+    }
+
+    /// How long events and delivery records are kept and how many objects are stored
+    /// ([`Retention::default`]: 30 days, 100,000 records, no object limit).
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.config.retention = retention;
+        self
+    }
+
+    /// Disable an endpoint that has failed every delivery for this many seconds of simulator
+    /// time (3 days by default; `None`: never).
+    pub fn disable_endpoint_after(mut self, seconds: Option<i64>) -> Self {
+        self.config.disable_endpoint_after = seconds;
+        self
+    }
+
     /// Address to listen on; a free loopback port by default.
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.bind = addr;
@@ -183,7 +220,7 @@ impl SimulatorBuilder {
     }
 
     /// The shared state for a simulator listening on `local`.
-    fn into_shared(mut self, local: SocketAddr) -> Result<Shared, SeedError> {
+    fn into_shared(mut self, local: SocketAddr) -> Result<Shared, StartError> {
         if !self.seed_given {
             self.config.seed = fresh_seed();
         }
@@ -195,11 +232,46 @@ impl SimulatorBuilder {
         self.config.base_url = self
             .public_url
             .unwrap_or_else(|| format!("http://{}", SocketAddr::new(host, local.port())));
-        let clock = match self.config.clock {
-            ClockMode::System => Clock::system(),
-            ClockMode::Manual => Clock::manual(self.manual_start.unwrap_or_else(wall_clock_now)),
+        let manual_start = self.manual_start.unwrap_or_else(wall_clock_now);
+        let Some(path) = &self.state else {
+            let clock = match self.config.clock {
+                ClockMode::System => Clock::system(),
+                ClockMode::Manual => Clock::manual(manual_start),
+            };
+            return Ok(Shared::new(
+                self.config,
+                clock,
+                self.seed_file,
+                self.endpoints,
+            )?);
         };
-        Shared::new(self.config, clock, self.seed_file, self.endpoints)
+        let opened = crate::persist::open(
+            crate::persist::OpenOptions {
+                path,
+                fsync: self.state_fsync,
+                config: &self.config,
+                clock_mode: self.config.clock,
+                manual_start,
+                endpoints: &self.endpoints,
+            },
+            |clock| {
+                Shared::fresh_store(&self.config, clock, &self.seed_file, &self.endpoints)
+                    .map_err(|e| StateError::Seed(e.to_string()))
+            },
+        )?;
+        // The file's seed goes on: ids continue its stream.
+        let config = crate::config::SimConfig {
+            seed: opened.store.config.seed,
+            ..self.config
+        };
+        Ok(Shared::assemble(
+            config,
+            opened.clock,
+            self.seed_file,
+            self.endpoints,
+            opened.store,
+            Some(opened.persister),
+        ))
     }
 }
 
@@ -294,11 +366,13 @@ impl Simulator {
     }
 
     /// Stops the server and waits until it has stopped: open connections are finished, the
-    /// delivery loop and the clock ticker end.
+    /// delivery loop and the clock ticker end, and with a state file every change is committed
+    /// and the file released.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
+        self.control.close_state().await;
     }
 }

@@ -4,7 +4,13 @@
 //! no `.await` while the guard lives), so an async mutex would only add overhead. Handlers lock,
 //! run one operation, render, and unlock before answering; webhook attempts are built under the
 //! lock and sent after it is released.
+//!
+//! With a state file, [`Shared::with_store`] also captures what each operation changed and
+//! hands it to the state file's writer (see [`crate::persist`]); the HTTP request that caused it
+//! waits for the commit after the lock is released (see [`Shared::written_by_this_request`]).
 
+use std::cell::Cell;
+use std::future::Future;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -13,6 +19,7 @@ use tokio::sync::{Notify, Semaphore};
 use crate::clock::Clock;
 use crate::config::SimConfig;
 use crate::params::Metadata;
+use crate::persist::Persister;
 use crate::resources::webhook_endpoint::EndpointSpec;
 use crate::seed::{SeedError, SeedFile};
 use crate::store::Store;
@@ -34,6 +41,13 @@ pub struct Shared {
     pub settled: Notify,
     /// Bounds deliveries in flight.
     pub delivery_permits: Semaphore,
+    /// The state file, with `--state`.
+    pub persist: Option<Persister>,
+}
+
+tokio::task_local! {
+    /// The last change set an HTTP request's operations handed to the state file's writer.
+    static WRITTEN: Cell<u64>;
 }
 
 impl Shared {
@@ -45,11 +59,30 @@ impl Shared {
         initial_endpoints: Vec<EndpointSpec>,
     ) -> Result<Self, SeedError> {
         let store = Self::fresh_store(&config, &clock, &seed, &initial_endpoints)?;
+        Ok(Self::assemble(
+            config,
+            clock,
+            seed,
+            initial_endpoints,
+            store,
+            None,
+        ))
+    }
+
+    /// A simulator's state around `store`, written to `persist` when there is one.
+    pub fn assemble(
+        config: SimConfig,
+        clock: Clock,
+        seed: SeedFile,
+        initial_endpoints: Vec<EndpointSpec>,
+        store: Store,
+        persist: Option<Persister>,
+    ) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Ok(Shared {
+        Shared {
             store: Mutex::new(store),
             delivery_permits: Semaphore::new(config.delivery_concurrency.max(1)),
             clock,
@@ -59,10 +92,11 @@ impl Shared {
             http,
             wake: Notify::new(),
             settled: Notify::new(),
-        })
+            persist,
+        }
     }
 
-    fn fresh_store(
+    pub(crate) fn fresh_store(
         config: &SimConfig,
         clock: &Clock,
         seed: &SeedFile,
@@ -85,14 +119,33 @@ impl Shared {
     /// `seed` and re-applies the seed file and initial endpoints. The clock keeps its time. A test
     /// driver gives each scenario its own seed so that ids are replayable per scenario and never
     /// repeat across them.
+    ///
+    /// The old store is dropped before the new one is built, so the new one does not sit on top
+    /// of the freed memory and the allocator can give it back; with a state file, the file is
+    /// emptied and the fresh state written in one transaction.
     pub fn reset_with_seed(&self, seed: u64) -> Result<(), SeedError> {
         let config = SimConfig {
             seed,
             ..self.config.clone()
         };
-        let fresh = Self::fresh_store(&config, &self.clock, &self.seed, &self.initial_endpoints)?;
-        *self.lock() = fresh;
-        Ok(())
+        let mut store = self.lock();
+        let old = std::mem::replace(&mut *store, Store::new(config.clone()));
+        drop(old);
+        let built = Self::fresh_store(&config, &self.clock, &self.seed, &self.initial_endpoints);
+        let result = match built {
+            Ok(fresh) => {
+                *store = fresh;
+                Ok(())
+            }
+            // The seed applied at start, so this cannot happen; the store is left empty.
+            Err(e) => Err(e),
+        };
+        if let Some(persist) = &self.persist {
+            crate::persist::track(&mut store, true);
+            let written = persist.capture(&mut store, &self.clock, true);
+            note_written(written);
+        }
+        result
     }
 
     /// Locks the store. A panic elsewhere must not wedge the simulator, so a poisoned lock is
@@ -107,16 +160,51 @@ impl Shared {
     /// wakes the delivery loop if deliveries became due.
     pub fn with_store<R>(&self, f: impl FnOnce(&mut Store, i64) -> R) -> R {
         let now = self.clock.now();
-        let (result, wake) = {
+        let (result, wake, written) = {
             let mut store = self.lock();
             store.run_due(now);
             let result = f(&mut store, now);
-            (result, std::mem::take(&mut store.deliveries.wake))
+            let written = self
+                .persist
+                .as_ref()
+                .and_then(|p| p.capture(&mut store, &self.clock, false));
+            (result, std::mem::take(&mut store.deliveries.wake), written)
         };
+        note_written(written);
         if wake {
             self.wake.notify_one();
         }
         result
+    }
+
+    /// Runs `request` (an HTTP request's handling) and, when it changed anything and the
+    /// simulator has a state file, waits until that change is committed: an answer is sent only
+    /// once what it reports is on disk. `Err` says why the file could not be written.
+    pub async fn written_by_this_request<R>(
+        &self,
+        request: impl Future<Output = R>,
+    ) -> (R, Result<(), String>) {
+        let Some(persist) = &self.persist else {
+            return (request.await, Ok(()));
+        };
+        let (answer, written) = WRITTEN
+            .scope(Cell::new(0), async {
+                let answer = request.await;
+                (answer, WRITTEN.with(Cell::get))
+            })
+            .await;
+        if written == 0 {
+            return (answer, Ok(()));
+        }
+        (answer, persist.wait(written).await)
+    }
+
+    /// Waits until every change so far is in the state file (nothing to wait for without one).
+    pub async fn flush_state(&self) -> Result<(), String> {
+        match &self.persist {
+            Some(persist) => persist.flush().await,
+            None => Ok(()),
+        }
     }
 
     /// Moves the clock forward and runs every job that fell due, in time order; due webhook
@@ -137,7 +225,7 @@ impl Shared {
     /// Waits until every delivery that exists now has settled, ignoring ones created meanwhile
     /// (other drivers sharing the simulator keep creating events).
     pub async fn wait_for_deliveries_so_far(&self, timeout: Duration) -> bool {
-        let mark = self.with_store(|store, _| store.deliveries.records().len());
+        let mark = self.with_store(|store, _| store.deliveries.mark());
         self.wait_for_deliveries_through(mark, timeout).await
     }
 
@@ -162,5 +250,12 @@ impl Shared {
                 return self.with_store(|store, now| store.deliveries.idle_through(mark, now));
             }
         }
+    }
+}
+
+/// Remembers, for the HTTP request running on this task (if any), the change set to wait for.
+fn note_written(written: Option<u64>) {
+    if let Some(seq) = written {
+        let _ = WRITTEN.try_with(|w| w.set(w.get().max(seq)));
     }
 }

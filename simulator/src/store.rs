@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 
 use crate::config::SimConfig;
 use crate::error::{ApiError, ApiResult};
+use crate::idempotency::IdempotencyKeys;
+pub use crate::idempotency::IdempotencyRecord;
 use crate::ids::IdGenerator;
 use crate::params::Params;
 use crate::resources::{
@@ -23,7 +25,7 @@ use crate::table::{Identified, PageRequest, Table};
 use crate::webhooks::log::DeliveryLog;
 
 /// Work the simulator does later, at a given simulator time.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Job {
     /// Expire the session if it is still open.
     ExpireSession(String),
@@ -31,19 +33,6 @@ pub enum Job {
     SettlePayment(String),
     /// Settle an asynchronous refund (pending → succeeded, or succeeded → failed).
     SettleRefund(String),
-}
-
-/// What an idempotency key remembers: the request it was first used with and its answer.
-#[derive(Debug, Clone)]
-pub enum IdempotencyRecord {
-    InFlight {
-        fingerprint: String,
-    },
-    Done {
-        fingerprint: String,
-        status: u16,
-        body: Vec<u8>,
-    },
 }
 
 #[derive(Debug)]
@@ -68,13 +57,17 @@ pub struct Store {
     pub events: Table<Event>,
     pub webhook_endpoints: Table<WebhookEndpoint>,
     pub deliveries: DeliveryLog,
-    pub idempotency: HashMap<String, IdempotencyRecord>,
+    pub idempotency: IdempotencyKeys,
     /// Scheduled jobs by (due time, sequence number): the sequence keeps same-second jobs in the
     /// order they were scheduled, so replays are deterministic.
-    timeline: BTreeMap<(i64, u64), Job>,
-    timeline_seq: u64,
+    pub(crate) timeline: BTreeMap<(i64, u64), Job>,
+    pub(crate) timeline_seq: u64,
+    /// Timeline keys scheduled or run since the state file was last told; `None` without one.
+    pub(crate) timeline_changes: Option<Vec<(i64, u64)>>,
     /// Seed-file keys (`lifetime`) → payment link ids, for helpers and the start-up banner.
     pub seeded_links: BTreeMap<String, String>,
+    /// Events dropped by retention since the start (or the last reset).
+    pub events_dropped: u64,
 }
 
 /// Sets the request id stream apart from the object stream of the same seed.
@@ -97,10 +90,12 @@ impl Store {
             events: Table::default(),
             webhook_endpoints: Table::default(),
             deliveries: DeliveryLog::new(config.retry_policy.clone()),
-            idempotency: HashMap::new(),
+            idempotency: IdempotencyKeys::default(),
             timeline: BTreeMap::new(),
             timeline_seq: 0,
+            timeline_changes: None,
             seeded_links: BTreeMap::new(),
+            events_dropped: 0,
             config,
         }
     }
@@ -137,13 +132,16 @@ impl Store {
             + self.refunds.len()
             + self.events.len()
             + self.webhook_endpoints.len()
-            + self.deliveries.records().len()
+            + self.deliveries.len()
             + self.timeline.len()
     }
 
     pub fn schedule(&mut self, due: i64, job: Job) {
         self.timeline_seq += 1;
         self.timeline.insert((due, self.timeline_seq), job);
+        if let Some(changes) = &mut self.timeline_changes {
+            changes.push((due, self.timeline_seq));
+        }
     }
 
     /// The time of the next scheduled job, if any.
@@ -152,20 +150,27 @@ impl Store {
     }
 
     /// Runs every job due at or before `now`, in time order, each at its own due time so that
-    /// the objects and events it creates carry the time it really happened.
+    /// the objects and events it creates carry the time it really happened; then drops what
+    /// retention says is past its time.
     pub fn run_due(&mut self, now: i64) {
+        self.idempotency.now = now;
         while let Some(entry) = self.timeline.first_entry() {
-            let (due, _) = *entry.key();
+            let key = *entry.key();
+            let (due, _) = key;
             if due > now {
                 break;
             }
             let job = entry.remove();
+            if let Some(changes) = &mut self.timeline_changes {
+                changes.push(key);
+            }
             match job {
                 Job::ExpireSession(id) => self.expire_session_if_open(&id, due),
                 Job::SettlePayment(id) => self.settle_payment(&id, due),
                 Job::SettleRefund(id) => self.settle_refund(&id, due),
             }
         }
+        self.enforce_retention(now);
     }
 
     /// Renders any object by its id, for `expand[]`.

@@ -1,11 +1,19 @@
 //! An insertion-ordered table of objects with Stripe's list pagination.
 //!
 //! Stripe lists are newest first and paginate by object id (`starting_after`, `ending_before`),
-//! so each table keeps its objects in creation order (a vector) beside an index from id to
-//! position. A page walks from its cursor and stops once it has `limit + 1` matches, so listing
+//! so each table keeps its objects in creation order (a ring of slots) beside an index from id
+//! to position. A page walks from its cursor and stops once it has `limit + 1` matches, so listing
 //! the newest events costs the same with a million stored as with ten.
+//!
+//! Positions are logical and never move: evicting the oldest object (retention) pops the front
+//! of the ring and moves `base` on, so the index stays valid and memory is given back.
+//!
+//! With persistence on, a table also remembers which positions it changed and which ids it
+//! dropped since the state file was last told ([`Table::take_changes`]). Every mutation goes
+//! through `insert`, `get_mut`, `at_mut`, `remove` or `evict_oldest`, so nothing can change
+//! without being seen; with persistence off the bookkeeping is one branch on `None`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -17,15 +25,34 @@ pub trait Identified {
 #[derive(Debug, Clone)]
 pub struct Table<T> {
     /// Creation order; a removed object leaves `None`, so positions never move.
-    slots: Vec<Option<T>>,
+    slots: VecDeque<Option<T>>,
+    /// The logical position of `slots[0]`: how many slots were evicted from the front.
+    base: usize,
     by_id: HashMap<Box<str>, usize>,
+    /// What changed since the last [`Table::take_changes`]; `None` when nobody asks.
+    changes: Option<Changes>,
+}
+
+/// What changed in a table: positions written (inserted or possibly modified) and ids dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub touched: Vec<usize>,
+    pub removed: Vec<Box<str>>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.touched.is_empty() && self.removed.is_empty()
+    }
 }
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
         Table {
-            slots: Vec::new(),
+            slots: VecDeque::new(),
+            base: 0,
             by_id: HashMap::new(),
+            changes: None,
         }
     }
 }
@@ -39,27 +66,44 @@ pub struct PageRequest {
 }
 
 impl<T: Identified> Table<T> {
+    fn touch(&mut self, position: usize) {
+        if let Some(changes) = &mut self.changes {
+            changes.touched.push(position);
+        }
+    }
+
+    fn dropped(&mut self, id: &str) {
+        if let Some(changes) = &mut self.changes {
+            changes.removed.push(id.into());
+        }
+    }
+
     /// Adds `item`, or replaces the object with its id in place.
     pub fn insert(&mut self, item: T) {
         if let Some(&position) = self.by_id.get(item.id()) {
-            self.slots[position] = Some(item);
+            self.slots[position - self.base] = Some(item);
+            self.touch(position);
             return;
         }
-        self.by_id.insert(item.id().into(), self.slots.len());
-        self.slots.push(Some(item));
+        let position = self.end();
+        self.by_id.insert(item.id().into(), position);
+        self.slots.push_back(Some(item));
+        self.touch(position);
     }
 
     pub fn get(&self, id: &str) -> Option<&T> {
-        self.slots[*self.by_id.get(id)?].as_ref()
+        self.at(*self.by_id.get(id)?)
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut T> {
-        self.slots[*self.by_id.get(id)?].as_mut()
+        let position = *self.by_id.get(id)?;
+        self.at_mut(position)
     }
 
     pub fn remove(&mut self, id: &str) -> Option<T> {
         let position = self.by_id.remove(id)?;
-        self.slots[position].take()
+        self.dropped(id);
+        self.slots.get_mut(position - self.base)?.take()
     }
 
     pub fn len(&self) -> usize {
@@ -75,6 +119,116 @@ impl<T: Identified> Table<T> {
         self.slots.iter().filter_map(Option::as_ref)
     }
 
+    /// The logical position of an object: positions only grow, and survive evictions.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
+    /// The object at a logical position, if it is still there.
+    pub fn at(&self, position: usize) -> Option<&T> {
+        self.slots.get(position.checked_sub(self.base)?)?.as_ref()
+    }
+
+    pub fn at_mut(&mut self, position: usize) -> Option<&mut T> {
+        let slot = position.checked_sub(self.base)?;
+        if self.slots.get(slot)?.is_some() {
+            self.touch(position);
+        }
+        self.slots.get_mut(slot)?.as_mut()
+    }
+
+    /// The position of the oldest slot still held.
+    pub fn start(&self) -> usize {
+        self.base
+    }
+
+    /// The position the next new object gets.
+    pub fn end(&self) -> usize {
+        self.base + self.slots.len()
+    }
+
+    /// Objects from logical position `from` on, oldest first, with their positions.
+    pub fn iter_from(&self, from: usize) -> impl DoubleEndedIterator<Item = (usize, &T)> {
+        let skip = from.saturating_sub(self.base).min(self.slots.len());
+        let base = self.base;
+        self.slots
+            .range(skip..)
+            .enumerate()
+            .filter_map(move |(i, slot)| Some((base + skip + i, slot.as_ref()?)))
+    }
+
+    /// The oldest object still held.
+    pub fn oldest(&self) -> Option<&T> {
+        self.iter().next()
+    }
+
+    /// Drops the oldest object (and any removed slots before it), giving its memory back.
+    pub fn evict_oldest(&mut self) -> Option<T> {
+        loop {
+            let slot = self.slots.pop_front()?;
+            self.base += 1;
+            if let Some(item) = slot {
+                self.by_id.remove(item.id());
+                self.dropped(item.id());
+                if self.slots.is_empty() {
+                    // Give the ring's memory back once a burst has drained away.
+                    self.slots.shrink_to_fit();
+                }
+                return Some(item);
+            }
+        }
+    }
+
+    /// Starts remembering changes for [`Table::take_changes`]. With `everything`, what is stored
+    /// already counts as changed, so a store filled before tracking started is written whole.
+    pub fn track_changes(&mut self, everything: bool) {
+        let touched = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| everything && slot.is_some())
+            .map(|(i, _)| self.base + i)
+            .collect();
+        self.changes = Some(Changes {
+            touched,
+            removed: Vec::new(),
+        });
+    }
+
+    /// What changed since the last call (positions deduplicated, oldest first), if anything.
+    pub fn take_changes(&mut self) -> Option<Changes> {
+        let changes = self.changes.as_mut()?;
+        if changes.is_empty() {
+            return None;
+        }
+        let mut taken = std::mem::take(changes);
+        taken.touched.sort_unstable();
+        taken.touched.dedup();
+        Some(taken)
+    }
+
+    /// A table of `rows` read back from a state file: each at the position it had, so lists keep
+    /// their order and later writes keep their places.
+    pub fn restore(mut rows: Vec<(usize, T)>) -> Table<T> {
+        rows.sort_unstable_by_key(|(position, _)| *position);
+        let base = rows.first().map(|(p, _)| *p).unwrap_or(0);
+        let mut table = Table {
+            base,
+            ..Table::default()
+        };
+        for (position, item) in rows {
+            while table.end() < position {
+                table.slots.push_back(None);
+            }
+            if table.end() > position {
+                continue; // a duplicate position cannot happen; keep the first
+            }
+            table.by_id.insert(item.id().into(), position);
+            table.slots.push_back(Some(item));
+        }
+        table
+    }
+
     /// One page of the objects matching `keep`, newest first, and whether more exist beyond it
     /// in the direction of travel.
     pub fn page<'a>(
@@ -86,19 +240,17 @@ impl<T: Identified> Table<T> {
         let position = |cursor: &str, param: &str| -> ApiResult<usize> {
             self.by_id
                 .get(cursor)
-                .copied()
+                .map(|p| p - self.base)
                 .ok_or_else(|| ApiError::no_such(object_name, cursor, param))
-        };
-        let matching = |range: &'a [Option<T>]| {
-            range
-                .iter()
-                .filter_map(Option::as_ref)
-                .filter(move |item| keep(item))
         };
         if let Some(before) = &request.ending_before {
             // Newer than the cursor: the `limit` closest to it, shown newest first.
             let start = position(before, "ending_before")? + 1;
-            let mut page: Vec<&T> = matching(&self.slots[start..])
+            let mut page: Vec<&T> = self
+                .slots
+                .range(start..)
+                .filter_map(Option::as_ref)
+                .filter(|item| keep(item))
                 .take(request.limit + 1)
                 .collect();
             let more = page.len() > request.limit;
@@ -112,8 +264,12 @@ impl<T: Identified> Table<T> {
             Some(after) => position(after, "starting_after")?,
             None => self.slots.len(),
         };
-        let mut page: Vec<&T> = matching(&self.slots[..end])
+        let mut page: Vec<&T> = self
+            .slots
+            .range(..end)
             .rev()
+            .filter_map(Option::as_ref)
+            .filter(|item| keep(item))
             .take(request.limit + 1)
             .collect();
         let more = page.len() > request.limit;
@@ -121,7 +277,6 @@ impl<T: Identified> Table<T> {
         Ok((page, more))
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +366,46 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.status, 404);
         assert_eq!(err.param.as_deref(), Some("starting_after"));
+    }
+
+    #[test]
+    fn evicting_the_oldest_keeps_positions_and_cursors_valid() {
+        let mut t = table(4);
+        assert_eq!(t.evict_oldest().map(|o| o.0), Some("obj_0".to_string()));
+        assert_eq!(t.len(), 3);
+        assert!(t.get("obj_0").is_none());
+        assert_eq!(t.position("obj_3"), Some(3));
+        t.insert(Obj("obj_4".into()));
+        assert_eq!(t.position("obj_4"), Some(4));
+        let (page, more) = t
+            .page(&req(2, Some("obj_3"), None), "obj", |_| true)
+            .unwrap();
+        assert_eq!(ids(&page), ["obj_2", "obj_1"]);
+        assert!(!more);
+    }
+
+    #[test]
+    fn changes_name_the_positions_written_and_the_ids_dropped() {
+        let mut t = table(2);
+        assert_eq!(t.take_changes(), None, "nothing is tracked until asked");
+        t.track_changes(false);
+        t.insert(Obj("obj_2".into()));
+        t.get_mut("obj_0");
+        t.get_mut("obj_0");
+        t.remove("obj_1");
+        let changes = t.take_changes().unwrap();
+        assert_eq!(changes.touched, vec![0, 2]);
+        assert_eq!(changes.removed, vec![Box::from("obj_1")]);
+        assert_eq!(t.take_changes(), None);
+    }
+
+    #[test]
+    fn a_restored_table_keeps_its_order_and_places() {
+        let t = Table::restore(vec![(7, Obj("b".into())), (5, Obj("a".into()))]);
+        assert_eq!(t.position("a"), Some(5));
+        assert_eq!(t.position("b"), Some(7));
+        assert_eq!(t.end(), 8);
+        let (page, _) = t.page(&req(10, None, None), "obj", |_| true).unwrap();
+        assert_eq!(ids(&page), ["b", "a"]);
     }
 }

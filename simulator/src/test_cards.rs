@@ -11,7 +11,7 @@ pub enum CardBehaviour {
 }
 
 /// How refunds of a charge made with a card settle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum RefundBehaviour {
     /// `succeeded` at once ("With all other test cards, refunds succeed immediately").
     #[default]
@@ -238,6 +238,56 @@ pub enum DelayedOutcome {
     },
     /// Stays `processing` for ever (ACH `000000000009`).
     NeverSettles,
+}
+
+/// In a state file, a delayed outcome is its words: `succeeds`, `never_settles`, or the
+/// `code` and `message` of a failure. Read back, a failure must be one of this table's, so a file
+/// from another version never turns into an outcome no test account has.
+impl serde::Serialize for DelayedOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            DelayedOutcome::Succeeds => serializer.serialize_str("succeeds"),
+            DelayedOutcome::NeverSettles => serializer.serialize_str("never_settles"),
+            DelayedOutcome::Fails { code, message } => {
+                let mut map = serializer.serialize_map(Some(2))?;
+                map.serialize_entry("code", code)?;
+                map.serialize_entry("message", message)?;
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DelayedOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Word(String),
+            Fails { code: String, message: String },
+        }
+        let known = || {
+            TEST_IBANS
+                .iter()
+                .map(|t| t.outcome)
+                .chain(TEST_BANK_ACCOUNTS.iter().map(|t| t.outcome))
+        };
+        match Stored::deserialize(deserializer)? {
+            Stored::Word(word) if word == "succeeds" => Ok(DelayedOutcome::Succeeds),
+            Stored::Word(word) if word == "never_settles" => Ok(DelayedOutcome::NeverSettles),
+            Stored::Word(word) => Err(serde::de::Error::custom(format!(
+                "unknown delayed outcome '{word}'"
+            ))),
+            Stored::Fails { code, message } => known()
+                .find(|o| {
+                    matches!(o, DelayedOutcome::Fails { code: c, message: m } if *c == code && *m == message)
+                })
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!("no test account fails with '{code}'"))
+                }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

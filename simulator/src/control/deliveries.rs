@@ -3,14 +3,16 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::control::{Control, DeliveryStatus, EventView, RolledSecret, WebhookEndpointInfo};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Metadata;
 use crate::resources::webhook_endpoint::EndpointSpec;
+use crate::table::PageRequest;
 use crate::typed_ids::{EndpointId, EventId};
-use crate::webhooks::dispatcher::{execute, run_job};
+use crate::webhooks::dispatcher::{execute, run_job, run_job_recorded};
 use crate::webhooks::faults::{DuplicateMode, Fault, Forgery};
 use crate::webhooks::log::{
     Attempt, AttemptJob, DeliveryMode, DeliveryRecord, RecordStatus, ReleaseOrder,
@@ -66,7 +68,33 @@ pub struct DeliveryFilter {
     pub event: Option<EventId>,
     pub endpoint: Option<EndpointId>,
     pub outcome: Option<RecordStatus>,
+    /// Records made at or after this simulator time.
+    pub since: Option<i64>,
+    /// Records made at or before this simulator time.
+    pub until: Option<i64>,
 }
+
+impl DeliveryFilter {
+    pub fn accepts(&self, r: &DeliveryRecord) -> bool {
+        self.event.as_ref().is_none_or(|e| r.event_id == *e)
+            && self.endpoint.as_ref().is_none_or(|e| r.endpoint_id == *e)
+            && self.outcome.is_none_or(|o| r.status == o)
+            && self.since.is_none_or(|t| r.created >= t)
+            && self.until.is_none_or(|t| r.created <= t)
+    }
+}
+
+/// One page of the delivery log, newest first, like a page of a Stripe list.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryPage {
+    pub data: Vec<DeliveryRecord>,
+    pub has_more: bool,
+    /// Records dropped by retention so far: they are in no page.
+    pub dropped: u64,
+}
+
+/// The largest page of the delivery log (as Stripe's lists).
+pub const MAX_DELIVERY_PAGE: usize = 100;
 
 impl Control {
     /// Adds a webhook endpoint now; with `spec.secret` unset a `whsec_…` secret is generated.
@@ -121,8 +149,12 @@ impl Control {
     pub fn delivery_status(&self) -> DeliveryStatus {
         self.shared.with_store(|store, now| {
             let log = &store.deliveries;
-            let count =
-                |status: RecordStatus| log.records().iter().filter(|r| r.status == status).count();
+            // One pass over the log, however many states are counted.
+            let mut counts = std::collections::HashMap::new();
+            for record in log.records() {
+                *counts.entry(record.status).or_insert(0usize) += 1;
+            }
+            let count = |status: RecordStatus| counts.get(&status).copied().unwrap_or(0);
             DeliveryStatus {
                 mode: log.mode,
                 held: count(RecordStatus::Held),
@@ -130,6 +162,8 @@ impl Control {
                 in_flight: count(RecordStatus::InFlight),
                 succeeded: count(RecordStatus::Succeeded),
                 failed: count(RecordStatus::Failed),
+                canceled: count(RecordStatus::Canceled),
+                dropped: log.dropped,
                 idle: log.idle(now),
                 next_attempt_at: log.next_due(),
                 faults: log.faults.clone(),
@@ -144,28 +178,26 @@ impl Control {
         let jobs = self
             .shared
             .with_store(|store, now| store.release_held(&release.order, release.duplicate, now))?;
-        let record_ids: Vec<String> = jobs.iter().filter_map(|j| j.record_id.clone()).collect();
+        // Each record as its delivery left it (retention may drop a delivered one right after).
+        let mut released = Vec::new();
         if release.parallel {
             let mut running = tokio::task::JoinSet::new();
             for job in jobs {
                 let shared = self.shared.clone();
-                running.spawn(async move { run_job(&shared, job).await });
+                running.spawn(async move { run_job_recorded(&shared, job).await.1 });
             }
-            while running.join_next().await.is_some() {}
+            while let Some(done) = running.join_next().await {
+                released.extend(done.ok().flatten());
+            }
         } else {
             for job in jobs {
-                run_job(&self.shared, job).await;
+                released.extend(run_job_recorded(&self.shared, job).await.1);
             }
         }
         if release.resume {
             self.set_delivery_mode(DeliveryMode::Auto);
         }
-        Ok(self.shared.with_store(|store, _| {
-            record_ids
-                .iter()
-                .filter_map(|id| store.deliveries.get(id).cloned())
-                .collect()
-        }))
+        Ok(released)
     }
 
     /// Applies `fault` to the next matching delivery attempts, after checking that it means
@@ -285,6 +317,7 @@ impl Control {
     /// same event: that is [`Control::resend`].
     pub fn reissue_event(&self, event: &EventId) -> ApiResult<EventView> {
         self.shared.with_store(|store, now| {
+            store.admit_write()?;
             let id = store.duplicate_event(event, now)?;
             store
                 .events
@@ -306,31 +339,61 @@ impl Control {
         self.shared.wait_for_deliveries_so_far(timeout).await
     }
 
-    /// The delivery log: every (event, endpoint) record with its attempts, oldest first.
+    /// The delivery log: every (event, endpoint) record matching `filter`, with its attempts,
+    /// oldest first. It copies every match under the store lock: for a long log, page through it
+    /// with [`Control::delivery_page`].
     pub fn deliveries(&self, filter: &DeliveryFilter) -> Vec<DeliveryRecord> {
         self.shared.with_store(|store, _| {
             store
                 .deliveries
                 .records()
-                .iter()
-                .filter(|r| filter.event.as_ref().is_none_or(|e| r.event_id == *e))
-                .filter(|r| filter.endpoint.as_ref().is_none_or(|e| r.endpoint_id == *e))
-                .filter(|r| filter.outcome.is_none_or(|o| r.status == o))
+                .filter(|r| filter.accepts(r))
                 .cloned()
                 .collect()
         })
     }
 
-    /// How many delivery records exist: a mark for [`Control::deliveries_since`].
-    pub fn delivery_count(&self) -> usize {
-        self.shared
-            .with_store(|store, _| store.deliveries.records().len())
+    /// One page of the delivery log, newest first, paginated like Stripe's lists: `limit` (1 to
+    /// 100) records after the cursor `starting_after` (older) or before `ending_before` (newer),
+    /// both record ids. The page walks from its cursor and stops after `limit + 1` matches, so
+    /// it holds the store lock for a page's worth of work, not the whole log's.
+    pub fn delivery_page(
+        &self,
+        filter: &DeliveryFilter,
+        page: &PageRequest,
+    ) -> ApiResult<DeliveryPage> {
+        if !(1..=MAX_DELIVERY_PAGE).contains(&page.limit) {
+            return Err(ApiError::invalid(
+                format!(
+                    "Invalid limit: must be between 1 and {MAX_DELIVERY_PAGE} (got {})",
+                    page.limit
+                ),
+                Some("limit"),
+            ));
+        }
+        self.shared.with_store(|store, _| {
+            let (records, has_more) = store
+                .deliveries
+                .records
+                .page(page, "delivery", |r| filter.accepts(r))?;
+            Ok(DeliveryPage {
+                data: records.into_iter().cloned().collect(),
+                has_more,
+                dropped: store.deliveries.dropped,
+            })
+        })
     }
 
-    /// The delivery records created since `mark` (an earlier [`Control::delivery_count`]).
+    /// A mark for [`Control::deliveries_since`]: where the next delivery record will be.
+    pub fn delivery_count(&self) -> usize {
+        self.shared.with_store(|store, _| store.deliveries.mark())
+    }
+
+    /// The delivery records created since `mark` (an earlier [`Control::delivery_count`]) and
+    /// still held.
     pub fn deliveries_since(&self, mark: usize) -> Vec<DeliveryRecord> {
         self.shared
-            .with_store(|store, _| store.deliveries.records_since(mark).to_vec())
+            .with_store(|store, _| store.deliveries.records_since(mark).cloned().collect())
     }
 
     /// When the next delivery attempt is due (simulator time), if any is scheduled.
@@ -352,6 +415,13 @@ impl crate::store::Store {
             url: endpoint.url.clone(),
             enabled_events: endpoint.enabled_events.clone(),
             secret: endpoint.secret().to_string(),
+            status: if endpoint.disabled {
+                "disabled"
+            } else {
+                "enabled"
+            },
+            disabled_reason: endpoint.disabled_reason.clone(),
+            failing_since: endpoint.failing_since,
         })
     }
 }

@@ -23,11 +23,12 @@ use crate::shared::Shared;
 use crate::typed_ids::{InvalidId, PaymentLinkId};
 
 pub use deliveries::{
-    Delivery, DeliveryBody, DeliveryFilter, DeliveryTarget, Release, MAX_ROLL_OVERLAP,
+    Delivery, DeliveryBody, DeliveryFilter, DeliveryPage, DeliveryTarget, Release,
+    MAX_DELIVERY_PAGE, MAX_ROLL_OVERLAP,
 };
 pub use views::{
     CheckoutSessionView, ClockState, DeliveryStatus, EventView, PaymentLinkInfo, RolledSecret,
-    SimInfo, WebhookEndpointInfo,
+    SimInfo, StorageInfo, WebhookEndpointInfo,
 };
 
 /// Ten years: far enough for any retry schedule, near enough to keep timestamps sane.
@@ -75,6 +76,22 @@ impl Control {
             seed: config.seed,
             settlement_delay: config.settlement_delay,
             refund_settlement_delay: config.refund_settlement_delay,
+            storage: self.shared.with_store(|store, _| StorageInfo {
+                objects: store.object_count(),
+                max_objects: config.retention.max_objects,
+                events: store.events.len(),
+                delivery_records: store.deliveries.len(),
+                max_records: config.retention.max_records,
+                retention_days: config.retention.days,
+                events_dropped: store.events_dropped,
+                delivery_records_dropped: store.deliveries.dropped,
+                idempotency_keys: store.idempotency.len(),
+                state_file: self
+                    .shared
+                    .persist
+                    .as_ref()
+                    .map(|p| p.path().display().to_string()),
+            }),
             payment_links: self.shared.with_store(|store, _| {
                 store
                     .seeded_links
@@ -131,9 +148,37 @@ impl Control {
         self.shared.clock.mode()
     }
 
+    /// The state file (`--state`), and what it held when the simulator started.
+    pub fn state_file(&self) -> Option<(&std::path::Path, crate::persist::Restored)> {
+        let persist = self.shared.persist.as_ref()?;
+        Some((persist.path(), persist.restored))
+    }
+
+    /// Waits until every change so far is in the state file (at once without one). HTTP
+    /// requests wait for their own changes; a Rust driver that wants the same calls this.
+    pub async fn sync_state(&self) -> ApiResult<()> {
+        self.shared
+            .flush_state()
+            .await
+            .map_err(ApiError::state_not_saved)
+    }
+
+    /// Commits what is queued and releases the state file (after the server stopped).
+    pub(crate) async fn close_state(&self) {
+        if let Some(persist) = &self.shared.persist {
+            // The id stream moves on every request; write where it stands, so a restart goes on
+            // from exactly here.
+            self.shared.with_store(|store, _| {
+                persist.capture_meta(store, &self.shared.clock);
+            });
+            let _ = persist.flush().await;
+            persist.close();
+        }
+    }
+
     /// Forgets every object, event, delivery and idempotency key and re-applies the seed file
     /// and the start-up webhook endpoints; ids restart from `seed` (the simulator's own when
-    /// `None`). The clock keeps its time.
+    /// `None`). The clock keeps its time. With a state file, the file is emptied too.
     pub fn reset(&self, seed: Option<u64>) -> ApiResult<u64> {
         let seed = seed.unwrap_or(self.shared.config.seed);
         self.shared

@@ -21,6 +21,7 @@ impl Control {
         prefilled_email: Option<&str>,
     ) -> ApiResult<CheckoutSessionView> {
         self.shared.with_store(|store, now| {
+            store.admit_write()?;
             let id = store.visit_payment_link_by_id(
                 link,
                 client_reference_id,
@@ -40,6 +41,7 @@ impl Control {
         buyer: &Buyer,
     ) -> ApiResult<CheckoutSessionView> {
         self.shared.with_store(|store, now| {
+            store.admit_write()?;
             store.pay_session(session, method, buyer, &Ctx::automatic(now))?;
             store.session_view(session)
         })

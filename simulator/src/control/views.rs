@@ -83,7 +83,7 @@ pub struct PaymentLinkInfo {
     pub url: String,
 }
 
-/// A webhook endpoint and its current signing secret.
+/// A webhook endpoint, its current signing secret, and whether it is enabled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WebhookEndpointInfo {
     pub id: EndpointId,
@@ -91,6 +91,12 @@ pub struct WebhookEndpointInfo {
     /// Its event type filters (`*`, `checkout.session.*`).
     pub enabled_events: Vec<String>,
     pub secret: String,
+    /// `enabled` or `disabled`, as the endpoint object's `status`.
+    pub status: &'static str,
+    /// Why the simulator disabled it (it failed every delivery for too long).
+    pub disabled_reason: Option<String>,
+    /// Since when (simulator time) every delivery to it has failed.
+    pub failing_since: Option<i64>,
 }
 
 /// A webhook endpoint's new secret after a roll.
@@ -125,6 +131,27 @@ pub struct SimInfo {
     pub refund_settlement_delay: i64,
     /// Seed-file key (`lifetime`) → link.
     pub payment_links: BTreeMap<String, PaymentLinkInfo>,
+    /// What is stored, what retention dropped, and the limits.
+    pub storage: StorageInfo,
+}
+
+/// What the simulator holds against its limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StorageInfo {
+    /// Objects counted against `max_objects` (everything but events and delivery records).
+    pub objects: usize,
+    pub max_objects: Option<usize>,
+    pub events: usize,
+    pub delivery_records: usize,
+    /// Events and delivery records are each kept at most this many.
+    pub max_records: Option<usize>,
+    /// Events and delivery records older than this many days of simulator time are dropped.
+    pub retention_days: Option<u32>,
+    pub events_dropped: u64,
+    pub delivery_records_dropped: u64,
+    pub idempotency_keys: usize,
+    /// The state file, with `--state`.
+    pub state_file: Option<String>,
 }
 
 /// The delivery machinery at a glance: mode, how many records are in each state, what is
@@ -137,6 +164,9 @@ pub struct DeliveryStatus {
     pub in_flight: usize,
     pub succeeded: usize,
     pub failed: usize,
+    pub canceled: usize,
+    /// Records dropped by retention (oldest first) since the start or the last reset.
+    pub dropped: u64,
     /// Nothing in flight and nothing due now (held deliveries excepted).
     pub idle: bool,
     pub next_attempt_at: Option<i64>,

@@ -6,6 +6,7 @@ mod envelope;
 mod hosted;
 pub mod listener;
 mod request;
+mod state;
 mod v1;
 mod webhook_control;
 
@@ -21,11 +22,21 @@ pub fn router(shared: Arc<Shared>) -> Router {
     // Every body is held to the API's limit, the control API's and hosted pages' too (axum's
     // default would be 2 MB), and every rejection speaks Stripe's envelope.
     let limit = shared.config.max_body_bytes;
-    Router::new()
+    let router = Router::new()
         .merge(v1::router(shared.clone()))
         .merge(control::router(shared.clone()))
         .merge(hosted::router())
-        .fallback(request::unknown_route)
+        .fallback(request::unknown_route);
+    // Only when asked for: without --state and --max-objects a request pays nothing for it.
+    let router = if shared.persist.is_some() || shared.config.retention.max_objects.is_some() {
+        router.layer(middleware::from_fn_with_state(
+            shared.clone(),
+            state::state_layer,
+        ))
+    } else {
+        router
+    };
+    router
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::map_response(move |response| {
             envelope::plain_errors_as_envelopes(response, limit)

@@ -13,11 +13,14 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::control::{parse_id, Delivery, DeliveryBody, DeliveryFilter, DeliveryTarget, Release};
+use crate::control::{
+    parse_id, Delivery, DeliveryBody, DeliveryFilter, DeliveryTarget, Release, MAX_DELIVERY_PAGE,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::http::control::{control, json_body};
 use crate::resources::webhook_endpoint::DEFAULT_ROLL_OVERLAP;
 use crate::shared::Shared;
+use crate::table::PageRequest;
 use crate::typed_ids::{EndpointId, EventId};
 use crate::vocabulary::Vocabulary;
 use crate::webhooks::faults::{DuplicateMode, Fault, Forgery};
@@ -39,6 +42,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/_sim/webhooks/deliver", post(deliver))
         .route("/_sim/webhooks/flush", post(flush))
         .route("/_sim/deliveries", get(deliveries))
+        .route("/_sim/webhook_endpoints", get(webhook_endpoints))
         .route("/_sim/events/{id}/resend", post(resend))
         .route("/_sim/events/{id}/reissue", post(reissue_event))
         .route("/_sim/events/{id}/duplicate", post(reissue_event))
@@ -266,13 +270,54 @@ async fn flush(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Json
     Ok(Json(json!(control.delivery_status())))
 }
 
-/// `GET /_sim/deliveries?event=evt_…&endpoint=we_…&outcome=failed`.
+/// A whole number from the query string, or a 400 naming it.
+fn query_integer(key: &str, value: &str) -> ApiResult<i64> {
+    value
+        .parse()
+        .map_err(|_| ApiError::invalid_value(key, "integer", value))
+}
+
+/// `GET /_sim/deliveries?event=evt_…&endpoint=we_…&outcome=failed&created[gte]=…&limit=10
+/// &starting_after=wd_…`: one page of the delivery log, newest first, as Stripe pages its lists.
 async fn deliveries(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let mut filter = DeliveryFilter::default();
+    let mut page = PageRequest {
+        limit: 10,
+        ..PageRequest::default()
+    };
     for (key, value) in crate::form::parse(query.as_deref().unwrap_or_default())? {
+        if key == "created" {
+            match value {
+                crate::form::FormValue::Text(at) => {
+                    let at = query_integer("created", &at)?;
+                    filter.since = Some(at);
+                    filter.until = Some(at);
+                }
+                crate::form::FormValue::Map(range) => {
+                    for (op, bound) in range {
+                        let param = format!("created[{op}]");
+                        let crate::form::FormValue::Text(bound) = bound else {
+                            return Err(ApiError::invalid_value(&param, "integer", "a hash"));
+                        };
+                        let bound = query_integer(&param, &bound)?;
+                        match op.as_str() {
+                            "gt" => filter.since = Some(bound.saturating_add(1)),
+                            "gte" => filter.since = Some(bound),
+                            "lt" => filter.until = Some(bound.saturating_sub(1)),
+                            "lte" => filter.until = Some(bound),
+                            _ => return Err(ApiError::unknown_param(&param)),
+                        }
+                    }
+                }
+                crate::form::FormValue::List(_) => {
+                    return Err(ApiError::invalid_value("created", "integer", "a list"))
+                }
+            }
+            continue;
+        }
         let crate::form::FormValue::Text(value) = value else {
             return Err(ApiError::invalid_value(&key, "string", "a hash or list"));
         };
@@ -292,13 +337,46 @@ async fn deliveries(
                         .map_err(|e| ApiError::invalid(e.to_string(), Some("outcome")))?,
                 )
             }
+            "limit" => {
+                let limit = query_integer("limit", &value)?;
+                page.limit = usize::try_from(limit).unwrap_or(0);
+                if page.limit == 0 {
+                    return Err(ApiError::invalid(
+                        format!("Invalid limit: must be between 1 and {MAX_DELIVERY_PAGE} (got {limit})"),
+                        Some("limit"),
+                    ));
+                }
+            }
+            "starting_after" => page.starting_after = Some(value),
+            "ending_before" => page.ending_before = Some(value),
             other => return Err(ApiError::unknown_param(other)),
         }
     }
-    let data = control(&shared).deliveries(&filter);
-    Ok(Json(
-        json!({ "object": "list", "data": data, "has_more": false, "url": "/_sim/deliveries" }),
-    ))
+    if page.starting_after.is_some() && page.ending_before.is_some() {
+        return Err(ApiError::invalid(
+            "You may only specify one of these parameters: ending_before, starting_after.",
+            Some("ending_before"),
+        ));
+    }
+    let found = control(&shared).delivery_page(&filter, &page)?;
+    Ok(Json(json!({
+        "object": "list",
+        "data": found.data,
+        "has_more": found.has_more,
+        "url": "/_sim/deliveries",
+        "dropped": found.dropped,
+    })))
+}
+
+/// `GET /_sim/webhook_endpoints`: every endpoint with its current secret, its status and, when
+/// the simulator disabled it, why.
+async fn webhook_endpoints(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({
+        "object": "list",
+        "data": control(&shared).webhook_endpoints(),
+        "has_more": false,
+        "url": "/_sim/webhook_endpoints",
+    }))
 }
 
 #[derive(Debug, Default, Deserialize)]

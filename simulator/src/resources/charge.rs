@@ -11,7 +11,7 @@ use crate::store::{list_object, ListQuery, Store};
 use crate::table::Identified;
 use crate::test_cards::{DelayedOutcome, RefundBehaviour};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ChargeStatus {
     Succeeded,
     Pending,
@@ -29,7 +29,7 @@ impl ChargeStatus {
 }
 
 /// The payment method used, as `payment_method_details` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MethodDetails {
     Card {
         brand: String,
@@ -132,7 +132,7 @@ impl MethodDetails {
 }
 
 /// `outcome` of a charge: how the network answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Authorized,
     IssuerDeclined { reason: String },
@@ -178,7 +178,7 @@ impl Outcome {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Charge {
     pub id: String,
     pub created: i64,

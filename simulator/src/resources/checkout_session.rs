@@ -76,14 +76,14 @@ crate::vocabulary::serde_as_word!(SessionStatus);
 crate::vocabulary::serde_as_word!(PaymentStatus);
 
 /// What the buyer entered on the checkout page.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CustomerDetails {
     pub email: Option<String>,
     pub name: Option<String>,
     pub country: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CheckoutSession {
     pub id: String,
     pub created: i64,

@@ -139,13 +139,13 @@ impl EventType {
 
 /// The API request that caused an event; both null for events the simulator caused itself (a
 /// buyer on a hosted page, a settlement, an expiry).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RequestMeta {
     pub id: Option<String>,
     pub idempotency_key: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     pub id: String,
     pub event_type: EventType,

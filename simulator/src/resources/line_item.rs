@@ -51,7 +51,7 @@ fn group_thousands(amount: &str) -> String {
     format!("{}{grouped}{}", &amount[..start], &amount[end..])
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LineItem {
     pub id: String,
     pub price: String,

@@ -44,7 +44,7 @@ impl crate::vocabulary::Vocabulary for PaymentIntentStatus {
 
 crate::vocabulary::serde_as_word!(PaymentIntentStatus);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PaymentIntent {
     pub id: String,
     pub created: i64,

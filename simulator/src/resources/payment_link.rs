@@ -14,7 +14,7 @@ use crate::store::{Ctx, ListQuery, Store};
 use crate::table::Identified;
 
 /// What the buyer sees after paying.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AfterCompletion {
     HostedConfirmation {
         custom_message: Option<String>,
@@ -73,7 +73,7 @@ pub fn check_url(url: &str, param: &str) -> ApiResult<()> {
     crate::url_check::check_redirect_url(url, param)
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PaymentLink {
     pub id: String,
     pub created: i64,

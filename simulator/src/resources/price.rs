@@ -50,7 +50,7 @@ impl PriceData {
 /// Largest amount Stripe accepts on a price (99,999,999.99 in major units).
 const MAX_UNIT_AMOUNT: i64 = 99_999_999_999;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Price {
     pub id: String,
     pub created: i64,

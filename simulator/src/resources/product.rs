@@ -9,7 +9,7 @@ use crate::resources::event::{CreatedFilter, EventType};
 use crate::store::{Ctx, ListQuery, Store};
 use crate::table::Identified;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Product {
     pub id: String,
     pub created: i64,

@@ -14,7 +14,7 @@ use crate::store::{Ctx, Job, ListQuery, Store};
 use crate::table::Identified;
 use crate::test_cards::RefundBehaviour;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RefundStatus {
     Pending,
     Succeeded,
@@ -31,7 +31,7 @@ impl RefundStatus {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Refund {
     pub id: String,
     pub created: i64,

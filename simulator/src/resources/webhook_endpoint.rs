@@ -16,14 +16,14 @@ pub const MAX_ENDPOINTS: usize = 16;
 /// How long a rolled secret keeps signing by default: Stripe allows up to 24 hours.
 pub const DEFAULT_ROLL_OVERLAP: i64 = 24 * 3600;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SigningSecret {
     pub value: String,
     /// When a rolled-away secret stops signing (simulator time); `None` for the current one.
     pub expires_at: Option<i64>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct WebhookEndpoint {
     pub id: String,
     pub created: i64,
@@ -35,6 +35,14 @@ pub struct WebhookEndpoint {
     pub disabled: bool,
     /// Older secrets first, the current one last.
     pub secrets: Vec<SigningSecret>,
+    /// Since when (simulator time) every genuine delivery attempt has failed; `None` while the
+    /// endpoint answers. Long enough, and the endpoint is disabled.
+    #[serde(default)]
+    pub failing_since: Option<i64>,
+    /// Why the simulator disabled the endpoint (not a field of Stripe's object: the control API
+    /// shows it, as Stripe's dashboard and email do).
+    #[serde(default)]
+    pub disabled_reason: Option<String>,
 }
 
 impl Identified for WebhookEndpoint {
@@ -176,6 +184,8 @@ impl Store {
                 value: secret.clone(),
                 expires_at: None,
             }],
+            failing_since: None,
+            disabled_reason: None,
         };
         let id = endpoint.id.clone();
         self.webhook_endpoints.insert(endpoint);
@@ -238,6 +248,12 @@ impl Store {
         }
         if let Some(disabled) = params.boolean("disabled")? {
             endpoint.disabled = disabled;
+            if !disabled {
+                // Re-enabled: a fresh start, as on Stripe (events made while it was disabled
+                // are not sent).
+                endpoint.disabled_reason = None;
+                endpoint.failing_since = None;
+            }
         }
         if let Some(description) = params.update_string("description")? {
             endpoint.description = description;
@@ -327,6 +343,8 @@ mod tests {
                     expires_at: None,
                 },
             ],
+            failing_since: None,
+            disabled_reason: None,
         };
         assert_eq!(endpoint.signing_secrets(99), vec!["whsec_old", "whsec_new"]);
         assert_eq!(endpoint.signing_secrets(100), vec!["whsec_new"]);

@@ -13,7 +13,7 @@ use crate::clock::wall_clock_now;
 use crate::ids::IdGenerator;
 use crate::shared::Shared;
 use crate::webhooks::faults::{tamper, DuplicateMode, FaultKind, Forgery};
-use crate::webhooks::log::{Attempt, AttemptJob};
+use crate::webhooks::log::{Attempt, AttemptJob, DeliveryRecord};
 use crate::webhooks::signature;
 
 /// How often the loop looks for due retries when nothing wakes it (system clock).
@@ -221,20 +221,31 @@ pub async fn execute(
 
 /// Sends a job under a concurrency permit and records the outcome.
 pub async fn run_job(shared: &Shared, job: AttemptJob) -> Vec<Attempt> {
+    run_job_recorded(shared, job).await.0
+}
+
+/// [`run_job`], also answering the job's record as the outcome left it (read in the same
+/// operation, before retention may drop a finished record).
+pub async fn run_job_recorded(
+    shared: &Shared,
+    job: AttemptJob,
+) -> (Vec<Attempt>, Option<DeliveryRecord>) {
     let _permit = shared.delivery_permits.acquire().await;
     let attempts = execute(&shared.http, &job, shared.clock.now(), &shared.config).await;
+    let mut record = None;
     if let Some(record_id) = &job.record_id {
         let recorded = attempts.clone();
-        shared.with_store(|store, now| {
+        record = shared.with_store(|store, now| {
             if job.manual {
                 store.log_manual_attempts(record_id, recorded);
             } else {
                 store.finish_attempts(record_id, recorded, now);
             }
+            store.deliveries.get(record_id).cloned()
         });
     }
     shared.settled.notify_waiters();
-    attempts
+    (attempts, record)
 }
 
 /// The background loop: whenever woken (new events, a clock advance, a finished attempt) or

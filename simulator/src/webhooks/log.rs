@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::IdGenerator;
 use crate::resources::event::EventType;
 use crate::store::Store;
+use crate::table::{Identified, Table};
 use crate::typed_ids::{DeliveryId, EndpointId, EventId};
 use crate::vocabulary::Vocabulary;
 use crate::webhooks::faults::{take_matching, DuplicateMode, Fault, FaultKind};
@@ -90,7 +90,7 @@ crate::vocabulary::serde_as_word!(DeliveryMode);
 crate::vocabulary::serde_as_word!(RecordStatus);
 
 /// One HTTP request to an endpoint (or one that a fault swallowed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
     /// Its number among every attempt this simulator recorded, in the order their answers came
     /// back: attempts sent one after the other are numbered in the order the endpoint saw them.
@@ -113,25 +113,37 @@ pub struct Attempt {
 impl Attempt {
     /// A genuine attempt answered 2xx: the event is delivered.
     pub fn delivered(&self) -> bool {
-        !self
-            .fault
+        !self.injected() && self.status_code.is_some_and(|s| (200..300).contains(&s))
+    }
+
+    /// A forged or dropped attempt: a test device, which says nothing about the endpoint.
+    pub fn injected(&self) -> bool {
+        self.fault
             .is_some_and(|f| f.is_forgery() || f == FaultKind::Drop)
-            && self.status_code.is_some_and(|s| (200..300).contains(&s))
     }
 }
 
 /// One event to one endpoint, with every attempt made.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeliveryRecord {
     pub id: DeliveryId,
     pub event_id: EventId,
     pub event_type: EventType,
     pub endpoint_id: EndpointId,
+    /// Simulator time the record was made (the event's time): retention and time filters use it.
+    #[serde(default)]
+    pub created: i64,
     pub status: RecordStatus,
     pub next_attempt_at: Option<i64>,
     pub attempts: Vec<Attempt>,
     /// Retries scheduled so far (the first attempt is not a retry).
     pub retries: usize,
+}
+
+impl Identified for DeliveryRecord {
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
 }
 
 /// Everything the dispatcher needs to send one delivery; built under the lock, sent without it.
@@ -152,14 +164,18 @@ pub struct DeliveryLog {
     pub mode: DeliveryMode,
     pub policy: RetryPolicy,
     pub faults: Vec<Fault>,
-    records: Vec<DeliveryRecord>,
-    index: HashMap<DeliveryId, usize>,
-    /// Event id → its records (one per endpoint), so a finished attempt updates the event's
-    /// `pending_webhooks` without scanning the whole log.
+    /// Every record, oldest first, at a logical position that never moves (retention evicts
+    /// from the front). The table persistence writes is this one.
+    pub(crate) records: Table<DeliveryRecord>,
+    /// Event id → positions of its records (one per endpoint), so a finished attempt updates the
+    /// event's `pending_webhooks` without scanning the whole log.
     by_event: HashMap<EventId, Vec<usize>>,
-    /// Every record before this index is finished for good (succeeded, failed or canceled), so
-    /// the scans for due work start here: a long-running simulator does not rescan its history.
+    /// Every record before this position is finished for good (succeeded, failed or canceled),
+    /// so the scans for due work start here: a long-running simulator does not rescan its
+    /// history.
     settled_prefix: usize,
+    /// Records dropped by retention since the log began (or the last reset).
+    pub dropped: u64,
     /// Set when work became due, so the server wakes the dispatcher.
     pub wake: bool,
     /// The number of the last attempt recorded.
@@ -174,25 +190,50 @@ impl DeliveryLog {
         }
     }
 
-    pub fn records(&self) -> &[DeliveryRecord] {
-        &self.records
+    /// Every record still held, oldest first.
+    pub fn records(&self) -> impl DoubleEndedIterator<Item = &DeliveryRecord> {
+        self.records.iter()
+    }
+
+    /// How many records are held now.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// A mark for [`DeliveryLog::records_since`]: the position the next record gets.
+    pub fn mark(&self) -> usize {
+        self.records.end()
     }
 
     pub fn get(&self, id: &str) -> Option<&DeliveryRecord> {
-        self.index.get(id).map(|&i| &self.records[i])
+        self.records.get(id)
     }
 
-    fn get_mut(&mut self, id: &str) -> Option<&mut DeliveryRecord> {
-        self.index.get(id).map(|&i| &mut self.records[i])
+    pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut DeliveryRecord> {
+        self.records.get_mut(id)
     }
 
     fn push(&mut self, record: DeliveryRecord) {
-        self.index.insert(record.id.clone(), self.records.len());
+        let position = self.records.end();
         self.by_event
             .entry(record.event_id.clone())
             .or_default()
-            .push(self.records.len());
-        self.records.push(record);
+            .push(position);
+        self.records.insert(record);
+    }
+
+    /// After the records were read back from a state file: the indexes are rebuilt from them.
+    pub(crate) fn rebuild_indexes(&mut self, dropped: u64) {
+        self.by_event.clear();
+        for (position, record) in self.records.iter_from(0) {
+            self.by_event
+                .entry(record.event_id.clone())
+                .or_default()
+                .push(position);
+        }
+        self.settled_prefix = self.records.start();
+        self.dropped = dropped;
+        self.advance_settled_prefix();
     }
 
     /// The records of one event, one per endpoint it was sent to.
@@ -201,34 +242,36 @@ impl DeliveryLog {
             .get(event_id)
             .into_iter()
             .flatten()
-            .map(|&i| &self.records[i])
+            .filter_map(|&p| self.records.at(p))
     }
 
     /// Moves [`DeliveryLog::settled_prefix`] past records that can no longer change.
     fn advance_settled_prefix(&mut self) {
-        while self.settled_prefix < self.records.len()
-            && self.records[self.settled_prefix].status.is_final()
-        {
-            self.settled_prefix += 1;
+        self.settled_prefix = self.settled_prefix.max(self.records.start());
+        while self.settled_prefix < self.records.end() {
+            match self.records.at(self.settled_prefix) {
+                Some(r) if !r.status.is_final() => break,
+                _ => self.settled_prefix += 1,
+            }
         }
     }
 
-    /// Records that may still change, with their indices.
-    fn unsettled(&self) -> impl Iterator<Item = (usize, &DeliveryRecord)> {
-        self.records.iter().enumerate().skip(self.settled_prefix)
+    /// Records that may still change, with their positions.
+    pub(crate) fn unsettled(&self) -> impl Iterator<Item = (usize, &DeliveryRecord)> {
+        self.records.iter_from(self.settled_prefix)
     }
 
-    /// Records created at or after `mark` (a length of the log taken earlier).
-    pub fn records_since(&self, mark: usize) -> &[DeliveryRecord] {
-        &self.records[mark.min(self.records.len())..]
+    /// Records created at or after `mark` (an earlier [`DeliveryLog::mark`]) and still held.
+    pub fn records_since(&self, mark: usize) -> impl Iterator<Item = &DeliveryRecord> {
+        self.records.iter_from(mark).map(|(_, r)| r)
     }
 
     /// Whether nothing is being sent and nothing is due at `now` (held deliveries do not count).
     pub fn idle(&self, now: i64) -> bool {
-        self.idle_through(self.records.len(), now)
+        self.idle_through(self.records.end(), now)
     }
 
-    /// [`DeliveryLog::idle`] for the first `mark` records only (those that existed when the
+    /// [`DeliveryLog::idle`] for the records before `mark` only (those that existed when the
     /// caller started waiting): later events do not hold it up.
     pub fn idle_through(&self, mark: usize, now: i64) -> bool {
         !self
@@ -260,6 +303,64 @@ impl DeliveryLog {
             .filter(|r| r.status == RecordStatus::Pending)
             .filter_map(|r| r.next_attempt_at)
             .min()
+    }
+
+    /// Drops the oldest record if it is finished and `expired` says it should go; returns
+    /// whether it did.
+    pub(crate) fn evict_oldest_if(&mut self, expired: impl Fn(&DeliveryRecord) -> bool) -> bool {
+        match self.records.oldest() {
+            Some(r) if r.status.is_final() && expired(r) => {}
+            _ => return false,
+        }
+        let Some(record) = self.records.evict_oldest() else {
+            return false;
+        };
+        if let Some(positions) = self.by_event.get_mut(&record.event_id) {
+            positions.retain(|&p| p >= self.records.start());
+            if positions.is_empty() {
+                self.by_event.remove(&record.event_id);
+            }
+        }
+        self.dropped += 1;
+        true
+    }
+
+    /// Records that crashed in flight (a state file read back after `kill -9`) are due again
+    /// now: the endpoint may get that delivery twice, which Stripe allows too.
+    pub(crate) fn requeue_in_flight(&mut self, now: i64) {
+        let in_flight: Vec<usize> = self
+            .unsettled()
+            .filter(|(_, r)| r.status == RecordStatus::InFlight)
+            .map(|(p, _)| p)
+            .collect();
+        for position in in_flight {
+            if let Some(r) = self.records.at_mut(position) {
+                r.status = RecordStatus::Pending;
+                r.next_attempt_at = Some(now);
+                self.wake = true;
+            }
+        }
+    }
+
+    /// Cancels every record of `endpoint` still waiting (the endpoint was disabled or deleted).
+    pub(crate) fn cancel_waiting(&mut self, endpoint: &str) -> Vec<EventId> {
+        let waiting: Vec<usize> = self
+            .unsettled()
+            .filter(|(_, r)| {
+                r.endpoint_id == endpoint
+                    && matches!(r.status, RecordStatus::Pending | RecordStatus::Held)
+            })
+            .map(|(p, _)| p)
+            .collect();
+        let mut events = Vec::new();
+        for position in waiting {
+            if let Some(r) = self.records.at_mut(position) {
+                r.status = RecordStatus::Canceled;
+                r.next_attempt_at = None;
+                events.push(r.event_id.clone());
+            }
+        }
+        events
     }
 }
 
@@ -334,6 +435,7 @@ impl Store {
                 event_id: EventId::trusted(event_id),
                 event_type,
                 endpoint_id: EndpointId::trusted(endpoint_id.as_str()),
+                created: now,
                 status: if held {
                     RecordStatus::Held
                 } else {
@@ -361,6 +463,15 @@ impl Store {
         Some(event.to_json(version))
     }
 
+    /// Marks a record canceled (its endpoint is gone or disabled) and recounts its event.
+    fn cancel_record(&mut self, record_id: &str, event_id: &EventId) {
+        if let Some(r) = self.deliveries.get_mut(record_id) {
+            r.status = RecordStatus::Canceled;
+            r.next_attempt_at = None;
+        }
+        self.refresh_pending_webhooks(event_id);
+    }
+
     /// Builds the job for a record's next attempt and marks it in flight; `None` if the record
     /// can no longer be delivered (its endpoint is gone or disabled: the record is canceled).
     fn start_attempt(
@@ -369,24 +480,24 @@ impl Store {
         now: i64,
         fault_override: Option<Fault>,
     ) -> Option<AttemptJob> {
-        let record = self.deliveries.get(record_id)?.clone();
+        let record = self.deliveries.get(record_id)?;
+        let (event_id, event_type) = (record.event_id.clone(), record.event_type);
         let endpoint = self
             .webhook_endpoints
             .get(&record.endpoint_id)
             .filter(|e| !e.disabled)
             .cloned();
         let Some(endpoint) = endpoint else {
-            if let Some(r) = self.deliveries.get_mut(record_id) {
-                r.status = RecordStatus::Canceled;
-                r.next_attempt_at = None;
-            }
-            self.refresh_pending_webhooks(&record.event_id);
+            self.cancel_record(record_id, &event_id);
             return None;
         };
-        let body = self.event_body(&record.event_id, &endpoint.id)?;
-        let fault = fault_override.or_else(|| {
-            take_matching(&mut self.deliveries.faults, record.event_type, &endpoint.id)
-        });
+        let Some(body) = self.event_body(&event_id, &endpoint.id) else {
+            // Only an event whose deliveries are all finished is ever evicted; this is a guard.
+            self.cancel_record(record_id, &event_id);
+            return None;
+        };
+        let fault = fault_override
+            .or_else(|| take_matching(&mut self.deliveries.faults, event_type, &endpoint.id));
         if let Some(rule) = &fault {
             if rule.fault == FaultKind::Delay {
                 if let Some(seconds) = rule.delay_seconds.filter(|s| *s > 0) {
@@ -412,25 +523,31 @@ impl Store {
         })
     }
 
-    /// Every attempt due at `now`, each record marked in flight.
+    /// Every attempt due at `now`, each record marked in flight, in the order they fell due
+    /// (retries that fell due while a restarted simulator was down go out oldest first).
     pub fn take_due_attempts(&mut self, now: i64) -> Vec<AttemptJob> {
         self.deliveries.advance_settled_prefix();
-        let due: Vec<String> = self
+        let mut due: Vec<(i64, usize, String)> = self
             .deliveries
             .unsettled()
-            .map(|(_, r)| r)
-            .filter(|r| {
-                r.status == RecordStatus::Pending && r.next_attempt_at.is_some_and(|t| t <= now)
+            .filter(|(_, r)| r.status == RecordStatus::Pending)
+            .filter_map(|(p, r)| {
+                Some((
+                    r.next_attempt_at.filter(|t| *t <= now)?,
+                    p,
+                    r.id.to_string(),
+                ))
             })
-            .map(|r| r.id.to_string())
             .collect();
+        due.sort_unstable();
         due.iter()
-            .filter_map(|id| self.start_attempt(id, now, None))
+            .filter_map(|(_, _, id)| self.start_attempt(id, now, None))
             .collect()
     }
 
     /// Records the attempts of a job and decides what comes next: delivered, retried later, or
-    /// given up after the last retry.
+    /// given up after the last retry. An endpoint that has failed every delivery for
+    /// [`crate::SimConfig::disable_endpoint_after`] is disabled, as Stripe does.
     pub fn finish_attempts(&mut self, record_id: &str, attempts: Vec<Attempt>, now: i64) {
         let policy = self.deliveries.policy.clone();
         let mut wake = false;
@@ -439,6 +556,7 @@ impl Store {
             return;
         };
         let delivered = attempts.iter().any(Attempt::delivered);
+        let failure = attempts.iter().find(|a| !a.injected()).cloned();
         record.attempts.extend(attempts);
         if record.status != RecordStatus::InFlight {
             return;
@@ -456,17 +574,78 @@ impl Store {
                 None => record.status = RecordStatus::Failed,
             }
         }
-        let event_id = record.event_id.to_string();
+        let event_id = record.event_id.clone();
+        let endpoint_id = record.endpoint_id.clone();
         self.deliveries.wake |= wake;
         self.refresh_pending_webhooks(&event_id);
+        if delivered {
+            self.endpoint_reached(&endpoint_id);
+        } else if let Some(failure) = failure {
+            self.endpoint_failed(&endpoint_id, &failure, now);
+        }
     }
 
-    /// Records attempts that belong to no automatic schedule (a resend).
+    /// A genuine 2xx: the endpoint is healthy again.
+    fn endpoint_reached(&mut self, endpoint_id: &str) {
+        if let Some(endpoint) = self.webhook_endpoints.get(endpoint_id) {
+            if endpoint.failing_since.is_none() {
+                return;
+            }
+        }
+        if let Some(endpoint) = self.webhook_endpoints.get_mut(endpoint_id) {
+            endpoint.failing_since = None;
+        }
+    }
+
+    /// A genuine failed attempt: start or continue the endpoint's run of failures, and disable
+    /// it once that run has lasted the configured time.
+    fn endpoint_failed(&mut self, endpoint_id: &str, failure: &Attempt, now: i64) {
+        let Some(after) = self.config.disable_endpoint_after else {
+            return;
+        };
+        let Some(endpoint) = self.webhook_endpoints.get_mut(endpoint_id) else {
+            return;
+        };
+        if endpoint.disabled {
+            return;
+        }
+        let since = *endpoint.failing_since.get_or_insert(now);
+        if now - since < after {
+            return;
+        }
+        let last = match (failure.status_code, &failure.error) {
+            (Some(code), _) => format!("HTTP {code}"),
+            (None, Some(error)) => error.clone(),
+            (None, None) => "no answer".to_string(),
+        };
+        endpoint.disabled = true;
+        endpoint.disabled_reason = Some(format!(
+            "Every delivery to this endpoint failed for {} (simulator time) since {since}; the last one at {now}: {last}. Re-enable it with POST /v1/webhook_endpoints/{endpoint_id} and disabled=false.",
+            crate::retention::describe_seconds(now - since),
+        ));
+        for event_id in self.deliveries.cancel_waiting(endpoint_id) {
+            self.refresh_pending_webhooks(&event_id);
+        }
+    }
+
+    /// Records attempts that belong to no automatic schedule (a resend). One that got through
+    /// delivers the record, as in Stripe's dashboard: the record is `succeeded`, its retries are
+    /// off, and the event's `pending_webhooks` counts down.
     pub fn log_manual_attempts(&mut self, record_id: &str, attempts: Vec<Attempt>) {
         let attempts = self.deliveries.numbered(attempts);
-        if let Some(record) = self.deliveries.get_mut(record_id) {
-            record.attempts.extend(attempts);
+        let Some(record) = self.deliveries.get_mut(record_id) else {
+            return;
+        };
+        let delivered = attempts.iter().any(Attempt::delivered);
+        record.attempts.extend(attempts);
+        if !delivered || record.status == RecordStatus::Succeeded {
+            return;
         }
+        record.status = RecordStatus::Succeeded;
+        record.next_attempt_at = None;
+        let (event_id, endpoint_id) = (record.event_id.clone(), record.endpoint_id.clone());
+        self.refresh_pending_webhooks(&event_id);
+        self.endpoint_reached(&endpoint_id);
     }
 
     /// `pending_webhooks` = endpoints the event has not reached yet.
@@ -476,6 +655,9 @@ impl Store {
             .of_event(event_id)
             .filter(|r| r.status != RecordStatus::Succeeded && r.status != RecordStatus::Canceled)
             .count() as u32;
+        if self.events.get(event_id).map(|e| e.pending_webhooks) == Some(pending) {
+            return;
+        }
         if let Some(event) = self.events.get_mut(event_id) {
             event.pending_webhooks = pending;
         }
@@ -491,8 +673,8 @@ impl Store {
     ) -> ApiResult<Vec<AttemptJob>> {
         let held: Vec<(String, EventId)> = self
             .deliveries
-            .records
-            .iter()
+            .unsettled()
+            .map(|(_, r)| r)
             .filter(|r| r.status == RecordStatus::Held)
             .map(|r| (r.id.to_string(), r.event_id.clone()))
             .collect();
@@ -593,24 +775,5 @@ impl Store {
             });
         }
         Ok(jobs)
-    }
-
-    /// The delivery log, filtered, as JSON.
-    pub fn deliveries_json(
-        &self,
-        event: Option<&str>,
-        endpoint: Option<&str>,
-        outcome: Option<&str>,
-    ) -> Value {
-        let data: Vec<Value> = self
-            .deliveries
-            .records
-            .iter()
-            .filter(|r| event.is_none_or(|e| r.event_id == e))
-            .filter(|r| endpoint.is_none_or(|e| r.endpoint_id == e))
-            .filter(|r| outcome.is_none_or(|o| r.status.as_str() == o))
-            .filter_map(|r| serde_json::to_value(r).ok())
-            .collect();
-        json!({ "object": "list", "data": data, "has_more": false, "url": "/_sim/deliveries" })
     }
 }

@@ -141,7 +141,7 @@ export class Receiver {
 
 /** Every attempt the simulator logged for one endpoint, flattened. */
 export async function attemptsFor(endpointId) {
-  const log = await sim('GET', `/_sim/deliveries?endpoint=${endpointId}`);
+  const log = await sim('GET', `/_sim/deliveries?endpoint=${endpointId}&limit=100`);
   return log.data.flatMap((record) =>
     (record.attempts ?? []).map((attempt) => ({ ...attempt, event: record.event_id, type: record.event_type })),
   );

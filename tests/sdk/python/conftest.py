@@ -166,7 +166,7 @@ class Receiver:
 
 
 def attempts_for(endpoint_id: str) -> list[dict]:
-    log = sim("GET", f"/_sim/deliveries?endpoint={endpoint_id}")
+    log = sim("GET", f"/_sim/deliveries?endpoint={endpoint_id}&limit=100")
     return [
         {**attempt, "event": record["event_id"], "type": record["event_type"]}
         for record in log["data"]

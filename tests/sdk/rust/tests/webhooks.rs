@@ -61,7 +61,7 @@ async fn make_hook(t: &Suite) -> Hook {
 }
 
 async fn attempts_for(t: &Suite, endpoint: &str) -> Vec<Value> {
-    let log = t.sim_ok("GET", &format!("/_sim/deliveries?endpoint={endpoint}"), json!({})).await;
+    let log = t.sim_ok("GET", &format!("/_sim/deliveries?endpoint={endpoint}&limit=100"), json!({})).await;
     let mut out = Vec::new();
     for record in log["data"].as_array().cloned().unwrap_or_default() {
         for attempt in record["attempts"].as_array().cloned().unwrap_or_default() {

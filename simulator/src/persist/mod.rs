@@ -1,0 +1,595 @@
+//! Persistence: `--state FILE` keeps every change in an SQLite file, so a restarted simulator
+//! comes back with every object, event, delivery record, pending retry and held delivery, the
+//! webhook endpoints with their secrets, the clock and the seeded id stream.
+//!
+//! ## How
+//!
+//! The store is plain data changed only inside [`crate::shared::Shared::with_store`] (every
+//! `/v1` handler, hosted page, control operation, the dispatcher's bookkeeping and the clock
+//! ticker go through it), so changes are captured there, generically, after each operation:
+//!
+//! * each [`Table`] remembers the positions it wrote and the ids it dropped (insert, `get_mut`,
+//!   remove and eviction all go through it), and so do the idempotency keys and the timeline;
+//! * the small rest (id generator, clock, delivery mode, faults, seeded links, counters) is one
+//!   `meta` row, compared with the last one sent;
+//! * the changed objects are cloned under the lock (microseconds) and handed to one writer
+//!   thread, which serializes them (serde JSON, readable with the `sqlite3` shell) and commits
+//!   them to SQLite in WAL mode. Whatever queued while it committed goes into its next
+//!   transaction: group commit, so many concurrent requests share one commit.
+//!
+//! "A request answered 2xx is on disk": an HTTP request that changed something waits, after
+//! its handler and without the store lock, until the writer has committed its change (see
+//! [`crate::http`]'s state layer). Reads wait for nothing. Work the simulator does on its own
+//! (delivery bookkeeping) is written in the background: a crash can lose the outcome of the last
+//! attempts, which are then made again at start-up (at least once, as Stripe delivers).
+//!
+//! Why not an append-only journal of operations replayed at start: every mutation path (the
+//! `/v1` handlers, hosted pages, control operations, the dispatcher, retention) would have to be
+//! expressed as a serializable command and replay would have to be deterministic across
+//! versions. Capturing the resulting rows needs neither, keeps the file a plain table of the
+//! current state (no replay time growing with history, nothing to compact), and adding a table
+//! to persistence is one line in [`tables!`] below.
+//!
+//! Without `--state` none of this runs: tables track nothing (`None`), no capture, no waiting.
+//!
+//! ## Compatibility
+//!
+//! The file carries a schema version. A file from a newer version, an unknown kind of row, or a
+//! row this version cannot read is refused at start with a message naming it, never misread. A
+//! new field of a stored struct needs `#[serde(default)]` (or a migration in
+//! [`file::MIGRATIONS`] and a new [`file::SCHEMA_VERSION`]).
+
+mod file;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{wall_clock_now, Clock, ClockMode};
+use crate::idempotency::Kept;
+use crate::ids::IdGenerator;
+use crate::params::Metadata;
+use crate::resources::webhook_endpoint::EndpointSpec;
+use crate::store::{Job, Store};
+use crate::table::{Changes, Identified, Table};
+use crate::webhooks::faults::Fault;
+use crate::webhooks::log::DeliveryMode;
+
+pub use file::StateError;
+
+/// Every table that persistence writes: `"kind" => field of Store`. A new table is one more
+/// line here (its struct needs `Clone`, `Serialize` and `Deserialize`).
+macro_rules! tables {
+    ($($kind:literal => $($field:ident).+),* $(,)?) => {
+        fn track_tables(store: &mut Store, everything: bool) {
+            $( store$(.$field)+.track_changes(everything); )*
+        }
+
+        fn drain_tables(store: &mut Store, out: &mut ChangeSet) {
+            $(
+                if let Some(changes) = store$(.$field)+.take_changes() {
+                    drain_table($kind, &store$(.$field)+, changes, out);
+                }
+            )*
+        }
+
+        fn restore_tables(store: &mut Store, rows: &mut file::Rows) -> Result<(), StateError> {
+            $( store$(.$field)+ = restore_table($kind, rows)?; )*
+            Ok(())
+        }
+
+        fn stored_rows(store: &Store) -> usize {
+            0 $( + store$(.$field)+.len() )*
+        }
+    };
+}
+
+tables! {
+    "customers" => customers,
+    "products" => products,
+    "prices" => prices,
+    "payment_links" => payment_links,
+    "checkout_sessions" => sessions,
+    "payment_intents" => payment_intents,
+    "charges" => charges,
+    "refunds" => refunds,
+    "webhook_endpoints" => webhook_endpoints,
+    "events" => events,
+    "delivery_records" => deliveries.records,
+}
+
+/// Kinds of rows that are not tables.
+const META: &str = "meta";
+const IDEMPOTENCY: &str = "idempotency";
+const TIMELINE: &str = "timeline";
+
+/// Stored objects that count against `--max-objects`: every table but the event log and the
+/// delivery log, which retention bounds.
+pub fn object_count(store: &Store) -> usize {
+    stored_rows(store) - store.events.len() - store.deliveries.len()
+}
+
+/// A row's body, serialized by the writer thread (off the store lock).
+trait Encode: Send {
+    fn encode(&self) -> serde_json::Result<Vec<u8>>;
+}
+
+impl<T: Serialize + Send> Encode for T {
+    fn encode(&self) -> serde_json::Result<Vec<u8>> {
+        serde_json::to_vec(self)
+    }
+}
+
+/// One row to write.
+struct Upsert {
+    kind: &'static str,
+    id: String,
+    pos: i64,
+    body: Box<dyn Encode>,
+}
+
+/// Everything one operation changed, in the order the writer applies it: a reset empties the
+/// file first, then rows are deleted, then written, then the meta row.
+#[derive(Default)]
+struct ChangeSet {
+    seq: u64,
+    reset: bool,
+    deletes: Vec<(&'static str, String)>,
+    upserts: Vec<Upsert>,
+    meta: Option<Meta>,
+}
+
+impl ChangeSet {
+    fn is_empty(&self) -> bool {
+        !self.reset && self.deletes.is_empty() && self.upserts.is_empty()
+    }
+}
+
+fn drain_table<T>(kind: &'static str, table: &Table<T>, changes: Changes, out: &mut ChangeSet)
+where
+    T: Identified + Clone + Serialize + Send + 'static,
+{
+    for id in changes.removed {
+        out.deletes.push((kind, id.into()));
+    }
+    for position in changes.touched {
+        if let Some(item) = table.at(position) {
+            out.upserts.push(Upsert {
+                kind,
+                id: item.id().to_string(),
+                pos: position as i64,
+                body: Box::new(item.clone()),
+            });
+        }
+    }
+}
+
+fn restore_table<T>(kind: &'static str, rows: &mut file::Rows) -> Result<Table<T>, StateError>
+where
+    T: Identified + for<'de> Deserialize<'de>,
+{
+    let rows = rows.take(kind);
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        items.push((row.pos.max(0) as usize, row.decode::<T>(kind)?));
+    }
+    Ok(Table::restore(items))
+}
+
+/// A scheduled job as a row.
+#[derive(Serialize, Deserialize)]
+struct TimelineRow {
+    due: i64,
+    seq: u64,
+    job: Job,
+}
+
+/// The small state beside the tables, written whole as one row when it changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Meta {
+    seed: u64,
+    /// The id generator's state; also the reason every operation changes the meta row, so
+    /// it is only compared with `ids` left out.
+    ids: u64,
+    timeline_seq: u64,
+    clock_mode: ClockMode,
+    /// Offset from the wall clock (system mode) or the time itself (manual mode).
+    clock: i64,
+    delivery_mode: DeliveryMode,
+    faults: Vec<Fault>,
+    seeded_links: BTreeMap<String, String>,
+    events_dropped: u64,
+    deliveries_dropped: u64,
+}
+
+impl Meta {
+    fn of(store: &Store, clock: &Clock) -> Meta {
+        Meta {
+            seed: store.config.seed,
+            ids: store.ids.state(),
+            timeline_seq: store.timeline_seq,
+            clock_mode: clock.mode(),
+            clock: clock.raw(),
+            delivery_mode: store.deliveries.mode,
+            faults: store.deliveries.faults.clone(),
+            seeded_links: store.seeded_links.clone(),
+            events_dropped: store.events_dropped,
+            deliveries_dropped: store.deliveries.dropped,
+        }
+    }
+
+    /// Whether anything but the id generator moved (a GET draws a request id; that alone is
+    /// not worth a write: the next real change carries it).
+    fn same_apart_from_ids(&self, other: &Meta) -> bool {
+        self == &Meta {
+            ids: self.ids,
+            ..other.clone()
+        }
+    }
+
+    /// Simulator time as the file left it.
+    fn now(&self) -> i64 {
+        match self.clock_mode {
+            ClockMode::Manual => self.clock,
+            ClockMode::System => wall_clock_now() + self.clock,
+        }
+    }
+}
+
+/// How far the writer has got, and how requests wait for it.
+#[derive(Debug, Default)]
+struct Durable {
+    /// The last change set committed.
+    committed: AtomicU64,
+    /// Why the file can no longer be written, once it cannot.
+    failed: Mutex<Option<String>>,
+    /// Signalled after every commit (or failure).
+    progress: tokio::sync::Notify,
+}
+
+impl Durable {
+    fn failure(&self) -> Option<String> {
+        self.failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn fail(&self, message: String) {
+        let mut failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        failed.get_or_insert(message);
+        drop(failed);
+        self.progress.notify_waiters();
+    }
+}
+
+/// What capture remembers between operations. Only touched under the store lock.
+#[derive(Debug, Default)]
+struct CaptureState {
+    seq: u64,
+    last_meta: Option<Meta>,
+}
+
+/// The simulator's side of a state file: capture under the lock, and waiting for the writer.
+#[derive(Debug)]
+pub struct Persister {
+    path: PathBuf,
+    sender: Mutex<Option<Sender<ChangeSet>>>,
+    durable: Arc<Durable>,
+    capture: Mutex<CaptureState>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// What the file held at start, for the banner.
+    pub restored: Restored,
+}
+
+impl std::fmt::Debug for ChangeSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangeSet")
+            .field("seq", &self.seq)
+            .field("reset", &self.reset)
+            .field("deletes", &self.deletes.len())
+            .field("upserts", &self.upserts.len())
+            .finish()
+    }
+}
+
+/// What a state file held when the simulator started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Restored {
+    /// Whether the file had a simulator's state (false: a new file).
+    pub existing: bool,
+    pub objects: usize,
+    pub events: usize,
+    pub delivery_records: usize,
+    /// Deliveries waiting (pending, held, or in flight when the simulator stopped).
+    pub waiting_deliveries: usize,
+}
+
+/// A simulator's state read from (or started in) a state file.
+pub struct Opened {
+    pub store: Store,
+    pub clock: Clock,
+    pub persister: Persister,
+}
+
+/// How to open a state file.
+pub struct OpenOptions<'a> {
+    pub path: &'a Path,
+    /// fsync every commit (survives a power cut, not only a crash of the simulator).
+    pub fsync: bool,
+    pub config: &'a crate::config::SimConfig,
+    pub clock_mode: ClockMode,
+    /// Where a manual clock starts in a new file.
+    pub manual_start: i64,
+    /// Endpoints given at start (`--forward-to`): created in a restored state unless an
+    /// endpoint with the same URL is already there.
+    pub endpoints: &'a [EndpointSpec],
+}
+
+/// Opens a state file (creating it when missing), takes its lock, and reads the state it holds;
+/// a new file gets `fresh` (the seed file applied), written whole.
+pub fn open(
+    options: OpenOptions<'_>,
+    fresh: impl FnOnce(&Clock) -> Result<Store, StateError>,
+) -> Result<Opened, StateError> {
+    let OpenOptions {
+        path,
+        fsync,
+        config,
+        clock_mode,
+        manual_start,
+        endpoints,
+    } = options;
+    let (conn, mut rows) = file::open(path, fsync)?;
+    let (mut store, clock, restored) = match rows.take(META).pop() {
+        None => {
+            if let Some(kind) = rows.kinds().next() {
+                return Err(StateError::Corrupt {
+                    path: path.to_path_buf(),
+                    message: format!("it has rows of kind '{kind}' but no meta row"),
+                });
+            }
+            let clock = match clock_mode {
+                ClockMode::Manual => Clock::manual(manual_start),
+                ClockMode::System => Clock::system(),
+            };
+            let mut store = fresh(&clock)?;
+            track(&mut store, true);
+            (store, clock, Restored::default())
+        }
+        Some(meta_row) => {
+            let meta: Meta = meta_row.decode(META)?;
+            let clock = Clock::resumed(clock_mode, meta.now());
+            let mut store = restore(config, meta, &mut rows)?;
+            // From here on, what changes is written: the file holds the rest already.
+            track(&mut store, false);
+            store.deliveries.requeue_in_flight(clock.now());
+            for spec in endpoints {
+                if !store.webhook_endpoints.iter().any(|e| e.url == spec.url) {
+                    store
+                        .add_webhook_endpoint(spec.clone(), None, Metadata::new(), clock.now())
+                        .map_err(|e| StateError::Corrupt {
+                            path: path.to_path_buf(),
+                            message: format!("cannot add the endpoint {}: {}", spec.url, e.message),
+                        })?;
+                }
+            }
+            let restored = Restored {
+                existing: true,
+                objects: object_count(&store),
+                events: store.events.len(),
+                delivery_records: store.deliveries.len(),
+                waiting_deliveries: store
+                    .deliveries
+                    .unsettled()
+                    .filter(|(_, r)| !r.status.is_final())
+                    .count(),
+            };
+            (store, clock, restored)
+        }
+    };
+    if let Some(kind) = rows.kinds().next() {
+        return Err(StateError::Corrupt {
+            path: path.to_path_buf(),
+            message: format!(
+                "it has rows of kind '{kind}', which this version of stripe-sim does not know (a newer version wrote it?)"
+            ),
+        });
+    }
+    let durable = Arc::new(Durable::default());
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let writer_durable = durable.clone();
+    let writer = std::thread::Builder::new()
+        .name("stripe-sim-state".into())
+        .spawn(move || file::run_writer(conn, receiver, writer_durable))
+        .map_err(|e| StateError::Open {
+            path: path.to_path_buf(),
+            message: format!("cannot start the writer thread: {e}"),
+        })?;
+    let persister = Persister {
+        path: path.to_path_buf(),
+        sender: Mutex::new(Some(sender)),
+        durable,
+        capture: Mutex::new(CaptureState::default()),
+        writer: Mutex::new(Some(writer)),
+        restored,
+    };
+    // Write what was read back (the in-flight records now due again, a new file's seed): from
+    // here on the file and memory agree.
+    persister.capture(&mut store, &clock, !restored.existing);
+    Ok(Opened {
+        store,
+        clock,
+        persister,
+    })
+}
+
+/// Starts change tracking on every part of a store; with `everything`, what it holds already
+/// counts as changed (a new file, or a reset, is written whole).
+pub fn track(store: &mut Store, everything: bool) {
+    track_tables(store, everything);
+    store.idempotency.track_changes(everything);
+    store.timeline_changes = Some(if everything {
+        store.timeline.keys().copied().collect()
+    } else {
+        Vec::new()
+    });
+}
+
+/// A store rebuilt from the rows of a state file.
+fn restore(
+    config: &crate::config::SimConfig,
+    meta: Meta,
+    rows: &mut file::Rows,
+) -> Result<Store, StateError> {
+    let config = crate::config::SimConfig {
+        seed: meta.seed,
+        ..config.clone()
+    };
+    let mut store = Store::new(config);
+    restore_tables(&mut store, rows)?;
+    store.ids = IdGenerator::new(meta.ids);
+    store.timeline_seq = meta.timeline_seq;
+    for row in rows.take(TIMELINE) {
+        let job: TimelineRow = row.decode(TIMELINE)?;
+        store.timeline.insert((job.due, job.seq), job.job);
+    }
+    let mut keys = Vec::new();
+    for row in rows.take(IDEMPOTENCY) {
+        let kept: Kept = row.decode(IDEMPOTENCY)?;
+        keys.push((row.id, kept));
+    }
+    store.idempotency.restore(keys);
+    store.link_tokens = store
+        .payment_links
+        .iter()
+        .map(|l| (l.token.clone(), l.id.clone()))
+        .collect::<HashMap<_, _>>();
+    store.seeded_links = meta.seeded_links;
+    store.events_dropped = meta.events_dropped;
+    store.deliveries.mode = meta.delivery_mode;
+    store.deliveries.faults = meta.faults;
+    store.deliveries.rebuild_indexes(meta.deliveries_dropped);
+    Ok(store)
+}
+
+impl Persister {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Hands what `store` changed since the last call to the writer; returns the change set's
+    /// number to wait for, or `None` if nothing worth writing changed. Called under the store
+    /// lock, so change sets are numbered and queued in the order they happened.
+    pub fn capture(&self, store: &mut Store, clock: &Clock, reset: bool) -> Option<u64> {
+        let mut changes = ChangeSet {
+            reset,
+            ..ChangeSet::default()
+        };
+        drain_tables(store, &mut changes);
+        for (key, kept) in store.idempotency.take_changes() {
+            match kept {
+                Some(kept) => changes.upserts.push(Upsert {
+                    kind: IDEMPOTENCY,
+                    id: key,
+                    pos: kept.first_used,
+                    body: Box::new(kept),
+                }),
+                None => changes.deletes.push((IDEMPOTENCY, key)),
+            }
+        }
+        if let Some(keys) = store.timeline_changes.as_mut().map(std::mem::take) {
+            for (due, seq) in keys {
+                let id = format!("{due}:{seq}");
+                match store.timeline.get(&(due, seq)) {
+                    Some(job) => changes.upserts.push(Upsert {
+                        kind: TIMELINE,
+                        id,
+                        pos: seq as i64,
+                        body: Box::new(TimelineRow {
+                            due,
+                            seq,
+                            job: job.clone(),
+                        }),
+                    }),
+                    None => changes.deletes.push((TIMELINE, id)),
+                }
+            }
+        }
+        let meta = Meta::of(store, clock);
+        let mut state = self.capture.lock().unwrap_or_else(|p| p.into_inner());
+        let meta_moved = state
+            .last_meta
+            .as_ref()
+            .is_none_or(|last| !meta.same_apart_from_ids(last));
+        if changes.is_empty() && !meta_moved {
+            return None;
+        }
+        state.seq += 1;
+        state.last_meta = Some(meta.clone());
+        changes.seq = state.seq;
+        changes.meta = Some(meta);
+        let seq = state.seq;
+        drop(state);
+        let sent = self
+            .sender
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|sender| sender.send(changes).is_ok());
+        if !sent {
+            self.durable
+                .fail("the state file's writer has stopped".to_string());
+        }
+        Some(seq)
+    }
+
+    /// Writes the meta row even if only the id generator moved (at shutdown).
+    pub fn capture_meta(&self, store: &mut Store, clock: &Clock) {
+        self.capture
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_meta = None;
+        self.capture(store, clock, false);
+    }
+
+    /// Waits until change set `seq` (and every one before it) is committed.
+    pub async fn wait(&self, seq: u64) -> Result<(), String> {
+        loop {
+            let progress = self.durable.progress.notified();
+            tokio::pin!(progress);
+            progress.as_mut().enable();
+            if let Some(failure) = self.durable.failure() {
+                return Err(failure);
+            }
+            if self.durable.committed.load(Ordering::Acquire) >= seq {
+                return Ok(());
+            }
+            progress.await;
+        }
+    }
+
+    /// Waits until every change captured so far is committed.
+    pub async fn flush(&self) -> Result<(), String> {
+        let seq = self.capture.lock().unwrap_or_else(|p| p.into_inner()).seq;
+        self.wait(seq).await
+    }
+
+    /// Stops the writer after it has committed everything queued, and releases the file.
+    pub fn close(&self) {
+        drop(self.sender.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if let Some(writer) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl Drop for Persister {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
