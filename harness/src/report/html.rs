@@ -10,7 +10,8 @@ use crate::report::markdown::thousands;
 use crate::rules::scope_words;
 use crate::trace::{clock_time, one_line, StepTrace};
 
-/// HTML-escapes text (element content and quoted attributes).
+/// Escapes text for HTML and XML alike (element content and quoted attributes): `& < > " '`,
+/// and control characters, which XML 1.0 allows nowhere, as U+FFFD.
 pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -20,6 +21,7 @@ pub(crate) fn esc(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

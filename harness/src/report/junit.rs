@@ -6,24 +6,8 @@
 use std::fmt::Write as _;
 
 use crate::report::data::{Report, ReportKind, ScenarioReport};
+use crate::report::html::esc as xml_escape;
 use crate::report::lines::evidence_of;
-
-/// Escapes text for XML attributes and content.
-pub(crate) fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            // XML 1.0 allows no other control characters, even escaped.
-            c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The report as JUnit XML.
 pub fn junit(report: &Report) -> String {
