@@ -1,10 +1,10 @@
 //! # stripe-sim: an offline Stripe for Payment Links and Checkout
 //!
 //! stripe-sim speaks the Stripe API subset that Payment Link integrations use (`/v1` products,
-//! prices, payment links, Checkout Sessions, PaymentIntents, charges, refunds, events, customers),
-//! serves hosted payment-link and checkout pages, knows Stripe's test cards and delayed payment
-//! methods, and runs on a clock you control. The official SDKs, pointed at it, cannot tell it
-//! from Stripe for these flows.
+//! prices, payment links, Checkout Sessions, PaymentIntents, PaymentMethods, charges, refunds,
+//! events, customers), serves hosted payment-link and checkout pages, knows Stripe's test cards
+//! and delayed payment methods, and runs on a clock you control. The official SDKs, pointed at
+//! it, cannot tell it from Stripe for these flows.
 //!
 //! ## Quick start
 //!

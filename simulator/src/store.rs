@@ -16,8 +16,8 @@ use crate::ids::IdGenerator;
 use crate::params::Params;
 use crate::resources::{
     charge::Charge, checkout_session::CheckoutSession, customer::Customer, event::Event,
-    payment_intent::PaymentIntent, payment_link::PaymentLink, price::Price, product::Product,
-    refund::Refund, webhook_endpoint::WebhookEndpoint,
+    payment_intent::PaymentIntent, payment_link::PaymentLink, payment_method::PaymentMethod,
+    price::Price, product::Product, refund::Refund, webhook_endpoint::WebhookEndpoint,
 };
 use crate::table::{Identified, PageRequest, Table};
 use crate::webhooks::log::DeliveryLog;
@@ -58,6 +58,7 @@ pub struct Store {
     pub link_tokens: HashMap<String, String>,
     pub sessions: Table<CheckoutSession>,
     pub payment_intents: Table<PaymentIntent>,
+    pub payment_methods: Table<PaymentMethod>,
     pub charges: Table<Charge>,
     pub refunds: Table<Refund>,
     pub events: Table<Event>,
@@ -83,6 +84,7 @@ impl Store {
             link_tokens: HashMap::new(),
             sessions: Table::default(),
             payment_intents: Table::default(),
+            payment_methods: Table::default(),
             charges: Table::default(),
             refunds: Table::default(),
             events: Table::default(),
@@ -133,6 +135,7 @@ impl Store {
             "plink" => self.payment_links.get(id).map(|o| o.render(&self.config)),
             "cs" => self.sessions.get(id).map(|o| o.render(&self.config)),
             "pi" => self.payment_intents.get(id).map(|o| o.render()),
+            "pm" => self.payment_methods.get(id).map(|o| o.render()),
             "ch" => self.charges.get(id).map(|o| o.render()),
             "re" => self.refunds.get(id).map(|o| o.render()),
             "evt" => self.events.get(id).map(|o| o.render()),

@@ -43,8 +43,8 @@ async fn assert_settled(t: &TestSim, session: &str, pi_id: &str) -> (Value, Valu
 }
 
 /// Asserts what every failed debit shares (one `async_payment_failed`, the session complete but
-/// unpaid, the PaymentIntent waiting for a new method and its charge failed, both with `code`)
-/// and returns the PaymentIntent and the charge.
+/// unpaid, the PaymentIntent waiting for a new method with Stripe's failed-attempt error, its
+/// charge failed with the bank's `code`) and returns the PaymentIntent and the charge.
 async fn assert_failed(t: &TestSim, session: &str, pi_id: &str, code: &str) -> (Value, Value) {
     assert_eq!(
         t.checkout_session_events(),
@@ -58,7 +58,11 @@ async fn assert_failed(t: &TestSim, session: &str, pi_id: &str, code: &str) -> (
     assert_eq!(s["payment_status"], "unpaid");
     let pi = t.intent(pi_id).await;
     assert_eq!(pi["status"], "requires_payment_method");
-    assert_eq!(pi["last_payment_error"]["code"], code);
+    assert_eq!(
+        pi["last_payment_error"]["code"],
+        "payment_intent_payment_attempt_failed"
+    );
+    assert_eq!(pi["last_payment_error"]["type"], "invalid_request_error");
     let ch = t.charge(&str_of(&pi["latest_charge"])).await;
     assert_eq!(ch["status"], "failed");
     assert_eq!(ch["failure_code"], code);

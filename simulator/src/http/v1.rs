@@ -97,6 +97,7 @@ pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         )
         .route("/v1/payment_intents", get(list_payment_intents))
         .route("/v1/payment_intents/{id}", get(retrieve_payment_intent))
+        .route("/v1/payment_methods/{id}", get(retrieve_payment_method))
         .route("/v1/charges", get(list_charges))
         .route("/v1/charges/{id}", get(retrieve_charge))
         .route("/v1/refunds", post(create_refund).get(list_refunds))
@@ -206,6 +207,12 @@ async fn list_payment_intents(State(s): S, req: ApiRequest) -> Answer {
 async fn retrieve_payment_intent(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
     retrieve(&s, req, "payment_intent", |st| {
         st.retrieve_payment_intent(&id)
+    })
+}
+
+async fn retrieve_payment_method(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
+    retrieve(&s, req, "payment_method", |st| {
+        st.retrieve_payment_method(&id)
     })
 }
 

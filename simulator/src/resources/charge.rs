@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Metadata;
 use crate::resources::event::CreatedFilter;
+use crate::resources::payment_method::BillingDetails;
 use crate::resources::refund::Refund;
 use crate::store::{list_object, ListQuery, Store};
 use crate::table::Identified;
@@ -196,6 +197,7 @@ pub struct Charge {
     pub customer: Option<String>,
     pub billing_email: Option<String>,
     pub billing_name: Option<String>,
+    pub billing_country: Option<String>,
     pub balance_transaction: Option<String>,
     pub metadata: Metadata,
     /// How refunds of this charge settle (from the test card).
@@ -230,13 +232,11 @@ impl Charge {
             "application_fee": null,
             "application_fee_amount": null,
             "balance_transaction": self.balance_transaction,
-            "billing_details": {
-                "address": { "city": null, "country": null, "line1": null, "line2": null, "postal_code": null, "state": null },
-                "email": self.billing_email,
-                "name": self.billing_name,
-                "phone": null,
-                "tax_id": null,
-            },
+            "billing_details": BillingDetails {
+                email: self.billing_email.clone(),
+                name: self.billing_name.clone(),
+                country: self.billing_country.clone(),
+            }.render(),
             "calculated_statement_descriptor": "STRIPE-SIM",
             "captured": self.status != ChargeStatus::Failed,
             "created": self.created,

@@ -8,6 +8,7 @@ pub mod event;
 pub mod line_item;
 pub mod payment_intent;
 pub mod payment_link;
+pub mod payment_method;
 pub mod price;
 pub mod product;
 pub mod refund;

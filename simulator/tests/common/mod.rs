@@ -268,8 +268,8 @@ impl TestSim {
         self.sim
             .events()
             .iter()
-            .filter(|e| e["data"]["object"]["id"] == id)
-            .map(|e| str_of(&e["type"]))
+            .filter(|e| e.object_id == id)
+            .map(|e| e.event_type.to_string())
             .collect()
     }
 
@@ -278,7 +278,7 @@ impl TestSim {
         self.sim
             .events()
             .iter()
-            .map(|e| str_of(&e["type"]))
+            .map(|e| e.event_type.to_string())
             .filter(|ty| ty.starts_with("checkout.session."))
             .collect()
     }
