@@ -80,6 +80,13 @@ failed=0
 # --- Node: node --test, counted from its TAP summary -----------------------------------------
 if [[ " $SUITES " == *" node "* ]]; then
   log "stripe-node $(node -p "require('$HERE/node/node_modules/stripe/package.json').version") suite"
+  # The field-presence extract the Rust tests check objects against must still be what the
+  # pinned package's types say.
+  if (cd "$HERE/node" && node extract-types.mjs --check); then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+  fi
   out="$(mktemp)"
   set +e
   (cd "$HERE/node" && node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \

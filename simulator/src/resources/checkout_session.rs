@@ -154,6 +154,7 @@ impl CheckoutSession {
             "adaptive_pricing": { "enabled": false },
             "after_expiration": null,
             "allow_promotion_codes": null,
+            "allowed_payment_method_types": null,
             "amount_subtotal": amount,
             "amount_total": amount,
             "automatic_tax": { "enabled": false, "liability": null, "provider": null, "status": null },
