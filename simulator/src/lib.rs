@@ -59,6 +59,7 @@
 //!   dispatcher.
 //! * store and domain (`store.rs`, `resources/`, `payment.rs`, `test_cards.rs`, `ids.rs`,
 //!   `clock.rs`): pure, synchronous state transitions; no I/O, no clock reads, no global RNG.
+//!   `versions.rs` renders every answer at the API version it is for.
 //! * webhooks (`webhooks/`): the delivery log (pure) and the dispatcher, the only part that
 //!   waits on the network, never under the store lock.
 
@@ -84,6 +85,7 @@ mod table;
 pub mod test_cards;
 mod trigger;
 mod typed_ids;
+mod versions;
 mod vocabulary;
 mod webhooks;
 
@@ -109,6 +111,7 @@ pub use typed_ids::{
     ChargeId, DeliveryId, EndpointId, EventId, InvalidId, PaymentIntentId, PaymentLinkId, RefundId,
     SessionId,
 };
+pub use versions::ApiVersion;
 pub use vocabulary::{UnknownWord, Vocabulary};
 pub use webhooks::faults::{DuplicateMode, Fault, FaultKind, Forgery};
 pub use webhooks::log::{

@@ -138,10 +138,35 @@ impl Store {
             "pm" => self.payment_methods.get(id).map(|o| o.render()),
             "ch" => self.charges.get(id).map(|o| o.render()),
             "re" => self.refunds.get(id).map(|o| o.render()),
-            "evt" => self.events.get(id).map(|o| o.render()),
+            "evt" => self.events.get(id).map(|e| self.event_value(e, None)),
             "we" => self.webhook_endpoints.get(id).map(|o| o.render()),
             _ => None,
         }
+    }
+}
+
+/// The lists API versions before 2022-11-15 embed, from the objects as they are now.
+impl crate::versions::Embedded for Store {
+    fn charge_refunds(&self, charge: &str) -> Value {
+        let data = self
+            .refunds
+            .iter()
+            .rev()
+            .filter(|r| r.charge == charge)
+            .map(Refund::render)
+            .collect();
+        crate::versions::embedded_list(&format!("/v1/charges/{charge}/refunds"), data)
+    }
+
+    fn intent_charges(&self, intent: &str) -> Value {
+        let data = self
+            .charges
+            .iter()
+            .rev()
+            .filter(|c| c.payment_intent == intent)
+            .map(Charge::render)
+            .collect();
+        crate::versions::embedded_list(&format!("/v1/charges?payment_intent={intent}"), data)
     }
 }
 

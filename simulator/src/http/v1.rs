@@ -14,6 +14,7 @@ use crate::http::request::{api_layer, ApiRequest};
 use crate::params::Params;
 use crate::shared::Shared;
 use crate::store::{Ctx, ListQuery, Store};
+use crate::versions;
 
 type S = State<Arc<Shared>>;
 type Answer = ApiResult<Json<Value>>;
@@ -33,6 +34,7 @@ fn call(
         };
         let mut value = op(store, req.params, &ctx)?;
         expand::apply(store, &mut value, &req.expand)?;
+        versions::render(&mut value, req.version, store);
         Ok(Json(value))
     })
 }

@@ -222,7 +222,7 @@ impl CheckoutSession {
             "subscription": null,
             "success_url": self.success_url,
             "total_details": { "amount_discount": 0, "amount_shipping": 0, "amount_tax": 0 },
-            "ui_mode": config.hosted_ui_mode(),
+            "ui_mode": "hosted_page",
             "url": self.url(config),
             "wallet_options": null,
         })

@@ -124,13 +124,18 @@ pub async fn start() -> TestSim {
 }
 
 pub async fn start_with_seed(seed: u64) -> TestSim {
-    let sim = Simulator::builder()
-        .clock(ClockMode::Manual)
-        .clock_start(CLOCK_START)
-        .seed(seed)
-        .start()
-        .await
-        .unwrap();
+    start_with(
+        Simulator::builder()
+            .clock(ClockMode::Manual)
+            .clock_start(CLOCK_START)
+            .seed(seed),
+    )
+    .await
+}
+
+/// A simulator from `builder`, and a client for it.
+pub async fn start_with(builder: stripe_sim::SimulatorBuilder) -> TestSim {
+    let sim = builder.start().await.unwrap();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
