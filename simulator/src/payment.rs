@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::IdKind;
 use crate::params::Metadata;
-use crate::resources::charge::{Charge, ChargeStatus, MethodDetails, Outcome};
+use crate::resources::charge::{receipt_url, Charge, ChargeStatus, MethodDetails, Outcome};
 use crate::resources::checkout_session::{
     method_currency, CustomerDetails, PaymentStatus, SessionStatus,
 };
@@ -145,18 +145,10 @@ enum Plan {
     },
 }
 
+/// The year and month of `now`, for expiry checks.
 fn year_now(now: i64) -> (u32, u32) {
-    // Civil date from unix seconds (Howard Hinnant's algorithm), for expiry checks.
-    let days = now.div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    (year as u32, month as u32)
+    let (year, month, _) = crate::clock::civil_date(now);
+    (year.max(0) as u32, month)
 }
 
 fn plan_card(card: &CardInput, now: i64) -> ApiResult<Plan> {
@@ -530,6 +522,7 @@ impl Store {
             billing_name: attempt.name.clone(),
             billing_country: Some(attempt.country.clone()),
             balance_transaction: succeeded.then(|| format!("txn_{}", self.ids.alphanumeric(24))),
+            receipt_url: succeeded.then(|| receipt_url(&self.config.base_url, &charge_id)),
             metadata: Metadata::new(),
             refund_behaviour: match &attempt.plan {
                 Plan::Charge { behaviour, .. } => *behaviour,
@@ -725,6 +718,7 @@ impl Store {
                 charge.status = ChargeStatus::Succeeded;
                 charge.outcome = Some(Outcome::Authorized);
                 charge.balance_transaction = Some(format!("txn_{}", self.ids.alphanumeric(24)));
+                charge.receipt_url = Some(receipt_url(&self.config.base_url, &charge.id));
                 None
             }
             DelayedOutcome::Fails { code, message } => {

@@ -1,8 +1,9 @@
-//! The HTTP face of the simulator: the Stripe API at `/v1`, hosted pages at `/b` and `/c`, and
-//! the control API at `/_sim`.
+//! The HTTP face of the simulator: the Stripe API at `/v1`, hosted pages at `/b` and `/c`,
+//! receipts at `/receipts`, and the control API at `/_sim`.
 
 mod control;
 mod hosted;
+mod receipts;
 mod request;
 mod v1;
 mod webhook_control;
@@ -19,6 +20,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .merge(v1::router(shared.clone()))
         .merge(control::router(shared.clone()))
         .merge(hosted::router())
+        .merge(receipts::router())
         .fallback(request::unknown_route)
         .with_state(shared)
 }

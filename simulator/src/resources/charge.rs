@@ -199,6 +199,9 @@ pub struct Charge {
     pub billing_name: Option<String>,
     pub billing_country: Option<String>,
     pub balance_transaction: Option<String>,
+    /// The receipt page, once the charge succeeded (Stripe makes one for every successful
+    /// payment and keeps it up to date with the refunds).
+    pub receipt_url: Option<String>,
     pub metadata: Metadata,
     /// How refunds of this charge settle (from the test card).
     pub refund_behaviour: RefundBehaviour,
@@ -210,6 +213,16 @@ impl Identified for Charge {
     fn id(&self) -> &str {
         &self.id
     }
+}
+
+/// Where the simulator serves the receipt of a charge (`http/receipts.rs`).
+pub fn receipt_url(base_url: &str, charge_id: &str) -> String {
+    format!("{base_url}/receipts/payment/{charge_id}")
+}
+
+/// Where the simulator serves the receipt of a refund, linked from its charge's receipt.
+pub fn refund_receipt_url(base_url: &str, refund_id: &str) -> String {
+    format!("{base_url}/receipts/refund/{refund_id}")
 }
 
 impl Charge {
@@ -258,7 +271,7 @@ impl Charge {
             "payment_method_details": self.method.render(self.amount, &self.fingerprint),
             "receipt_email": null,
             "receipt_number": null,
-            "receipt_url": null,
+            "receipt_url": self.receipt_url,
             "refunded": self.refunded(),
             "review": null,
             "shipping": null,
