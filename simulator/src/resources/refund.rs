@@ -176,15 +176,22 @@ impl Store {
         }
         let amount = amount.unwrap_or(remaining);
         if amount > remaining {
-            return Err(ApiError::invalid(
+            // Stripe's words differ: the charge's amount while nothing was refunded yet, what is
+            // left of it after earlier refunds.
+            let message = if charge.amount_refunded == 0 {
+                format!(
+                    "Refund amount ({}) is greater than charge amount ({})",
+                    display_amount(amount, &charge.currency),
+                    display_amount(charge.amount, &charge.currency)
+                )
+            } else {
                 format!(
                     "Refund amount ({}) is greater than unrefunded amount on charge ({})",
                     display_amount(amount, &charge.currency),
                     display_amount(remaining, &charge.currency)
-                ),
-                Some("amount"),
-            )
-            .with_code("amount_too_large"));
+                )
+            };
+            return Err(ApiError::invalid(message, Some("amount")).with_code("amount_too_large"));
         }
         let behaviour = charge.refund_behaviour;
         let refund = Refund {
