@@ -324,7 +324,10 @@ impl Store {
 
     /// An event as `GET /v1/events/{id}` shows it: at its own `api_version`.
     pub fn event_value(&self, event: &Event, version: Option<ApiVersion>) -> Value {
-        serde_json::from_slice(&self.event_json(event, version)).unwrap_or(Value::Null)
+        let version = version.unwrap_or(event.api_version);
+        let rendered = self.event_object_at(event, version);
+        let object = rendered.as_deref().unwrap_or(&event.object);
+        serde_json::to_value(event.wire(version, object)).unwrap_or(Value::Null)
     }
 
     /// The renderings of a new event's `data.object` that its consumers need: the account's
