@@ -196,6 +196,21 @@ impl fmt::Display for ApiVersion {
     }
 }
 
+/// Stored and sent as its name (`2026-10-28.endive`), never as its place in the list.
+impl serde::Serialize for ApiVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ApiVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ApiVersion::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("Invalid Stripe API version: {text}")))
+    }
+}
+
 /// 400 for a `Stripe-Version` Stripe never published, in Stripe's words.
 pub fn invalid(value: &str) -> ApiError {
     ApiError::invalid(format!("Invalid Stripe API version: {value}"), None)
@@ -386,6 +401,17 @@ mod tests {
         assert_eq!(error.status, 400);
         assert_eq!(error.message, "Invalid Stripe API version: garbage");
         assert_eq!(error.body()["error"]["type"], "invalid_request_error");
+    }
+
+    #[test]
+    fn a_version_reads_and_writes_itself_as_its_name() {
+        let version = v("2022-11-15");
+        assert_eq!(serde_json::to_value(version).unwrap(), json!("2022-11-15"));
+        assert_eq!(
+            serde_json::from_value::<ApiVersion>(json!("2022-11-15")).unwrap(),
+            version
+        );
+        assert!(serde_json::from_value::<ApiVersion>(json!("2022-13-15")).is_err());
     }
 
     #[test]
