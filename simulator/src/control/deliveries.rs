@@ -306,7 +306,7 @@ impl Control {
                             .ok_or_else(|| ApiError::no_such("event", id, "event_id"))?;
                         match endpoint_id {
                             Some(endpoint) => store.event_body(id, endpoint).unwrap_or_default(),
-                            None => event.to_json(None),
+                            None => store.event_json(event, None),
                         }
                     }
                     DeliveryBody::Json(value) => serde_json::to_vec(value).unwrap_or_default(),

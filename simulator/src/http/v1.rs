@@ -14,6 +14,7 @@ use crate::http::request::{api_layer, ApiRequest};
 use crate::params::Params;
 use crate::shared::Shared;
 use crate::store::{Ctx, ListQuery, Store};
+use crate::versions;
 
 type S = State<Arc<Shared>>;
 type Answer = ApiResult<Json<Value>>;
@@ -34,6 +35,7 @@ fn call(
         store.undo_ids_on_failure(|store| {
             let mut value = op(store, req.params, &ctx)?;
             expand::apply(store, &mut value, &req.expand)?;
+            versions::render(&mut value, req.version, store);
             Ok(Json(value))
         })
     })
@@ -99,6 +101,7 @@ pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         )
         .route("/v1/payment_intents", get(list_payment_intents))
         .route("/v1/payment_intents/{id}", get(retrieve_payment_intent))
+        .route("/v1/payment_methods/{id}", get(retrieve_payment_method))
         .route("/v1/charges", get(list_charges))
         .route("/v1/charges/{id}", get(retrieve_charge))
         .route("/v1/refunds", post(create_refund).get(list_refunds))
@@ -208,6 +211,12 @@ async fn list_payment_intents(State(s): S, req: ApiRequest) -> Answer {
 async fn retrieve_payment_intent(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
     retrieve(&s, req, "payment_intent", |st| {
         st.retrieve_payment_intent(&id)
+    })
+}
+
+async fn retrieve_payment_method(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
+    retrieve(&s, req, "payment_method", |st| {
+        st.retrieve_payment_method(&id)
     })
 }
 

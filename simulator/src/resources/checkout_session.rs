@@ -154,6 +154,7 @@ impl CheckoutSession {
             "adaptive_pricing": { "enabled": false },
             "after_expiration": null,
             "allow_promotion_codes": null,
+            "allowed_payment_method_types": null,
             "amount_subtotal": amount,
             "amount_total": amount,
             "automatic_tax": { "enabled": false, "liability": null, "provider": null, "status": null },
@@ -221,7 +222,7 @@ impl CheckoutSession {
             "subscription": null,
             "success_url": self.success_url,
             "total_details": { "amount_discount": 0, "amount_shipping": 0, "amount_tax": 0 },
-            "ui_mode": config.hosted_ui_mode(),
+            "ui_mode": "hosted_page",
             "url": self.url(config),
             "wallet_options": null,
         })

@@ -76,6 +76,7 @@ impl PaymentIntent {
         json!({
             "id": self.id,
             "object": "payment_intent",
+            "allowed_payment_method_types": null,
             "amount": self.amount,
             "amount_capturable": 0,
             "amount_details": { "tip": {} },
@@ -105,6 +106,7 @@ impl PaymentIntent {
             "payment_method_configuration_details": null,
             "payment_method_options": {},
             "payment_method_types": self.payment_method_types,
+            "payment_record": null,
             "processing": null,
             "receipt_email": self.receipt_email,
             "review": null,

@@ -130,7 +130,6 @@ impl PaymentLink {
             "livemode": false,
             "managed_payments": null,
             "metadata": self.metadata,
-            "name_collection": null,
             "on_behalf_of": null,
             "optional_items": [],
             "payment_intent_data": null,

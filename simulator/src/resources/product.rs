@@ -45,6 +45,7 @@ impl Product {
             "shippable": null,
             "statement_descriptor": null,
             "tax_code": null,
+            "tax_details": null,
             "type": "service",
             "unit_label": null,
             "updated": self.updated,

@@ -452,15 +452,16 @@ impl Store {
         endpoints.len() as u32
     }
 
-    /// The event body for one endpoint: rendered at its API version with the current
+    /// The event body for one endpoint: rendered at the endpoint's API version (the event's own,
+    /// the account's default when it happened, when the endpoint pins none), with the current
     /// `pending_webhooks`.
     pub fn event_body(&self, event_id: &str, endpoint_id: &str) -> Option<Vec<u8>> {
         let event = self.events.get(event_id)?;
         let version = self
             .webhook_endpoints
             .get(endpoint_id)
-            .and_then(|e| e.api_version.as_deref());
-        Some(event.to_json(version))
+            .and_then(|e| e.api_version);
+        Some(self.event_json(event, version))
     }
 
     /// Marks a record canceled (its endpoint is gone or disabled) and recounts its event.
