@@ -301,23 +301,15 @@ impl Store {
         buyer: &Buyer,
         ctx: &Ctx,
     ) -> ApiResult<()> {
-        self.undo_ids_on_failure(|store| store.attempt_payment(session_id, method, buyer, ctx))
-    }
-
-    fn attempt_payment(
-        &mut self,
-        session_id: &str,
-        method: &PaymentMethodInput,
-        buyer: &Buyer,
-        ctx: &Ctx,
-    ) -> ApiResult<()> {
-        let attempt = self.validate_payment(session_id, method, buyer, ctx.now)?;
-        let intent_id = self.intent_for(&attempt, ctx);
-        let charge = self.record_charge(&attempt, &intent_id, ctx);
-        if let Some(decline) = charge.decline {
-            return Err(self.decline(&intent_id, &charge, decline, ctx));
-        }
-        self.settle_attempt(&attempt, &intent_id, charge, ctx)
+        self.undo_ids_on_failure(|store| {
+            let attempt = store.validate_payment(session_id, method, buyer, ctx.now)?;
+            let intent_id = store.intent_for(&attempt, ctx);
+            let charge = store.record_charge(&attempt, &intent_id, ctx);
+            if let Some(decline) = charge.decline {
+                return Err(store.decline(&intent_id, &charge, decline, ctx));
+            }
+            store.settle_attempt(&attempt, &intent_id, charge, ctx)
+        })
     }
 
     /// Checks that the session is open and takes this payment method in its currency, and plans

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::params::Metadata;
 use crate::resources::event::CreatedFilter;
 use crate::resources::payment_method::BillingDetails;
@@ -288,10 +288,7 @@ impl Charge {
 
 impl Store {
     pub fn retrieve_charge(&self, id: &str) -> ApiResult<Value> {
-        self.charges
-            .get(id)
-            .map(Charge::render)
-            .ok_or_else(|| ApiError::no_such("charge", id, "id"))
+        self.charges.find(id, "charge", "id").map(Charge::render)
     }
 
     pub fn list_charges(&self, mut query: ListQuery) -> ApiResult<Value> {

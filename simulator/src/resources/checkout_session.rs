@@ -499,9 +499,8 @@ impl Store {
 
     pub fn retrieve_checkout_session(&self, id: &str) -> ApiResult<Value> {
         self.sessions
-            .get(id)
+            .find(id, "checkout.session", "session")
             .map(|s| s.render(&self.config))
-            .ok_or_else(|| ApiError::no_such("checkout.session", id, "session"))
     }
 
     pub fn list_checkout_sessions(&self, mut query: ListQuery) -> ApiResult<Value> {
@@ -534,10 +533,7 @@ impl Store {
     }
 
     pub fn checkout_session_line_items(&self, id: &str, query: ListQuery) -> ApiResult<Value> {
-        let session = self
-            .sessions
-            .get(id)
-            .ok_or_else(|| ApiError::no_such("checkout.session", id, "session"))?;
+        let session = self.sessions.find(id, "checkout.session", "session")?;
         self.list_line_items(
             &session.line_items,
             &format!("/v1/checkout/sessions/{id}/line_items"),
@@ -553,10 +549,7 @@ impl Store {
         ctx: &Ctx,
     ) -> ApiResult<Value> {
         params.finish()?;
-        let session = self
-            .sessions
-            .get(id)
-            .ok_or_else(|| ApiError::no_such("checkout.session", id, "session"))?;
+        let session = self.sessions.find(id, "checkout.session", "session")?;
         if session.status != SessionStatus::Open {
             return Err(ApiError::invalid(
                 format!(

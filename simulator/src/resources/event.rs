@@ -446,9 +446,8 @@ impl Store {
 
     pub fn retrieve_event(&self, id: &str) -> ApiResult<Value> {
         self.events
-            .get(id)
+            .find(id, "event", "id")
             .map(|e| self.event_value(e, None))
-            .ok_or_else(|| ApiError::no_such("event", id, "id"))
     }
 
     pub fn list_events(&self, mut query: ListQuery) -> ApiResult<Value> {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::params::Metadata;
 use crate::resources::event::CreatedFilter;
 use crate::store::{ListQuery, Store};
@@ -125,9 +125,8 @@ impl PaymentIntent {
 impl Store {
     pub fn retrieve_payment_intent(&self, id: &str) -> ApiResult<Value> {
         self.payment_intents
-            .get(id)
+            .find(id, "payment_intent", "intent")
             .map(PaymentIntent::render)
-            .ok_or_else(|| ApiError::no_such("payment_intent", id, "intent"))
     }
 
     pub fn list_payment_intents(&self, mut query: ListQuery) -> ApiResult<Value> {

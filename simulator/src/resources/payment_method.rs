@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::params::Metadata;
 use crate::resources::charge::MethodDetails;
 use crate::store::Store;
@@ -171,9 +171,8 @@ pub fn fingerprint(seed: u64, identity: &str) -> String {
 impl Store {
     pub fn retrieve_payment_method(&self, id: &str) -> ApiResult<Value> {
         self.payment_methods
-            .get(id)
+            .find(id, "payment_method", "payment_method")
             .map(PaymentMethod::render)
-            .ok_or_else(|| ApiError::no_such("payment_method", id, "payment_method"))
     }
 }
 

@@ -262,20 +262,7 @@ impl Store {
                 }
                 refund.status = RefundStatus::Succeeded;
                 let rendered = refund.render();
-                self.emit_with_previous(
-                    EventType::RefundUpdated,
-                    rendered.clone(),
-                    Some(previous.clone()),
-                    &ctx.request,
-                    due,
-                );
-                self.emit_with_previous(
-                    EventType::ChargeRefundUpdated,
-                    rendered,
-                    Some(previous),
-                    &ctx.request,
-                    due,
-                );
+                self.emit_refund_updated(rendered, previous, &ctx, due);
             }
             RefundBehaviour::SucceedsThenFails => {
                 if refund.status != RefundStatus::Succeeded {
@@ -291,30 +278,30 @@ impl Store {
                 if let Some(charge) = self.charges.get_mut(&charge_id) {
                     charge.amount_refunded = (charge.amount_refunded - amount).max(0);
                 }
-                self.emit_with_previous(
-                    EventType::RefundUpdated,
-                    rendered.clone(),
-                    Some(previous.clone()),
-                    &ctx.request,
-                    due,
-                );
-                self.emit_with_previous(
-                    EventType::ChargeRefundUpdated,
-                    rendered.clone(),
-                    Some(previous),
-                    &ctx.request,
-                    due,
-                );
+                self.emit_refund_updated(rendered.clone(), previous, &ctx, due);
                 self.emit(EventType::RefundFailed, rendered, &ctx.request, due);
             }
         }
     }
 
+    /// A refund's status change is announced twice, as Stripe does: once as
+    /// `refund.updated` and once as the older `charge.refund.updated`.
+    fn emit_refund_updated(&mut self, rendered: Value, previous: Value, ctx: &Ctx, due: i64) {
+        for event_type in [EventType::RefundUpdated, EventType::ChargeRefundUpdated] {
+            self.emit_with_previous(
+                event_type,
+                rendered.clone(),
+                Some(previous.clone()),
+                &ctx.request,
+                due,
+            );
+        }
+    }
+
     pub fn retrieve_refund(&self, id: &str) -> ApiResult<Value> {
         self.refunds
-            .get(id)
+            .find(id, "refund", "refund")
             .map(Refund::render)
-            .ok_or_else(|| ApiError::no_such("refund", id, "refund"))
     }
 
     pub fn list_refunds(&self, mut query: ListQuery) -> ApiResult<Value> {

@@ -201,10 +201,7 @@ impl Store {
 
     /// An endpoint rendered with its `secret`, as only its creation shows it.
     fn render_new_endpoint(&self, id: &str) -> ApiResult<Value> {
-        let endpoint = self
-            .webhook_endpoints
-            .get(id)
-            .ok_or_else(|| ApiError::no_such("webhook_endpoint", id, "id"))?;
+        let endpoint = self.webhook_endpoints.find(id, "webhook_endpoint", "id")?;
         let mut rendered = endpoint.render();
         rendered["secret"] = json!(endpoint.secret());
         Ok(rendered)
@@ -235,9 +232,8 @@ impl Store {
 
     pub fn retrieve_webhook_endpoint(&self, id: &str) -> ApiResult<Value> {
         self.webhook_endpoints
-            .get(id)
+            .find(id, "webhook_endpoint", "id")
             .map(WebhookEndpoint::render)
-            .ok_or_else(|| ApiError::no_such("webhook_endpoint", id, "id"))
     }
 
     pub fn update_webhook_endpoint(&mut self, id: &str, mut params: Params) -> ApiResult<Value> {
