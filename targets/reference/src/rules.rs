@@ -17,6 +17,7 @@ use std::fmt;
 use crate::defect::{Defect, DefectExt};
 use crate::order::{Order, OrderStatus};
 use crate::stripe_objects::{Charge, CheckoutSession, PaymentStatus};
+use crate::variant::SecondPayment;
 
 /// A change to write to an order. `None` ids keep the stored value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,6 +200,47 @@ pub fn session_succeeded(
         }
         OrderStatus::Refunded => Decision::Ignore(Ignored::RefundedIsFinal),
     }
+}
+
+/// [`session_succeeded`] in a design: with [`SecondPayment::RecordLatest`], a second paying
+/// session of a paid order replaces the one it recorded.
+pub fn session_succeeded_in(
+    order: &Order,
+    session: &CheckoutSession,
+    defect: Option<Defect>,
+    second: SecondPayment,
+) -> Decision {
+    let decision = session_succeeded(order, session, defect);
+    // VARIANT(latest_session): the order names the payment the buyer made last; both are
+    // genuine, and the spec asks only that the order name a session that paid it.
+    if second == SecondPayment::RecordLatest
+        && decision == Decision::Ignore(Ignored::AlreadyPaid)
+        && order.provider_order_id.as_deref() != Some(session.id.as_str())
+    {
+        return Decision::Update(Update::paid_by(session));
+    }
+    decision
+}
+
+/// A full refund of a genuine payment of ours whose own event has not been applied yet (what
+/// [`unknown_refund`] answers [`UnknownRefund::RetryLater`] for), in the design that applies it
+/// at once: the order was paid by that session and is refunded now. A partial refund changes
+/// nothing: the payment's event, when it comes, marks the order paid.
+pub fn refund_at_once(session: &CheckoutSession, charge: &Charge) -> Decision {
+    if !charge.refunded {
+        return Decision::Ignore(Ignored::PartialRefund {
+            amount: charge.amount,
+            amount_refunded: charge.amount_refunded,
+        });
+    }
+    Decision::Update(Update {
+        status: OrderStatus::Refunded,
+        provider_order_id: Some(session.id.clone()),
+        provider_capture_id: charge
+            .payment_intent
+            .clone()
+            .or_else(|| session.payment_intent.clone()),
+    })
 }
 
 /// `checkout.session.async_payment_failed`.

@@ -3,7 +3,8 @@
 //! Stripe retries anything that is not a 2xx, delivers at least once and in any order. So:
 //! a forged or unparseable request is a 400 that changes nothing; a genuine event whose effect
 //! is already in place (or does not apply) is acknowledged with 200; a refund that arrives
-//! before the payment it refunds is answered 503 so Stripe delivers it again later. Each event
+//! before the payment it refunds is answered 503 so Stripe delivers it again later (or, in the
+//! `refund_at_once` [variant](crate::variant), looked up at Stripe and applied at once). Each event
 //! is applied inside one `BEGIN IMMEDIATE` transaction that also records it in
 //! `processed_events`, and every transition is guarded by the order's current state, so neither
 //! duplicates nor concurrent deliveries can apply twice.
@@ -19,6 +20,7 @@ use crate::rules::{self, Decision, Ignored, UnknownRefund};
 use crate::signature::{self, DEFAULT_TOLERANCE_SECS};
 use crate::store::{OrderTx, StoreError};
 use crate::stripe_objects::{Charge, CheckoutSession, Event, EventType};
+use crate::variant::EarlyRefund;
 
 /// The 200 answer to a genuine event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,7 +65,10 @@ pub async fn receive(
     match EventType::parse(&event.event_type) {
         EventType::CheckoutSessionCompleted | EventType::CheckoutSessionAsyncPaymentSucceeded => {
             let session = parse_object(&event)?;
-            checkout(state, &event, &session, rules::session_succeeded)
+            let second = state.config().design.second_payment;
+            checkout(state, &event, &session, |order, session, defect| {
+                rules::session_succeeded_in(order, session, defect, second)
+            })
         }
         EventType::CheckoutSessionAsyncPaymentFailed => {
             let session = parse_object(&event)?;
@@ -112,7 +117,7 @@ fn checkout(
     state: &AppState,
     event: &Event,
     session: &CheckoutSession,
-    rule: fn(&Order, &CheckoutSession, Option<Defect>) -> Decision,
+    rule: impl Fn(&Order, &CheckoutSession, Option<Defect>) -> Decision,
 ) -> Result<Ack, ApiError> {
     let now = state.now_rfc3339();
     let ack = state.store().write(|tx| {
@@ -173,6 +178,17 @@ async fn refund(state: &AppState, event: &Event, charge: &Charge) -> Result<Ack,
             None => None,
         };
         match rules::unknown_refund(session.as_ref(), order.as_ref(), state.defect()) {
+            // VARIANT(refund_at_once): Stripe said whose payment it is, so the order can be
+            // marked refunded now instead of waiting for the payment's event.
+            UnknownRefund::RetryLater
+                if state.config().design.early_refund == EarlyRefund::AtOnce =>
+            {
+                let (Some(session), Some(order)) = (session.as_ref(), order.as_ref()) else {
+                    return Err(ApiError::RetryLater(RETRY_REFUND));
+                };
+                let decision = rules::refund_at_once(session, charge);
+                Ok(finish(tx, event, &order.id, decision, &now)?)
+            }
             UnknownRefund::RetryLater => {
                 crate::log::line(format_args!(
                     "event {} refunds {payment_intent} before its payment \

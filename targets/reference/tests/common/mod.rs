@@ -240,6 +240,20 @@ impl TestApp {
         TestApp::with_defect(None).await
     }
 
+    pub async fn with_design(design: reference_target::Design) -> TestApp {
+        let stripe = FakeStripe::start().await;
+        let config = Config {
+            port: 0,
+            stripe_secret_key: SECRET_KEY.into(),
+            stripe_webhook_secret: WEBHOOK_SECRET.into(),
+            stripe_api_base: stripe.base_url.clone(),
+            design,
+            order_id_seed: Some(unique()),
+            ..Config::default()
+        };
+        TestApp::with_config(config, stripe).await
+    }
+
     pub async fn with_defect(defect: Option<Defect>) -> TestApp {
         let stripe = FakeStripe::start().await;
         let config = Config {
