@@ -7,16 +7,17 @@
 //! answering ends the run once, with a clear message ([`Target::fatal`]), and its process group
 //! is stopped whatever happens (even on Ctrl-C: [`crate::signals`]).
 
+use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use reference_target::defect::Defect;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use crate::call_log::CallLog;
+use crate::harness::Reference;
 use crate::output::{capture, floor_char_boundary, OutputBuffer};
 pub use crate::output::{OutputLine, Stream};
 use crate::signals;
@@ -25,6 +26,8 @@ use crate::target_file::{split_route, Command, TargetFile};
 
 /// Lines of the target's output shown in an error message, and the bytes shown of each.
 const OUTPUT_LINES: usize = 40;
+/// The first lines shown, before those, when the target did not start.
+const OUTPUT_HEAD: usize = 15;
 const OUTPUT_WIDTH: usize = 400;
 
 /// What an answer keeps for records: its first 2 KiB.
@@ -50,12 +53,14 @@ pub enum TargetError {
         output: String,
     },
     #[error(
-        "target {target} was not ready at {url} within {secs} s\n--- its output ---\n{output}"
+        "target {target} was not ready at {url} within {secs} s: {reason}\n--- its output (first and last lines) ---\n{output}"
     )]
     NotReady {
         target: String,
         url: String,
         secs: u64,
+        /// What the polls saw, and the fix.
+        reason: String,
         output: String,
     },
     #[error("target {target}: {call} failed: {message}\n--- its output ---\n{output}")]
@@ -72,6 +77,14 @@ pub enum TargetError {
         call: String,
         status: String,
         output: String,
+    },
+    /// A mistake in the target file that would fail every scenario the same way (a status word
+    /// it does not list, a route that is not there): the run stops once, naming the field.
+    #[error("target {target}: check {field} in the target file: {message}")]
+    Config {
+        target: String,
+        field: String,
+        message: String,
     },
     /// The target stopped answering: `calls` calls in a row timed out.
     #[error("target {target} hangs: {calls} calls in a row got no answer within {secs} s (max_consecutive_timeouts = {calls}); the last was {call}\n--- its last lines ---\n{output}")]
@@ -177,6 +190,61 @@ fn lossy(bytes: Vec<u8>) -> String {
     }
 }
 
+/// What the ready check's polls saw.
+#[derive(Debug, Default)]
+struct ReadyPolls {
+    /// Answers by status, in the order each status was first seen.
+    statuses: Vec<(u16, u32)>,
+    refused: u32,
+    timeouts: u32,
+    other: Option<String>,
+}
+
+impl ReadyPolls {
+    fn answered(&mut self, status: u16) {
+        match self.statuses.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, n)) => *n += 1,
+            None => self.statuses.push((status, 1)),
+        }
+    }
+
+    /// `` `/` answered 404 ×600; set [start].ready_path to a route that answers 2xx ``.
+    fn reason(&self, path: &str, explicit: bool, port: u16) -> String {
+        let mut seen: Vec<String> = self
+            .statuses
+            .iter()
+            .map(|(status, n)| format!("{status} ×{n}"))
+            .collect();
+        if self.refused > 0 {
+            seen.push(format!("connection refused ×{}", self.refused));
+        }
+        if self.timeouts > 0 {
+            seen.push(format!("no answer within 2 s ×{}", self.timeouts));
+        }
+        if let Some(other) = &self.other {
+            seen.push(format!("last error: {other}"));
+        }
+        let seen = seen.join(", ");
+        if !self.statuses.is_empty() {
+            let fix = if explicit {
+                "set [start].ready_path to a route that answers 2xx (or remove it: then any answer means ready)"
+            } else {
+                "set [start].ready_path to a route that answers 2xx"
+            };
+            return format!("`{path}` answered {seen}; {fix}");
+        }
+        if self.refused > 0 && self.timeouts == 0 {
+            return format!(
+                "nothing accepted a connection on 127.0.0.1:{port} ({seen}): the app must listen on 127.0.0.1 (not only ::1) at the port in $PORT ({port})"
+            );
+        }
+        if self.refused + self.timeouts == 0 && self.other.is_none() {
+            return "no poll was made".to_string();
+        }
+        format!("`{path}` never answered ({seen})")
+    }
+}
+
 /// A started process: its group, its leader's exit status once it exits (a thread waits for
 /// it), and the threads reading its output.
 struct Process {
@@ -233,6 +301,10 @@ pub struct Target {
     fatal: Mutex<Option<TargetError>>,
     /// The calls made, with their answers, while a trace is recorded.
     calls: CallLog,
+    /// The instance's own folder (`{tmp}`), removed when it stops.
+    tmp: Option<PathBuf>,
+    /// Where and how `[observe]` commands run.
+    commands: crate::commands::CommandContext,
 }
 
 impl Target {
@@ -255,7 +327,15 @@ impl Target {
             timeouts: AtomicU32::new(0),
             fatal: Mutex::new(None),
             calls: CallLog::default(),
+            tmp: None,
+            commands: crate::commands::CommandContext::default(),
         }
+    }
+
+    /// Starts counting timeouts in a row afresh (the configuration check before the run is not
+    /// part of it).
+    pub(crate) fn forget_timeouts(&self) {
+        self.timeouts.store(0, Ordering::SeqCst);
     }
 
     /// The calls made to the target, recorded while [`CallLog::set_recording`] is on.
@@ -264,11 +344,8 @@ impl Target {
     }
 
     /// The reference target, in this process, optionally with a defect switched on.
-    pub async fn embedded(defect: Option<Defect>, env: &TargetEnv) -> Result<Target, TargetError> {
-        let name = match defect {
-            Some(d) => format!("reference target (defect {})", d.name()),
-            None => "reference target".to_string(),
-        };
+    pub async fn embedded(reference: Reference, env: &TargetEnv) -> Result<Target, TargetError> {
+        let name = reference.name();
         // The report is the harness's; the embedded target's own log lines would drown it.
         reference_target::log::set_enabled(false);
         let config = reference_target::config::Config {
@@ -276,7 +353,8 @@ impl Target {
             stripe_secret_key: env.api_key.clone(),
             stripe_webhook_secret: env.webhook_secret.clone(),
             stripe_api_base: env.api_base.clone(),
-            defect,
+            defect: reference.defect,
+            design: reference.design,
             order_id_seed: Some(1),
             ..Default::default()
         };
@@ -299,6 +377,17 @@ impl Target {
 
     /// A target described by a file: started as a process, or already running at `url`.
     pub async fn from_file(file: TargetFile, env: &TargetEnv) -> Result<Target, TargetError> {
+        Target::from_file_as(file, env, 1).await
+    }
+
+    /// [`Target::from_file`] as instance `job` (1-based) of the app: `{job}`, `{port}` and
+    /// `{tmp}` (a folder of its own, removed when it stops) in `[start]` and `[observe]` give
+    /// each instance its own port, database and files.
+    pub async fn from_file_as(
+        file: TargetFile,
+        env: &TargetEnv,
+        job: usize,
+    ) -> Result<Target, TargetError> {
         let name = file.name.clone().unwrap_or_else(|| "target".to_string());
         let start_error = |message: String| TargetError::Start {
             target: name.clone(),
@@ -318,47 +407,54 @@ impl Target {
                 .webhook_secret
                 .clone()
                 .unwrap_or_else(|| env.webhook_secret.clone());
-            return Ok(Target::new(
+            let mut target = Target::new(
                 name,
                 base_url,
                 secret,
                 file,
                 Running::External,
                 OutputBuffer::default(),
-            ));
+            );
+            target.commands.cwd = target.file.dir.clone();
+            return Ok(target);
         };
         let port = free_port().map_err(|e| start_error(format!("no free port: {e}")))?;
         let base_url = format!("http://127.0.0.1:{port}");
-        let mut command = match &start.command {
-            Command::Shell(line) => {
-                let mut c = std::process::Command::new("sh");
-                c.arg("-c").arg(line);
-                c
-            }
-            Command::Argv(argv) => {
-                let Some((program, args)) = argv.split_first() else {
-                    return Err(start_error("start.command is empty".into()));
-                };
-                let mut c = std::process::Command::new(program);
-                c.args(args);
-                c
-            }
-        };
+        let tmp =
+            instance_dir(job).map_err(|e| start_error(format!("no folder for {{tmp}}: {e}")))?;
+        let instance: Vec<(&'static str, String)> = vec![
+            ("{job}", job.to_string()),
+            ("{port}", port.to_string()),
+            ("{tmp}", tmp.display().to_string()),
+        ];
+        let (program, args) = crate::commands::fill_command(&start.command, &instance)
+            .map_err(|e| start_error(format!("[start].command: {e}")))?;
+        let mut command = std::process::Command::new(&program);
+        command.args(&args);
         let cwd = match (&start.cwd, &file.dir) {
             (Some(cwd), Some(dir)) if cwd.is_relative() => Some(dir.join(cwd)),
             (Some(cwd), _) => Some(cwd.clone()),
             (None, _) => None,
-        };
+        }
+        .map(|c| PathBuf::from(crate::commands::fill_text(&c.to_string_lossy(), &instance)));
         if let Some(cwd) = &cwd {
             command.current_dir(cwd);
         }
+        let mut app_env: Vec<(String, String)> = vec![
+            ("PORT".into(), port.to_string()),
+            ("STRIPE_SECRET_KEY".into(), env.api_key.clone()),
+            ("STRIPE_WEBHOOK_SECRET".into(), env.webhook_secret.clone()),
+            ("STRIPE_API_BASE".into(), env.api_base.clone()),
+            ("NEXT_PUBLIC_APP_URL".into(), base_url.clone()),
+        ];
+        app_env.extend(
+            start
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), crate::commands::fill_text(v, &instance))),
+        );
         command
-            .env("PORT", port.to_string())
-            .env("STRIPE_SECRET_KEY", &env.api_key)
-            .env("STRIPE_WEBHOOK_SECRET", &env.webhook_secret)
-            .env("STRIPE_API_BASE", &env.api_base)
-            .env("NEXT_PUBLIC_APP_URL", &base_url)
-            .envs(&start.env)
+            .envs(app_env.iter().map(|(k, v)| (k, v)))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -366,14 +462,16 @@ impl Target {
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let output = OutputBuffer::default();
         let process = spawn(&mut command, &output).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&tmp);
             start_error(format!(
                 "cannot run {:?}{}: {e}",
                 start.command,
-                cwd.map(|c| format!(" in {}", c.display()))
+                cwd.as_ref()
+                    .map(|c| format!(" in {}", c.display()))
                     .unwrap_or_default()
             ))
         })?;
-        let target = Target::new(
+        let mut target = Target::new(
             name,
             base_url,
             env.webhook_secret.clone(),
@@ -381,26 +479,35 @@ impl Target {
             Running::Process(process),
             output,
         );
+        target.tmp = Some(tmp);
+        target.commands = crate::commands::CommandContext {
+            cwd,
+            env: app_env,
+            instance,
+        };
         target
             .wait_ready(
-                &start.ready_path,
+                start.ready_path.as_deref(),
+                port,
                 Duration::from_secs(start.ready_timeout_secs),
             )
             .await?;
         Ok(target)
     }
 
-    async fn wait_ready(&self, path: &str, limit: Duration) -> Result<(), TargetError> {
+    /// Polls the app until it is ready: with `ready_path`, until that route answers 2xx;
+    /// without, until `/` answers anything (the app listens). On a timeout the error says what
+    /// the polls saw and what to change.
+    async fn wait_ready(
+        &self,
+        ready_path: Option<&str>,
+        port: u16,
+        limit: Duration,
+    ) -> Result<(), TargetError> {
+        let path = ready_path.unwrap_or("/");
         let url = format!("{}{path}", self.base_url);
-        let not_ready = || TargetError::NotReady {
-            target: self.name.clone(),
-            url: url.clone(),
-            secs: limit.as_secs(),
-            output: self.output(),
-        };
-        let Some(deadline) = tokio::time::Instant::now().checked_add(limit) else {
-            return Err(not_ready());
-        };
+        let mut polls = ReadyPolls::default();
+        let deadline = tokio::time::Instant::now().checked_add(limit);
         loop {
             if let Running::Process(process) = &self.running {
                 if let Some(status) = process.exit_status() {
@@ -408,25 +515,41 @@ impl Target {
                     return Err(TargetError::Start {
                         target: self.name.clone(),
                         message: format!("it exited with {status} before becoming ready"),
-                        output: self.output(),
+                        output: self.startup_output(),
                     });
                 }
             }
-            let ok = self
+            match self
                 .client
                 .get(&url)
                 .timeout(Duration::from_secs(2))
                 .send()
                 .await
-                .is_ok_and(|r| r.status().is_success());
-            if ok {
-                return Ok(());
+            {
+                Ok(answer) if ready_path.is_none() || answer.status().is_success() => return Ok(()),
+                Ok(answer) => polls.answered(answer.status().as_u16()),
+                Err(e) if e.is_timeout() => polls.timeouts += 1,
+                Err(e) if e.is_connect() => polls.refused += 1,
+                Err(e) => polls.other = Some(chain(&e)),
             }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(not_ready());
+            if deadline.is_none_or(|d| tokio::time::Instant::now() >= d) {
+                return Err(TargetError::NotReady {
+                    target: self.name.clone(),
+                    url: url.clone(),
+                    secs: limit.as_secs(),
+                    reason: polls.reason(path, ready_path.is_some(), port),
+                    output: self.startup_output(),
+                });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The first and the last lines the target printed: for messages about a start that
+    /// failed, where the first lines say why and a flood of later ones would push them out.
+    fn startup_output(&self) -> String {
+        self.output
+            .head_and_tail(OUTPUT_HEAD, OUTPUT_LINES, OUTPUT_WIDTH)
     }
 
     fn call_timeout(&self) -> Duration {
@@ -435,7 +558,17 @@ impl Target {
 
     /// The URL the simulator delivers webhooks to.
     pub fn webhook_url(&self) -> String {
-        format!("{}{}", self.base_url, self.file.routes.webhook)
+        let path = self
+            .file
+            .routes
+            .webhook_path()
+            .unwrap_or_else(|_| self.file.routes.webhook.clone());
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Whether the app has a return route (`[routes].capture` is not `false`).
+    pub fn has_return_route(&self) -> bool {
+        self.file.has_return_route()
     }
 
     /// The last lines the target printed, for an error message.
@@ -501,7 +634,7 @@ impl Target {
             target: self.name.clone(),
             call: call.to_string(),
             status: status.to_string(),
-            output: self.output(),
+            output: self.startup_output(),
         })
     }
 
@@ -649,7 +782,7 @@ impl Target {
         })
     }
 
-    /// `POST /api/orders`: returns the new order's id.
+    /// `POST /api/orders` (or `[observe].create_order`): returns the new order's id.
     pub async fn create_order(
         &self,
         amount: i64,
@@ -657,28 +790,47 @@ impl Target {
         provider: &str,
     ) -> Result<String, TargetError> {
         let routes = &self.file.routes;
-        let (method, path) =
-            split_route(&routes.create_order).map_err(|e| self.call_error("create order", e))?;
-        let template = routes.create_order_body.clone().unwrap_or_else(|| {
-            json!({"productId": "lifetime", "productName": "Lifetime", "amount": "{amount}", "currency": "{currency}", "provider": "{provider}"})
-        });
-        let body = fill(
-            &template,
-            &[
-                ("{amount}", json!(amount)),
-                ("{currency}", json!(currency)),
-                ("{provider}", json!(provider)),
-            ],
-        );
-        let answer = self
-            .request("create order", method, &path, Some(body))
-            .await?;
-        if !(200..300).contains(&answer.status) {
-            return Err(self.call_error("create order", format!("answered {}", answer.describe())));
-        }
+        let values = [
+            ("{amount}", json!(amount)),
+            ("{currency}", json!(currency)),
+            ("{provider}", json!(provider)),
+        ];
+        let answer = match &self.file.observe.create_order {
+            Some(command) => {
+                let env = [
+                    ("ORDER_AMOUNT", amount.to_string()),
+                    ("ORDER_CURRENCY", currency.to_string()),
+                    ("ORDER_PROVIDER", provider.to_string()),
+                ];
+                self.run_command("create order", command, &text_values(&values), &env)
+                    .await?
+            }
+            None => {
+                let (method, path) = split_route(&routes.create_order)
+                    .map_err(|e| self.call_error("create order", e))?;
+                let path = fill_path(&path, &values);
+                let template = routes.create_order_body.clone().unwrap_or_else(|| {
+                    json!({"productId": "lifetime", "productName": "Lifetime", "amount": "{amount}", "currency": "{currency}", "provider": "{provider}"})
+                });
+                let body = fill(&template, &values);
+                let answer = self
+                    .request("create order", method, &path, Some(body))
+                    .await?;
+                if !(200..300).contains(&answer.status) {
+                    return Err(
+                        self.call_error("create order", format!("answered {}", answer.describe()))
+                    );
+                }
+                answer
+            }
+        };
         let id = match answer.body.pointer(&routes.order_id_pointer) {
             Some(Value::String(id)) => id.clone(),
             Some(Value::Number(n)) => n.to_string(),
+            // A command may print the bare id.
+            _ if !answer.json && self.file.observe.create_order.is_some() => {
+                answer.excerpt.trim().to_string()
+            }
             _ => {
                 return Err(self.call_error(
                     "create order",
@@ -705,18 +857,52 @@ impl Target {
         Ok(id)
     }
 
-    /// `GET /api/orders/{id}`, mapped to the four states.
+    /// `GET /api/orders/{id}` (or `[observe].read_order`), mapped to the four states.
+    ///
+    /// A status word that is none of `[status_words]` is a mistake in the target file, not in
+    /// the app: every later read would fail the same way, so the run stops there, once.
     pub async fn get_order(&self, id: &str) -> Result<ObservedOrder, TargetError> {
-        let (method, path) = split_route(&self.file.routes.get_order)
-            .map_err(|e| self.call_error("read order", e))?;
-        let path = path.replace("{id}", &crate::uri::encode_component(id));
-        let answer = self.request("read order", method, &path, None).await?;
-        if answer.status != 200 {
-            return Err(self.call_error(
-                "read order",
-                format!("GET {path} answered {}", answer.describe()),
-            ));
+        match self.read_order(id).await {
+            Ok(order) => Ok(order),
+            Err(ReadError::Target(e)) => Err(e),
+            Err(ReadError::Config { field, message }) => {
+                let error = TargetError::Config {
+                    target: self.name.clone(),
+                    field,
+                    message,
+                };
+                Err(self.set_fatal(error))
+            }
         }
+    }
+
+    async fn read_order(&self, id: &str) -> Result<ObservedOrder, ReadError> {
+        let answer = match &self.file.observe.read_order {
+            Some(command) => {
+                self.run_command(
+                    "read order",
+                    command,
+                    &[("{id}", id.to_string())],
+                    &[("ORDER_ID", id.to_string())],
+                )
+                .await?
+            }
+            None => {
+                let (method, path) = split_route(&self.file.routes.get_order)
+                    .map_err(|e| self.call_error("read order", e))?;
+                let path = fill_path(&path, &[("{id}", json!(id))]);
+                let answer = self.request("read order", method, &path, None).await?;
+                if answer.status != 200 {
+                    return Err(self
+                        .call_error(
+                            "read order",
+                            format!("GET {path} answered {}", answer.describe()),
+                        )
+                        .into());
+                }
+                answer
+            }
+        };
         let fields = &self.file.fields;
         let text = |pointer: &str| {
             answer
@@ -736,11 +922,13 @@ impl Target {
                 ),
             )
         })?;
-        let state = self.map_status(&word).ok_or_else(|| {
-            self.call_error(
-                "read order",
-                format!("status '{word}' is none of the words in [status_words]"),
-            )
+        let state = self.map_status(&word).ok_or_else(|| ReadError::Config {
+            field: "[status_words]".into(),
+            message: format!(
+                "the app answered status '{}' for order {id}, which is none of the words in [status_words] ({}); add it to the list of the state it means",
+                word.escape_debug(),
+                self.status_words_shown()
+            ),
         })?;
         Ok(ObservedOrder {
             state,
@@ -748,6 +936,70 @@ impl Target {
             provider_capture_id: text(&fields.provider_capture_id),
             raw: answer.body,
         })
+    }
+
+    /// `pending = [pending], paid = [paid, complete], …`.
+    fn status_words_shown(&self) -> String {
+        let words = &self.file.status_words;
+        [
+            ("pending", &words.pending),
+            ("paid", &words.paid),
+            ("failed", &words.failed),
+            ("refunded", &words.refunded),
+        ]
+        .iter()
+        .map(|(state, list)| format!("{state} = [{}]", list.join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+
+    /// Runs an `[observe]` command as a call: what it printed is its answer (status 200).
+    async fn run_command(
+        &self,
+        call: &str,
+        command: &Command,
+        values: &[(&str, String)],
+        env: &[(&str, String)],
+    ) -> Result<TargetAnswer, TargetError> {
+        let shown = command.words().join(" ");
+        let started = Instant::now();
+        let outcome = crate::commands::run(
+            command,
+            &self.commands,
+            values,
+            env,
+            self.call_timeout(),
+            self.file.answer_cap(),
+        )
+        .await;
+        let record = crate::call_log::Call {
+            call,
+            method: "RUN",
+            path: &shown,
+        };
+        match outcome {
+            Ok(output) => {
+                let bytes = output.stdout.len();
+                let parsed = serde_json::from_str::<Value>(&output.stdout).ok();
+                let excerpt = excerpt(output.stdout.as_bytes(), EXCERPT_BYTES);
+                self.calls
+                    .push(record, Some(0), output.latency, &excerpt, None);
+                Ok(TargetAnswer {
+                    status: 200,
+                    json: parsed.is_some(),
+                    body: parsed.unwrap_or(Value::String(output.stdout)),
+                    excerpt,
+                    bytes,
+                    truncated: output.truncated,
+                    latency: output.latency,
+                })
+            }
+            Err(message) => {
+                self.calls
+                    .push(record, None, started.elapsed(), "", Some(message.clone()));
+                Err(self.call_error(call, format!("[observe] command: {message}")))
+            }
+        }
     }
 
     fn map_status(&self, word: &str) -> Option<OrderState> {
@@ -766,18 +1018,25 @@ impl Target {
         }
     }
 
-    /// The return route with a session id: its answer.
+    /// The return route with a session id: its answer. Call it only when the app has one
+    /// ([`Target::has_return_route`]).
     pub async fn capture(&self, session_id: &str) -> Result<TargetAnswer, TargetError> {
         let routes = &self.file.routes;
-        let (method, path) =
-            split_route(&routes.capture).map_err(|e| self.call_error("return route", e))?;
-        let template = routes
-            .capture_body
-            .clone()
-            .unwrap_or_else(|| json!({ "session_id": "{session_id}" }));
-        let body = fill(&template, &[("{session_id}", json!(session_id))]);
-        self.request("return route", method, &path, Some(body))
-            .await
+        let Some(route) = &routes.capture else {
+            return Err(self.call_error(
+                "return route",
+                "the target file says the app has none ([routes].capture = false)",
+            ));
+        };
+        let (method, path) = split_route(route).map_err(|e| self.call_error("return route", e))?;
+        let values = [("{session_id}", json!(session_id))];
+        let path = fill_path(&path, &values);
+        let body = match &routes.capture_body {
+            Some(template) => Some(fill(template, &values)),
+            None if method == reqwest::Method::GET || method == reqwest::Method::HEAD => None,
+            None => Some(fill(&json!({ "session_id": "{session_id}" }), &values)),
+        };
+        self.request("return route", method, &path, body).await
     }
 
     /// Stops a started process and everything it started: SIGTERM to the group, then SIGKILL.
@@ -789,6 +1048,9 @@ impl Target {
             Running::Process(process) => process.stop().await,
             Running::External => {}
         }
+        if let Some(tmp) = self.tmp.take() {
+            let _ = std::fs::remove_dir_all(tmp);
+        }
     }
 }
 
@@ -798,7 +1060,21 @@ impl Drop for Target {
             signal_group(process.pgid, Signal::Kill);
             signals::forget(process.pgid);
         }
+        if let Some(tmp) = self.tmp.take() {
+            let _ = std::fs::remove_dir_all(tmp);
+        }
     }
+}
+
+/// A new folder for one instance of a started app (`{tmp}`).
+fn instance_dir(job: usize) -> std::io::Result<PathBuf> {
+    use std::sync::atomic::AtomicU64;
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("stripe-harness-{}-{job}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
 
 /// The longest order id the harness accepts from a target.
@@ -914,6 +1190,50 @@ fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// Why reading an order failed: the app, or the target file.
+enum ReadError {
+    Target(TargetError),
+    /// Every read would fail the same way: the field of the target file to fix.
+    Config {
+        field: String,
+        message: String,
+    },
+}
+
+impl From<TargetError> for ReadError {
+    fn from(error: TargetError) -> ReadError {
+        ReadError::Target(error)
+    }
+}
+
+/// Placeholders in a route's path and query, each value percent-encoded (RFC 3986).
+fn fill_path(path: &str, values: &[(&str, Value)]) -> String {
+    let mut out = path.to_string();
+    for (placeholder, value) in values {
+        let text = value
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| value.to_string());
+        out = out.replace(placeholder, &crate::uri::encode_component(&text));
+    }
+    out
+}
+
+/// The values of placeholders as text, for commands.
+fn text_values(values: &[(&'static str, Value)]) -> Vec<(&'static str, String)> {
+    values
+        .iter()
+        .map(|(k, v)| {
+            (
+                *k,
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string()),
+            )
+        })
+        .collect()
 }
 
 /// Replaces placeholder strings anywhere in a JSON template (a value that is exactly a

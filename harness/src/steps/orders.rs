@@ -7,6 +7,9 @@ use crate::scenario::{CreateOrder, Expect};
 use crate::steps::{settle, states, StepResult, Stop};
 use crate::world::World;
 
+/// How often an expectation is read again while `[observe].poll_ms` lasts.
+pub(crate) const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// `create_order`: the target's create route, as the app's pricing page would call it.
 pub(super) async fn create_order(h: &Harness, world: &mut World, o: &CreateOrder) -> StepResult {
     if world.orders.iter().any(|x| x.alias == o.alias) {
@@ -30,8 +33,16 @@ pub(super) async fn create_order(h: &Harness, world: &mut World, o: &CreateOrder
 pub(super) async fn expect(h: &Harness, world: &mut World, e: &Expect) -> StepResult {
     let order = world.order(&e.order)?.clone();
     settle(h).await?;
-    let observed = h.target.get_order(&order.id).await?;
     let allowed = e.allowed();
+    // An app that applies webhooks in the background gets `[observe].poll_ms` to get there.
+    let deadline = std::time::Instant::now() + h.target.file.observe.poll();
+    let observed = loop {
+        let observed = h.target.get_order(&order.id).await?;
+        if allowed.contains(&observed.state) || std::time::Instant::now() >= deadline {
+            break observed;
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    };
     let words: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
     let broken = (!allowed.contains(&observed.state)).then(|| {
         Violation::new(

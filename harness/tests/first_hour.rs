@@ -1,0 +1,162 @@
+//! The first hour with an app the harness was not written for: the ready check says what it saw
+//! and the fix, a mistake in the target file stops the run once naming the field, an app without
+//! a return route has those scenarios skipped (not failed), and the library is only the library.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use stripe_harness::target::{Target, TargetEnv};
+use stripe_harness::{run_scenarios, HarnessError, Scenario, TargetChoice, TargetFile};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The reference target's binary, built if needed.
+fn reference_binary() -> PathBuf {
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "reference-target"])
+        .current_dir(workspace())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let target_dir = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace().join("target"));
+    target_dir.join("debug").join("reference-target")
+}
+
+fn scenario(name: &str) -> Scenario {
+    Scenario::load(&workspace().join("scenarios").join(format!("{name}.toml"))).unwrap()
+}
+
+fn env() -> TargetEnv {
+    TargetEnv {
+        api_base: "http://127.0.0.1:9".into(),
+        api_key: "sk_test_x".into(),
+        webhook_secret: "whsec_x".into(),
+    }
+}
+
+/// The reference binary's target file, with `extra` sections appended.
+fn reference_file(extra: &str) -> TargetFile {
+    TargetFile::parse(&format!(
+        "name = \"reference binary\"\n[start]\ncommand = [\"{}\"]\nready_timeout_secs = 30\n{extra}",
+        reference_binary().display()
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn without_ready_path_any_answer_means_ready() {
+    // The reference target answers 404 at `/`: it listens, so it is ready.
+    let started = Instant::now();
+    let target = Target::from_file(reference_file(""), &env()).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(20));
+    target.stop().await;
+}
+
+#[tokio::test]
+async fn a_ready_path_that_answers_404_is_reported_with_the_fix() {
+    let file = TargetFile::parse(&format!(
+        "name = \"wrong ready path\"\n[start]\ncommand = [\"{}\"]\nready_path = \"/nope\"\nready_timeout_secs = 1\n",
+        reference_binary().display()
+    ))
+    .unwrap();
+    let Err(error) = Target::from_file(file, &env()).await else {
+        panic!("must not be ready")
+    };
+    let message = error.to_string();
+    assert!(message.contains("`/nope` answered 404 ×"), "{message}");
+    assert!(message.contains("set [start].ready_path"), "{message}");
+}
+
+#[tokio::test]
+async fn an_app_that_never_listens_is_told_where_to_listen() {
+    let file = TargetFile::parse(
+        "name = \"silent\"\n[start]\ncommand = \"echo starting up; exec sleep 30\"\nready_timeout_secs = 1\n",
+    )
+    .unwrap();
+    let Err(error) = Target::from_file(file, &env()).await else {
+        panic!("must not be ready")
+    };
+    let message = error.to_string();
+    assert!(message.contains("connection refused ×"), "{message}");
+    assert!(message.contains("must listen on 127.0.0.1"), "{message}");
+    // Its first lines are kept in the message.
+    assert!(message.contains("starting up"), "{message}");
+}
+
+/// The one error a run gives for a target file mistake.
+async fn config_error(extra: &str) -> String {
+    let choice = TargetChoice::File(Box::new(reference_file(extra)));
+    let scenarios = vec![scenario("card_success"), scenario("refund_full")];
+    match run_scenarios(&choice, &scenarios, 1).await {
+        Err(HarnessError::Target(error)) => error.to_string(),
+        Err(other) => panic!("not a target error: {other}"),
+        Ok(results) => panic!("the run went on: {} results", results.len()),
+    }
+}
+
+#[tokio::test]
+async fn a_status_word_missing_from_the_file_stops_the_run_once_naming_the_field() {
+    let message = config_error("[status_words]\npending = [\"open\"]\n").await;
+    assert!(message.contains("check [status_words]"), "{message}");
+    assert!(message.contains("'pending'"), "{message}");
+}
+
+#[tokio::test]
+async fn a_create_route_that_is_not_there_stops_the_run_once_naming_the_field() {
+    let message = config_error("[routes]\ncreate_order = \"POST /orders\"\n").await;
+    assert!(message.contains("check [routes].create_order"), "{message}");
+    assert!(message.contains("404"), "{message}");
+}
+
+#[tokio::test]
+async fn a_webhook_route_that_is_not_there_stops_the_run_once_naming_the_field() {
+    let message = config_error("[routes]\nwebhook = \"POST /webhook\"\n").await;
+    assert!(message.contains("check [routes].webhook"), "{message}");
+}
+
+#[tokio::test]
+async fn scenarios_that_need_a_missing_return_route_are_skipped_with_the_reason() {
+    let choice = TargetChoice::File(Box::new(reference_file("[routes]\ncapture = false\n")));
+    let scenarios = vec![
+        scenario("card_success"),
+        scenario("return_route_before_webhook"),
+    ];
+    let results = run_scenarios(&choice, &scenarios, 2).await.unwrap();
+    assert!(results[0].passed() && !results[0].was_skipped());
+    assert!(results[1].passed() && results[1].was_skipped());
+    assert!(results[1]
+        .skipped
+        .as_deref()
+        .unwrap()
+        .contains("[routes].capture = false"));
+    let summary = stripe_harness::report::summary(&results, 2);
+    assert!(
+        summary.ends_with("1 passed, 0 failed, 1 skipped"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn the_library_is_the_top_of_the_scenarios_folder_only() {
+    let dir = std::env::temp_dir().join(format!("stripe-harness-library-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("found")).unwrap();
+    let step = "# Rule: x\n[[step]]\ncreate_order = { as = \"a\" }\n";
+    std::fs::write(dir.join("mine.toml"), step).unwrap();
+    std::fs::write(dir.join("found").join("prop_1_2.toml"), step).unwrap();
+
+    let library = Scenario::load_library(&dir).unwrap();
+    let named = Scenario::load_dir(&dir.join("found")).unwrap();
+
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        library.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["mine"]
+    );
+    assert_eq!(named.len(), 1);
+}
