@@ -113,3 +113,52 @@ fn the_ci_examples_load_as_yaml_with_a_partition_matrix_and_a_merge_step() {
         .as_str()
         .is_some_and(|r| r.contains("stripe-harness merge"))));
 }
+
+#[test]
+fn the_merge_command_combines_the_reports_of_two_partitions() {
+    let dir = std::env::temp_dir().join(format!("stripe-harness-merge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let program = env!("CARGO_BIN_EXE_stripe-harness");
+    for part in ["1/2", "2/2"] {
+        let status = std::process::Command::new(program)
+            .args([
+                "prop",
+                "--cases",
+                "12",
+                "--seed",
+                "9",
+                "--partition",
+                part,
+                "--report",
+            ])
+            .arg(dir.join(part.replace('/', "-of-")))
+            .arg("--out")
+            .arg(dir.join("found"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "partition {part}");
+    }
+
+    let output = std::process::Command::new(program)
+        .args(["merge", "--report"])
+        .arg(dir.join("all"))
+        .arg("--junit")
+        .arg(dir.join("all.xml"))
+        .arg(dir.join("1-of-2"))
+        .arg(dir.join("2-of-2").join("report.json"))
+        .output()
+        .unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    let merged = stripe_harness::report::read_report(&dir.join("all").join("report.json"));
+    let junit = std::fs::read_to_string(dir.join("all.xml")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("12 passed, 0 failed"), "{stdout}");
+    let merged = merged.unwrap();
+    assert_eq!(merged.totals.played, 12);
+    assert_eq!(merged.prop.unwrap().partitions, ["1/2", "2/2"]);
+    assert!(junit.contains("<testsuite name=\"properties\""), "{junit}");
+}

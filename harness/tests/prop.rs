@@ -210,3 +210,50 @@ fn jobs_are_refused_with_an_app_that_is_already_running() {
         .to_string()
         .contains("--jobs needs an app the harness starts"));
 }
+
+#[test]
+fn keep_going_finds_one_shrunk_history_per_broken_rule_and_reports_them_all() {
+    let choice = TargetChoice::defect(Defect::UnpaidFails);
+    let config = PropConfig {
+        max_failures: u32::MAX,
+        ..config(1, DEFAULT_CASES, out_dir("keep-going"))
+    };
+    let outcome = run_prop(&choice, &config).unwrap();
+
+    let rules: Vec<_> = outcome.found.iter().map(|f| f.rule().unwrap()).collect();
+    assert!(rules.len() >= 2, "{rules:?}");
+    let mut distinct = rules.clone();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        rules.len(),
+        "one history per rule: {rules:?}"
+    );
+    assert!(outcome.found.windows(2).all(|w| w[0].case < w[1].case));
+    assert!(outcome.found.iter().all(|f| f.written_to.is_some()));
+    assert!(outcome.failing_cases as usize >= rules.len());
+    // The first is the one a run without --keep-going reports.
+    let first = run_prop(&choice, &config_for_first()).unwrap();
+    assert_eq!(first.found[0].case, outcome.found[0].case);
+
+    let replayed: Vec<_> = outcome
+        .found
+        .iter()
+        .map(|f| (f.clone(), f.result.clone()))
+        .collect();
+    let report = stripe_harness::report::build::prop_report(
+        stripe_harness::report::build::header(&choice, None, 1),
+        &outcome,
+        &replayed,
+        "",
+    );
+    assert_eq!(report.prop.as_ref().unwrap().failures.len(), rules.len());
+    let junit = stripe_harness::report::junit::junit(&report);
+    for f in &outcome.found {
+        assert!(junit.contains(&format!("case {}:", f.case)), "{junit}");
+    }
+}
+
+fn config_for_first() -> PropConfig {
+    config(1, DEFAULT_CASES, out_dir("keep-going-first"))
+}
