@@ -1291,6 +1291,16 @@ mod tests {
     }
 
     #[test]
+    fn placeholders_in_paths_are_percent_encoded_values() {
+        let path = fill_path(
+            "/checkout/success?session_id={session_id}",
+            &[("{session_id}", json!("cs_test_a1 b"))],
+        );
+        assert_eq!(path, "/checkout/success?session_id=cs_test_a1%20b");
+        assert_eq!(fill_path("/o/{id}", &[("{id}", json!(42))]), "/o/42");
+    }
+
+    #[test]
     fn templates_keep_number_types_for_whole_placeholders() {
         let t = json!({"amount": "{amount}", "note": "pay {amount} now"});
         let filled = fill(&t, &[("{amount}", json!(100))]);

@@ -840,6 +840,48 @@ mod tests {
     }
 
     #[test]
+    fn route_placeholders_are_checked_and_the_webhook_takes_post_or_a_bare_path() {
+        let ok = TargetFile::parse(&format!(
+            "{START}[routes]\ncapture = \"GET /checkout/success?session_id={{session_id}}\"\nwebhook = \"POST /webhook\"\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.routes.webhook_path().unwrap(), "/webhook");
+        assert!(ok.has_return_route());
+        let err = error(&format!(
+            "{START}[routes]\ncapture = \"GET /ok?id={{id}}\"\n"
+        ));
+        assert!(
+            err.contains("unknown placeholder {id}") && err.contains("{session_id}"),
+            "{err}"
+        );
+        let err = error(&format!("{START}[routes]\nwebhook = \"GET /webhook\"\n"));
+        assert!(err.contains("Stripe delivers webhooks with POST"), "{err}");
+        let none = TargetFile::parse(&format!("{START}[routes]\ncapture = false\n")).unwrap();
+        assert!(!none.has_return_route());
+        assert!(error(&format!("{START}[routes]\ncapture = true\n")).contains("capture"));
+    }
+
+    #[test]
+    fn observe_commands_and_waits_are_checked() {
+        let ok = TargetFile::parse(&format!(
+            "{START}[observe]\nread_order = [\"sqlite3\", \"db\", \"select … '{{id}}'\"]\nsettle_ms = 100\npoll_ms = 2000\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.observe.settle(), std::time::Duration::from_millis(100));
+        assert!(
+            error(&format!("{START}[observe]\nread_order = []\n")).contains("[observe].read_order")
+        );
+        assert!(error(&format!("{START}[observe]\nsettle_ms = 3600000\n"))
+            .contains("[observe].settle_ms"));
+        let running =
+            "url = \"http://127.0.0.1:3000\"\nwebhook_secret = \"whsec_x\"\nsimulator_port = 1\n";
+        assert!(error(&format!(
+            "{running}[observe]\nread_order = \"cat {{tmp}}/x\"\n"
+        ))
+        .contains("{tmp}"));
+    }
+
+    #[test]
     fn json_pointers_start_with_a_slash() {
         let err = error(&format!("{START}[fields]\nstatus = \"status\"\n"));
         assert_eq!(
@@ -921,6 +963,28 @@ mod tests {
                 .unwrap();
         let example = toml_block(&readme, "## Test your own app, in any language");
         let file = TargetFile::parse(&example).unwrap();
+        // It shows the real defaults.
+        let defaults = TargetFile::parse(START).unwrap();
+        let routes = |r: &Routes| {
+            (
+                r.create_order.clone(),
+                r.order_id_pointer.clone(),
+                r.get_order.clone(),
+                r.webhook.clone(),
+                r.capture.clone(),
+            )
+        };
+        assert_eq!(routes(&file.routes), routes(&defaults.routes));
+        assert_eq!(
+            format!("{:?}", file.fields),
+            format!("{:?}", defaults.fields)
+        );
+        assert_eq!(
+            format!("{:?}", file.status_words),
+            format!("{:?}", defaults.status_words)
+        );
+        assert_eq!(file.policy, defaults.policy);
+        assert_eq!(file.start.as_ref().unwrap().ready_path, None);
         assert_eq!(file.call_timeout(), std::time::Duration::from_secs(15));
         assert_eq!(file.timeouts_before_hung(), 3);
         assert_eq!(file.answer_cap(), 1024 * 1024);

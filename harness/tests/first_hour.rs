@@ -160,3 +160,32 @@ fn the_library_is_the_top_of_the_scenarios_folder_only() {
     );
     assert_eq!(named.len(), 1);
 }
+
+/// Two runs with the same seed against one database file that outlives them.
+async fn twice_on_one_database(fresh_ids: bool) -> (bool, bool) {
+    let db = std::env::temp_dir().join(format!(
+        "stripe-harness-kept-{}-{fresh_ids}.sqlite",
+        std::process::id()
+    ));
+    let file = reference_file(&format!(
+        "env = {{ DATABASE_PATH = \"{}\" }}\n",
+        db.display()
+    ));
+    let mut file = file;
+    file.fresh_ids = Some(fresh_ids);
+    let choice = TargetChoice::File(Box::new(file));
+    let scenarios = vec![scenario("card_success")];
+    let first = run_scenarios(&choice, &scenarios, 7).await.unwrap();
+    let second = run_scenarios(&choice, &scenarios, 7).await.unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    (first[0].passed(), second[0].passed())
+}
+
+#[tokio::test]
+async fn an_app_that_keeps_its_database_passes_the_same_seed_twice_with_fresh_ids() {
+    assert_eq!(twice_on_one_database(true).await, (true, true));
+    // The trap fresh ids avoid: the same ids again are (rightly) dropped as duplicates.
+    assert_eq!(twice_on_one_database(false).await, (true, false));
+}
