@@ -10,7 +10,7 @@
 //! [start]
 //! command = ["node", "server.js"]      # or a string run by `sh -c`
 //! cwd = "targets/node"
-//! env = { NODE_ENV = "test" }
+//! env = { DATABASE_PATH = "{tmp}/shop.db" }   # {job}, {port}, {tmp}: each instance its own
 //! ready_path = "/health"               # polled until 2xx (default: any answer at / will do)
 //! ready_timeout_secs = 60              # 1 to 3600
 //!
@@ -24,8 +24,8 @@
 //! create_order = "POST /api/orders"
 //! order_id_pointer = "/id"
 //! get_order = "GET /api/orders/{id}"
-//! webhook = "/api/webhooks/stripe"
-//! capture = "POST /api/orders/capture"
+//! webhook = "/api/webhooks/stripe"     # or "POST /api/webhooks/stripe"
+//! capture = "POST /api/orders/capture" # or "GET /done?session_id={session_id}", or false
 //!
 //! [fields]                             # JSON pointers into GET order
 //! status = "/status"
@@ -37,6 +37,11 @@
 //! partial_refund_marks_refunded = false
 //! unpaid_may_fail = false
 //! return_route_may_change = false
+//!
+//! [observe]                            # apps of other shapes
+//! # read_order = ["sqlite3", "-json", "{tmp}/shop.db", "select … where id = '{id}'"]
+//! settle_ms = 0                        # wait after deliveries are answered (background apply)
+//! poll_ms = 0                          # read an expectation again until it holds
 //! ```
 //!
 //! [`TargetFile::parse`] checks every value (a timeout of zero or of centuries, an empty command,
