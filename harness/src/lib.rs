@@ -36,6 +36,7 @@ pub mod hazards;
 pub mod judge;
 pub mod output;
 mod preflight;
+mod process;
 pub mod prop;
 pub mod report;
 pub mod rules;
