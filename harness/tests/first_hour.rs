@@ -189,3 +189,20 @@ async fn an_app_that_keeps_its_database_passes_the_same_seed_twice_with_fresh_id
     // The trap fresh ids avoid: the same ids again are (rightly) dropped as duplicates.
     assert_eq!(twice_on_one_database(false).await, (true, false));
 }
+
+#[tokio::test]
+async fn a_target_whose_policy_marks_partial_refunds_refunded_passes_the_partial_refund_scenarios()
+{
+    // The reference binary with the partial_refund_full defect is exactly that design, and the
+    // target file says so: the scenarios' `expect … paid` after a partial refund must not fail
+    // it, since the judge, with this policy, requires refunded.
+    let file = reference_file(
+        "env = { DEFECT = \"partial_refund_full\" }\n[policy]\npartial_refund_marks_refunded = true\n",
+    );
+    let choice = TargetChoice::File(Box::new(file));
+    let scenarios = vec![scenario("refund_partial"), scenario("refund_two_partials")];
+    let results = run_scenarios(&choice, &scenarios, 3).await.unwrap();
+    for result in &results {
+        assert!(result.passed(), "{}: {:?}", result.name, result.failure);
+    }
+}

@@ -25,10 +25,25 @@ fn the_reference_target_passes_every_scenario_and_matches_its_snapshots() {
                 scenario.name,
                 result.failure
             );
-            insta::assert_json_snapshot!(scenario.name.clone(), result.snapshot());
+            let mut snapshot = result.snapshot();
+            if released_in_parallel(&scenario) {
+                // Deliveries that race each other inside the target make the states in between
+                // differ from run to run; the verdict and the final states do not.
+                snapshot["observed"] = serde_json::json!(
+                    "not recorded: a parallel release makes the states in between racy"
+                );
+            }
+            insta::assert_json_snapshot!(scenario.name.clone(), snapshot);
         });
     });
     runtime.block_on(harness.stop());
+}
+
+fn released_in_parallel(scenario: &Scenario) -> bool {
+    scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s, stripe_harness::Step::Release(r) if r.parallel))
 }
 
 #[test]

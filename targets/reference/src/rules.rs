@@ -202,24 +202,46 @@ pub fn session_succeeded(
     }
 }
 
-/// [`session_succeeded`] in a design: with [`SecondPayment::RecordLatest`], a second paying
-/// session of a paid order replaces the one it recorded.
+/// [`session_succeeded`] in a design: with [`SecondPayment::RecordLatest`], a paying session
+/// later than the one a paid order recorded (`recorded`, read from Stripe) replaces it.
 pub fn session_succeeded_in(
     order: &Order,
     session: &CheckoutSession,
     defect: Option<Defect>,
     second: SecondPayment,
+    recorded: Option<&CheckoutSession>,
 ) -> Decision {
     let decision = session_succeeded(order, session, defect);
     // VARIANT(latest_session): the order names the payment the buyer made last; both are
-    // genuine, and the spec asks only that the order name a session that paid it.
+    // genuine, and the spec asks only that the order name a session that paid it. "Last" is by
+    // Stripe's clock, not by arrival: deliveries come in any order, and a refund of the earlier
+    // payment must still find the order it was waiting for (see `refund_of_newer_payment`).
     if second == SecondPayment::RecordLatest
         && decision == Decision::Ignore(Ignored::AlreadyPaid)
         && order.provider_order_id.as_deref() != Some(session.id.as_str())
+        && recorded.is_some_and(|r| later(session, r))
     {
         return Decision::Update(Update::paid_by(session));
     }
     decision
+}
+
+/// Whether `a` was created after `b` (at the same second: the greater id), on Stripe's clock.
+pub fn later(a: &CheckoutSession, b: &CheckoutSession) -> bool {
+    (a.created.unwrap_or(0), a.id.as_str()) > (b.created.unwrap_or(0), b.id.as_str())
+}
+
+/// VARIANT(latest_session): a full refund of a genuine payment of a paid order that records
+/// an earlier payment: the refunded payment's completion will make the order record it, so the
+/// refund waits for that (503) instead of being dropped as another payment's.
+pub fn refund_of_newer_payment(
+    order: &Order,
+    session: &CheckoutSession,
+    recorded: &CheckoutSession,
+) -> bool {
+    order.status == OrderStatus::Paid
+        && order.provider_order_id.as_deref() == Some(recorded.id.as_str())
+        && later(session, recorded)
 }
 
 /// A full refund of a genuine payment of ours whose own event has not been applied yet (what
@@ -333,6 +355,7 @@ mod tests {
             payment_status,
             status: crate::stripe_objects::SessionStatus::Complete,
             payment_intent: Some("pi_1".into()),
+            created: Some(1),
         }
     }
 

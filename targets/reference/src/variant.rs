@@ -26,7 +26,8 @@ pub enum SecondPayment {
     /// The first paying session stays recorded; the second payment is acknowledged.
     #[default]
     KeepFirst,
-    /// The latest paying session (the last one whose event was applied) replaces it.
+    /// The latest paying session (by Stripe's `created`, whatever order the events arrive
+    /// in) replaces it; a full refund of a later payment waits (503) until the order records it.
     RecordLatest,
 }
 

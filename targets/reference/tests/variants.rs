@@ -80,6 +80,44 @@ async fn a_second_payment_is_recorded_in_latest_session_and_not_in_the_default()
 }
 
 #[tokio::test]
+async fn in_latest_session_a_refund_of_the_later_payment_waits_for_it_to_be_recorded() {
+    let app = TestApp::with_design(design("latest_session")).await;
+    let id = app.lifetime_order().await;
+    app.pay(&id).await;
+    let second = paid_session(&id);
+    app.stripe.put_session(&second);
+    let refund = event("charge.refunded", charge(&pi(&second), 19900, 19900));
+
+    let (early, _) = app.deliver(&refund).await;
+    app.deliver(&event("checkout.session.completed", second.clone()))
+        .await;
+    let (retried, _) = app.deliver(&refund).await;
+
+    assert_eq!(early, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(retried, StatusCode::OK);
+    let order = app.order(&id).await;
+    assert_eq!(order["status"], "refunded");
+    assert_eq!(order["providerOrderId"], second["id"]);
+}
+
+#[tokio::test]
+async fn in_latest_session_an_earlier_payment_arriving_late_does_not_replace_the_later() {
+    let app = TestApp::with_design(design("latest_session")).await;
+    let id = app.lifetime_order().await;
+    let earlier = paid_session(&id);
+    let later = paid_session(&id);
+    app.stripe.put_session(&earlier);
+    app.stripe.put_session(&later);
+
+    app.deliver(&event("checkout.session.completed", later.clone()))
+        .await;
+    app.deliver(&event("checkout.session.completed", earlier))
+        .await;
+
+    assert_eq!(app.order(&id).await["providerOrderId"], later["id"]);
+}
+
+#[tokio::test]
 async fn orders_in_memory_are_paid_refunded_and_deduplicated_like_in_sqlite() {
     let app = TestApp::with_design(design("memory")).await;
     let id = app.lifetime_order().await;

@@ -82,6 +82,8 @@ pub fn session(order_id: Option<&str>, amount: i64, currency: &str, payment_stat
         "payment_status": payment_status,
         "status": "complete",
         "url": null,
+        // Later sessions are created later (the latest_session variant compares them).
+        "created": 1_700_000_000 + n,
     })
 }
 
