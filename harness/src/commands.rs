@@ -112,11 +112,20 @@ pub async fn run(
     let work = async {
         let mut out = Vec::new();
         let mut err = Vec::new();
-        let limit = u64::try_from(cap).unwrap_or(u64::MAX);
-        let mut stdout = (&mut stdout).take(limit + 1);
-        let mut stderr = (&mut stderr).take(64 * 1024);
-        let (read_out, _) =
-            tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
+        let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
+        let mut stdout = (&mut stdout).take(limit);
+        let mut stderr = (&mut stderr).take(limit);
+        let child = &mut child;
+        let read_out = async {
+            let read = stdout.read_to_end(&mut out).await;
+            if out.len() > cap {
+                // It prints more than an answer may hold: it is not read further (it would
+                // block writing, and never exit).
+                let _ = child.start_kill();
+            }
+            read
+        };
+        let (read_out, _) = tokio::join!(read_out, stderr.read_to_end(&mut err));
         read_out.map_err(|e| format!("reading its output: {e}"))?;
         let status = child
             .wait()
@@ -133,14 +142,14 @@ pub async fn run(
             ))
         }
     };
-    if !status.success() {
+    let truncated = out.len() > cap;
+    if !status.success() && !truncated {
         let err = String::from_utf8_lossy(&err);
         return Err(format!(
             "{program} exited with {status}: {}",
             crate::trace::one_line(err.trim(), 300)
         ));
     }
-    let truncated = out.len() > cap;
     out.truncate(cap);
     Ok(CommandOutput {
         stdout: String::from_utf8_lossy(&out).into_owned(),
