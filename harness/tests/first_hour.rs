@@ -139,6 +139,52 @@ async fn scenarios_that_need_a_missing_return_route_are_skipped_with_the_reason(
         summary.ends_with("1 passed, 0 failed, 1 skipped"),
         "{summary}"
     );
+    let report = stripe_harness::report::build::run_report(
+        stripe_harness::report::build::header(&choice, None, 2),
+        &scenarios,
+        &results,
+        "",
+    );
+    assert_eq!((report.totals.passed, report.totals.skipped), (1, 1));
+    let junit = stripe_harness::report::junit::junit(&report);
+    assert!(junit.contains("skipped=\"1\""), "{junit}");
+    assert!(
+        junit.contains("<skipped message=\"it needs the return route"),
+        "{junit}"
+    );
+}
+
+/// The first line of `stripe-harness run --filter card_success` run in `dir`.
+fn banner_in(dir: &Path) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_stripe-harness"))
+        .args(["run", "--seed", "1", "--filter", "card_success"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "{stdout}");
+    stdout.lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_run_outside_the_repository_says_which_library_it_plays() {
+    let dir = std::env::temp_dir().join(format!("stripe-harness-cwd-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let built_in = banner_in(&dir);
+    std::fs::create_dir_all(dir.join("scenarios")).unwrap();
+    std::fs::copy(
+        workspace().join("scenarios/card_success.toml"),
+        dir.join("scenarios/card_success.toml"),
+    )
+    .unwrap();
+    let here = banner_in(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        built_in.contains("(built in: no ./scenarios here)"),
+        "{built_in}"
+    );
+    assert!(here.contains("1 scenarios from ./scenarios,"), "{here}");
 }
 
 #[test]
