@@ -47,11 +47,37 @@ pub struct ScenarioResult {
     pub tally: RuleTally,
     /// Step by step, what happened (empty with a summary trace).
     pub trace: Vec<StepTrace>,
+    /// Why the scenario was not played (it needs a route the target file says the app does
+    /// not have); `None` when it was played.
+    pub skipped: Option<String>,
 }
 
 impl ScenarioResult {
+    /// Not failed: passed, or skipped.
     pub fn passed(&self) -> bool {
         self.failure.is_none()
+    }
+
+    pub fn was_skipped(&self) -> bool {
+        self.skipped.is_some()
+    }
+
+    /// A result for a scenario that was not played, and why.
+    fn skip(scenario: &Scenario, seed: u64, reason: String) -> ScenarioResult {
+        ScenarioResult {
+            name: scenario.name.clone(),
+            path: scenario.path.as_ref().map(|p| p.display().to_string()),
+            rule: scenario.rule.clone(),
+            seed,
+            duration: Duration::ZERO,
+            failure: None,
+            history: BTreeMap::new(),
+            finals: BTreeMap::new(),
+            labelled: Vec::new(),
+            tally: RuleTally::default(),
+            trace: Vec::new(),
+            skipped: Some(reason),
+        }
     }
 
     /// The snapshot of what the target did, with ids replaced by their aliases.
@@ -83,6 +109,9 @@ pub async fn run_scenario_with(
     let seed = scenario
         .seed
         .unwrap_or_else(|| scenario_seed(h.seed, &scenario.name));
+    if let Some(reason) = skip_reason(h, scenario) {
+        return ScenarioResult::skip(scenario, seed, reason);
+    }
     match h.reset(seed) {
         Ok(endpoint_id) => play_with(h, scenario, endpoint_id, seed, false, options).await,
         Err(message) => ScenarioResult {
@@ -107,8 +136,18 @@ pub async fn run_scenario_with(
             labelled: Vec::new(),
             tally: RuleTally::default(),
             trace: Vec::new(),
+            skipped: None,
         },
     }
+}
+
+/// Why `scenario` cannot be played against this target, if it cannot: it needs a route the
+/// target file says the app does not have.
+pub fn skip_reason(h: &Harness, scenario: &Scenario) -> Option<String> {
+    let needs_return_route = scenario.steps.iter().any(|s| matches!(s, Step::Capture(_)));
+    (needs_return_route && !h.target.has_return_route()).then(|| {
+        "it needs the return route, and the target file says the app has none ([routes].capture = false)".to_string()
+    })
 }
 
 /// Plays `scenario` on the simulator as it is (no reset), delivering to `endpoint_id`: several
@@ -144,6 +183,7 @@ async fn play_with(
         labelled: Vec::new(),
         tally: RuleTally::default(),
         trace: Vec::new(),
+        skipped: None,
     };
     h.target
         .calls()
@@ -364,19 +404,24 @@ async fn converge(h: &Harness, world: &mut World) -> StepResult {
     // In a shared simulator, facts can move just after the last delivery settled (another
     // history's clock advance): a mismatch is judged only if it survives a few fresh looks.
     let attempts = if world.shared { 4 } else { 1 };
+    // An app that applies webhooks in the background gets `[observe].poll_ms` to converge.
+    let deadline = Instant::now() + h.target.file.observe.poll();
     for order in world.orders.clone() {
-        let mut verdict = None;
-        let mut tally = RuleTally::default();
-        for _ in 0..attempts {
+        let mut attempt = 0;
+        let (verdict, tally) = loop {
+            attempt += 1;
             settle(h).await?;
             let facts = Facts::gather(&h.sim, &world.orders, &world.sessions);
             let observed = h.target.get_order(&order.id).await?;
-            tally = RuleTally::default();
-            verdict = check_final(&order, &observed, &facts, &h.policy, &mut tally);
-            if verdict.is_none() {
-                break;
+            let mut tally = RuleTally::default();
+            let verdict = check_final(&order, &observed, &facts, &h.policy, &mut tally);
+            if verdict.is_none() || (attempt >= attempts && Instant::now() >= deadline) {
+                break (verdict, tally);
             }
-        }
+            if attempt >= attempts {
+                tokio::time::sleep(crate::steps::POLL_EVERY).await;
+            }
+        };
         world.tally.merge(&tally);
         if let Some(v) = verdict {
             return Err(Stop::Broken(with_order(&order, v)));

@@ -109,11 +109,16 @@ pub fn html(report: &Report) -> String {
     row(
         "result",
         format!(
-            "{} {what}: {} passed, <span class=\"{}\">{} failed</span>; {} rule checks, {} failed",
+            "{} {what}: {} passed, <span class=\"{}\">{} failed</span>{}; {} rule checks, {} failed",
             thousands(t.played),
             thousands(t.passed),
             if t.failed > 0 { "failed" } else { "" },
             thousands(t.failed),
+            if t.skipped > 0 {
+                format!(", {} skipped", thousands(t.skipped))
+            } else {
+                String::new()
+            },
             thousands(t.checks_passed + t.checks_failed),
             thousands(t.checks_failed)
         ),
