@@ -1,11 +1,11 @@
 //! Playing one scenario: each step against the simulator and the target, every order observed
 //! after every step, then convergence and the final verdict.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use stripe_sim::{DeliveryMode, EndpointId, RecordStatus, Release};
+use stripe_sim::{DeliveryMode, EndpointId, EventId, RecordStatus, Release};
 
 use crate::harness::{scenario_seed, Harness};
 use crate::judge::{
@@ -195,6 +195,7 @@ async fn play_with(
         endpoint_id,
         shared,
         h.sim.delivery_count(),
+        h.sim.now(),
         Recorder::new(options),
     );
     let mut failure = None;
@@ -370,9 +371,47 @@ fn with_order(order: &OrderInfo, v: Violation) -> Violation {
 }
 
 /// Lets every held delivery and retry finish, then checks the final states and the delivery log.
+/// The events Stripe gave up delivering to the scenario's endpoint, oldest first: those whose
+/// every retry failed (the endpoint was down throughout, or the target refused an event it could
+/// not apply yet because an earlier one was lost), those whose retries were cancelled when Stripe
+/// disabled the failing endpoint, and those made while it was disabled, which were sent nowhere.
+/// The last kind is only known in a simulator of the scenario's own: in a shared one, another
+/// history's events have their own endpoint.
+fn given_up(h: &Harness, world: &World) -> Vec<EventId> {
+    let records: Vec<_> = h
+        .sim
+        .deliveries_since(world.deliveries_mark)
+        .into_iter()
+        .filter(|d| d.endpoint_id == world.endpoint_id)
+        .collect();
+    let mut events: Vec<(i64, EventId)> = records
+        .iter()
+        .filter(|d| matches!(d.status, RecordStatus::Failed | RecordStatus::Canceled))
+        .map(|d| (d.created, d.event_id.clone()))
+        .collect();
+    if world.endpoint_was_disabled && !world.shared {
+        let recorded: HashSet<&EventId> = records.iter().map(|d| &d.event_id).collect();
+        events.extend(
+            h.sim
+                .events()
+                .into_iter()
+                .filter(|e| e.created >= world.started_at && !recorded.contains(&e.id))
+                .map(|e| (e.created, e.id)),
+        );
+    }
+    // Stable: events made in the same second keep the log's order.
+    events.sort_by_key(|(created, _)| *created);
+    events.into_iter().map(|(_, id)| id).collect()
+}
+
 async fn converge(h: &Harness, world: &mut World) -> StepResult {
     h.sim.clear_faults();
-    if world.endpoint_down {
+    let disabled = h
+        .sim
+        .webhook_endpoints()
+        .into_iter()
+        .any(|e| e.id == world.endpoint_id && e.status == "disabled");
+    if world.endpoint_down || disabled {
         match run_step(h, world, &Step::EndpointUp {}).await {
             StepOutcome::Played => {}
             other => return Err(outcome_stop(other)),
@@ -387,17 +426,9 @@ async fn converge(h: &Harness, world: &mut World) -> StepResult {
         };
         h.sim.advance((next - h.sim.now()).max(1))?;
     }
-    // What Stripe gave up on (the endpoint was down through every retry, or the target refused
-    // an event it could not apply yet because an earlier one was lost) is resent, oldest first,
-    // as an operator watching the delivery log would: the target must accept it now.
-    let given_up: Vec<_> = h
-        .sim
-        .deliveries_since(world.deliveries_mark)
-        .into_iter()
-        .filter(|d| d.status == RecordStatus::Failed && d.endpoint_id == world.endpoint_id)
-        .map(|d| d.event_id)
-        .collect();
-    for event_id in given_up {
+    // What Stripe gave up on is resent, oldest first, as an operator watching the delivery log
+    // would: the target must accept it now.
+    for event_id in given_up(h, world) {
         h.sim.resend(&event_id, Some(&world.endpoint_id)).await?;
     }
     observe_all(h, world).await?;

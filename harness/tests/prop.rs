@@ -114,6 +114,40 @@ fn a_found_scenario_replays_with_run_to_the_same_verdict() {
 }
 
 #[test]
+fn a_found_history_keeps_no_step_it_can_do_without() {
+    // Arrange: a target that pays any amount; the first failure, as proptest shrank its intents,
+    // kept links opened and holds that had nothing to do with it (tests/apps problem 11).
+    let choice = TargetChoice::defect(Defect::NoAmount);
+    let outcome = run_prop(&choice, &config(1, DEFAULT_CASES, out_dir("minimal"))).unwrap();
+    let found = outcome.first().expect("noamount is found").clone();
+    let rule = found.result.failure.as_ref().unwrap().violation.rule;
+
+    // Act + Assert: without any one of its steps, the history no longer breaks that rule.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for index in 0..found.scenario.steps.len() {
+        let mut smaller = found.scenario.clone();
+        let removed = smaller.steps.remove(index);
+        let replayed = runtime
+            .block_on(run_scenarios(&choice, &[smaller], 1))
+            .unwrap();
+        assert_ne!(
+            replayed[0].failure.as_ref().map(|f| f.violation.rule),
+            Some(rule),
+            "step {} ({removed:?}) is not needed:\n{}",
+            index + 1,
+            found.scenario.to_toml()
+        );
+    }
+    // The smallest story of this bug: an order, a link for another amount, a payment.
+    assert_eq!(
+        found.scenario.steps.len(),
+        3,
+        "{}",
+        found.scenario.to_toml()
+    );
+}
+
+#[test]
 fn the_same_seed_generates_the_same_histories() {
     let choice = TargetChoice::defect(Defect::PartialRefundFull);
     let a = run_prop(&choice, &config(5, DEFAULT_CASES, out_dir("same-a")))

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
 use crate::harness::{Harness, HarnessError, Stopped, TargetChoice};
 use crate::hazards::Hazards;
@@ -463,7 +463,8 @@ impl Player<'_> {
         let original_steps = Cell::new(0usize);
         let shrink_runs = Cell::new(0u32);
         let shrink_started = Cell::new(None::<Instant>);
-        let outcome = runner.run(&strategy, |intents: Vec<Intent>| {
+        // The verdict is kept in `rule` and `smallest`, not in what `run` returns.
+        let _ = runner.run(&strategy, |intents: Vec<Intent>| {
             if harness.target.fatal().is_some() {
                 // The target went away: play nothing more (`play_cases` reports it).
                 return Ok(());
@@ -491,22 +492,10 @@ impl Player<'_> {
                 steps,
                 ..Scenario::default()
             };
-            let result = match endpoint {
-                Some(endpoint) => runtime.block_on(play(
-                    harness,
-                    &scenario,
-                    endpoint.clone(),
-                    seed,
-                    TraceOptions::SUMMARY,
-                )),
-                None => {
-                    runtime.block_on(run_scenario_with(harness, &scenario, TraceOptions::SUMMARY))
-                }
-            };
-            if harness.target.fatal().is_some() {
+            let Some(result) = self.play_history(harness, runtime, endpoint, &scenario) else {
                 // Not a verdict on this history: the target went away under it.
                 return Ok(());
-            }
+            };
             if !shrinking {
                 shared.cases.fetch_add(1, Ordering::SeqCst);
                 shared
@@ -550,15 +539,25 @@ impl Player<'_> {
             }
             Err(TestCaseError::fail(failure.violation.rule.id()))
         });
-        let (mut scenario, result) = smallest.into_inner()?;
-        if let Err(TestError::Fail(_, intents)) = outcome {
-            // proptest's minimal case: make sure the recorded one is exactly it.
-            let steps =
-                Model::interpret_for(&intents, self.concurrent, harness.target.has_return_route());
-            if steps.len() < scenario.steps.len() {
-                scenario.steps = steps;
-            }
-        }
+        let (scenario, result) = smallest.into_inner()?;
+        let broken = rule.into_inner()?;
+        // proptest shrinks the intents, which name sessions and orders by position, so removing
+        // an unrelated step often changes what a later one means and is rejected. Removing
+        // steps of the written scenario (whose steps name objects by alias) finishes the job.
+        let budget = config.max_shrink_iters.saturating_sub(shrink_runs.get());
+        let (scenario, result) = self.drop_unrelated_steps(
+            harness,
+            runtime,
+            endpoint,
+            (scenario, result),
+            broken,
+            budget,
+            |scenario| {
+                shrink_runs.set(shrink_runs.get() + 1);
+                shared.shrink_runs.fetch_add(1, Ordering::SeqCst);
+                scenario.seed = Some(case_seed(config.seed, case, shrink_runs.get()));
+            },
+        );
         Some(Found {
             case: case + 1,
             original_steps: original_steps.get(),
@@ -571,6 +570,71 @@ impl Player<'_> {
                 .unwrap_or_default(),
             shrink_runs: shrink_runs.get(),
         })
+    }
+}
+
+impl Player<'_> {
+    /// Plays one history; `None` when the target went away under it (no verdict).
+    fn play_history(
+        &self,
+        harness: &Harness,
+        runtime: &tokio::runtime::Runtime,
+        endpoint: Option<&stripe_sim::EndpointId>,
+        scenario: &Scenario,
+    ) -> Option<ScenarioResult> {
+        let result = match endpoint {
+            Some(endpoint) => runtime.block_on(play(
+                harness,
+                scenario,
+                endpoint.clone(),
+                scenario.seed.unwrap_or_default(),
+                TraceOptions::SUMMARY,
+            )),
+            None => runtime.block_on(run_scenario_with(harness, scenario, TraceOptions::SUMMARY)),
+        };
+        harness.target.fatal().is_none().then_some(result)
+    }
+
+    /// Removes, one at a time, every step whose absence still breaks `broken`, until none can
+    /// go (at most `budget` plays). A step another one needs (the order a link is opened for,
+    /// a hold before its release) cannot go: without it the history breaks another rule or
+    /// none. `reseed` gives each candidate fresh ids, as every play needs.
+    #[allow(clippy::too_many_arguments)]
+    fn drop_unrelated_steps(
+        &self,
+        harness: &Harness,
+        runtime: &tokio::runtime::Runtime,
+        endpoint: Option<&stripe_sim::EndpointId>,
+        (mut smallest, mut result): (Scenario, ScenarioResult),
+        broken: Rule,
+        mut budget: u32,
+        reseed: impl Fn(&mut Scenario),
+    ) -> (Scenario, ScenarioResult) {
+        let mut removed_one = true;
+        while removed_one {
+            removed_one = false;
+            // From the end: late steps depend on early ones, never the other way round.
+            let mut index = smallest.steps.len();
+            while index > 0 && budget > 0 && smallest.steps.len() > 1 {
+                index -= 1;
+                budget -= 1;
+                let mut candidate = smallest.clone();
+                candidate.steps.remove(index);
+                reseed(&mut candidate);
+                let Some(played) = self.play_history(harness, runtime, endpoint, &candidate) else {
+                    return (smallest, result);
+                };
+                if played
+                    .failure
+                    .as_ref()
+                    .is_some_and(|f| f.violation.rule == broken)
+                {
+                    (smallest, result) = (candidate, played);
+                    removed_one = true;
+                }
+            }
+        }
+        (smallest, result)
     }
 }
 

@@ -279,19 +279,35 @@ pub(super) async fn endpoint_down(h: &Harness, world: &mut World) -> StepResult 
     Ok(())
 }
 
-/// `endpoint_up`: the endpoint reaches the target again.
+/// `endpoint_up`: the endpoint reaches the target again. If the outage lasted long enough for
+/// Stripe to disable the endpoint, it is re-enabled too, as the team fixing the outage does in
+/// the dashboard (the events Stripe sent nowhere meanwhile are resent at convergence).
 pub(super) async fn endpoint_up(h: &Harness, world: &mut World) -> StepResult {
-    point_endpoint(h, world, h.target.webhook_url()).await?;
+    let disabled = h
+        .sim
+        .webhook_endpoints()
+        .into_iter()
+        .any(|e| e.id == world.endpoint_id && e.status == "disabled");
+    let mut params = vec![("url", h.target.webhook_url())];
+    if disabled {
+        params.push(("disabled", "false".to_string()));
+        world.endpoint_was_disabled = true;
+    }
+    update_endpoint(h, world, &params).await?;
     world.endpoint_down = false;
     Ok(())
 }
 
 async fn point_endpoint(h: &Harness, world: &World, url: String) -> StepResult {
+    update_endpoint(h, world, &[("url", url)]).await
+}
+
+async fn update_endpoint(h: &Harness, world: &World, params: &[(&str, String)]) -> StepResult {
     api_ok(
         h,
         reqwest::Method::POST,
         &format!("/v1/webhook_endpoints/{}", world.endpoint_id),
-        &[("url", url)],
+        params,
     )
     .await?;
     Ok(())
