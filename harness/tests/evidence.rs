@@ -3,43 +3,12 @@
 //! attempt in the order the target saw it.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-
 use stripe_harness::report::describe;
 use stripe_harness::trace::AttemptKind;
-use stripe_harness::{run_scenarios, Scenario, TargetChoice, TargetFile};
+use stripe_harness::{run_scenarios, TargetChoice, TargetFile};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn scenario(name: &str) -> Scenario {
-    Scenario::load(&workspace().join("scenarios").join(format!("{name}.toml"))).unwrap()
-}
-
-/// The hostile example target, built if needed.
-fn hostile_binary() -> PathBuf {
-    let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "stripe-harness",
-            "--example",
-            "hostile_target",
-        ])
-        .current_dir(workspace())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let target_dir = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace().join("target"));
-    target_dir
-        .join("debug")
-        .join("examples")
-        .join("hostile_target")
-}
+mod common;
+use common::{hostile_binary, scenario};
 
 #[tokio::test]
 async fn a_crashing_webhook_handler_shows_its_500_and_its_traceback_in_the_failure() {

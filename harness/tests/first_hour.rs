@@ -3,33 +3,14 @@
 //! a return route has those scenarios skipped (not failed), and the library is only the library.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use stripe_harness::target::{Target, TargetEnv};
 use stripe_harness::{run_scenarios, HarnessError, Scenario, TargetChoice, TargetFile};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The reference target's binary, built if needed.
-fn reference_binary() -> PathBuf {
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "reference-target"])
-        .current_dir(workspace())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let target_dir = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace().join("target"));
-    target_dir.join("debug").join("reference-target")
-}
-
-fn scenario(name: &str) -> Scenario {
-    Scenario::load(&workspace().join("scenarios").join(format!("{name}.toml"))).unwrap()
-}
+mod common;
+use common::{reference_binary, scenario, workspace};
 
 fn env() -> TargetEnv {
     TargetEnv {

@@ -15,33 +15,8 @@ use stripe_harness::{
     run_scenario, run_scenarios, Harness, HarnessError, Scenario, Stream, TargetChoice, TargetFile,
 };
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The hostile target's binary, built if needed.
-fn hostile_binary() -> PathBuf {
-    let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "stripe-harness",
-            "--example",
-            "hostile_target",
-        ])
-        .current_dir(workspace())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let target_dir = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace().join("target"));
-    target_dir
-        .join("debug")
-        .join("examples")
-        .join("hostile_target")
-}
+mod common;
+use common::{hostile_binary, workspace};
 
 /// A scratch folder of its own (tests run in parallel).
 fn scratch(name: &str) -> PathBuf {

@@ -4,13 +4,10 @@
 //! and the sqlite3 shell (the test says so and passes when either is missing).
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-
 use stripe_harness::{run_scenarios_in_jobs, Scenario, TargetChoice, TargetFile};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+use common::workspace;
 
 fn available(program: &str) -> bool {
     std::process::Command::new(program)

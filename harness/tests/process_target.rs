@@ -3,32 +3,13 @@
 //! are never ready, or crash give clear errors.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use stripe_harness::target::{Target, TargetEnv, TargetError};
-use stripe_harness::{run_scenarios, Scenario, TargetChoice, TargetFile};
+use stripe_harness::{run_scenarios, TargetChoice, TargetFile};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The reference target's binary, built if needed.
-fn reference_binary() -> PathBuf {
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "reference-target"])
-        .current_dir(workspace())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let target_dir = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace().join("target"));
-    target_dir.join("debug").join("reference-target")
-}
-
-fn scenario(name: &str) -> Scenario {
-    Scenario::load(&workspace().join("scenarios").join(format!("{name}.toml"))).unwrap()
-}
+mod common;
+use common::{reference_binary, scenario};
 
 fn target_file(binary: &Path, defect: &str) -> TargetFile {
     TargetFile::parse(&format!(

@@ -6,7 +6,7 @@
 //! merge into the report of the whole run.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::Value;
 use stripe_harness::report::build::{header, run_report};
@@ -15,15 +15,14 @@ use stripe_harness::report::markdown::markdown;
 use stripe_harness::report::{write_report, Report};
 use stripe_harness::{run_scenarios, Scenario, TargetChoice};
 
+mod common;
+use common::workspace;
+
 const SEED: u64 = 1;
 
 /// A few scenarios that exercise every kind of evidence: a payment, a refund raced ahead of its
 /// payment, and a forgery.
 const SNAPSHOT_SCENARIOS: [&str; 3] = ["card_success", "refund_before_payment", "forged_unsigned"];
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn scenario(name: &str) -> Scenario {
     let mut s =

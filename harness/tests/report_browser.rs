@@ -13,9 +13,8 @@ use stripe_harness::report::build::{header, run_report};
 use stripe_harness::report::write_report;
 use stripe_harness::{run_scenarios, Scenario, TargetChoice};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+use common::workspace;
 
 /// Chromium's binary, or why the test cannot run.
 fn chromium() -> Result<PathBuf, String> {
