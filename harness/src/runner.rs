@@ -62,8 +62,8 @@ impl ScenarioResult {
         self.skipped.is_some()
     }
 
-    /// A result for a scenario that was not played, and why.
-    fn skip(scenario: &Scenario, seed: u64, reason: String) -> ScenarioResult {
+    /// The result of `scenario` before anything is played: no failure, nothing observed.
+    fn unplayed(scenario: &Scenario, seed: u64) -> ScenarioResult {
         ScenarioResult {
             name: scenario.name.clone(),
             path: scenario.path.as_ref().map(|p| p.display().to_string()),
@@ -76,7 +76,15 @@ impl ScenarioResult {
             labelled: Vec::new(),
             tally: RuleTally::default(),
             trace: Vec::new(),
+            skipped: None,
+        }
+    }
+
+    /// A result for a scenario that was not played, and why.
+    fn skip(scenario: &Scenario, seed: u64, reason: String) -> ScenarioResult {
+        ScenarioResult {
             skipped: Some(reason),
+            ..ScenarioResult::unplayed(scenario, seed)
         }
     }
 
@@ -115,11 +123,6 @@ pub async fn run_scenario_with(
     match h.reset(seed) {
         Ok(endpoint_id) => play_with(h, scenario, endpoint_id, seed, false, options).await,
         Err(message) => ScenarioResult {
-            name: scenario.name.clone(),
-            path: scenario.path.as_ref().map(|p| p.display().to_string()),
-            rule: scenario.rule.clone(),
-            seed,
-            duration: Duration::ZERO,
             failure: Some(Failure {
                 step: 0,
                 step_description: "set-up".into(),
@@ -131,12 +134,7 @@ pub async fn run_scenario_with(
                     message,
                 ),
             }),
-            history: BTreeMap::new(),
-            finals: BTreeMap::new(),
-            labelled: Vec::new(),
-            tally: RuleTally::default(),
-            trace: Vec::new(),
-            skipped: None,
+            ..ScenarioResult::unplayed(scenario, seed)
         },
     }
 }
@@ -171,20 +169,7 @@ async fn play_with(
     options: TraceOptions,
 ) -> ScenarioResult {
     let started = Instant::now();
-    let mut result = ScenarioResult {
-        name: scenario.name.clone(),
-        path: scenario.path.as_ref().map(|p| p.display().to_string()),
-        rule: scenario.rule.clone(),
-        seed,
-        duration: Duration::ZERO,
-        failure: None,
-        history: BTreeMap::new(),
-        finals: BTreeMap::new(),
-        labelled: Vec::new(),
-        tally: RuleTally::default(),
-        trace: Vec::new(),
-        skipped: None,
-    };
+    let mut result = ScenarioResult::unplayed(scenario, seed);
     h.target
         .calls()
         .set_recording(options.level == TraceLevel::Full);
