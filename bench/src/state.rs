@@ -32,7 +32,7 @@ pub struct StateFigures {
     pub creates: Vec<(usize, Runs, Runs, Runs)>,
     pub sessions: u64,
     /// Resident memory (KiB): at start, filled, after the reset.
-    pub reset_kib: (u64, u64, u64),
+    pub reset_kib: Option<(u64, u64, u64)>,
     pub long_run: Option<LongRun>,
 }
 
@@ -55,6 +55,10 @@ pub struct StatePlan {
     pub measure: Duration,
     pub sessions: u64,
     pub events: u64,
+    /// Which parts to run.
+    pub creates: bool,
+    pub reset: bool,
+    pub long_run: bool,
 }
 
 fn temp_state(name: &str) -> PathBuf {
@@ -62,7 +66,7 @@ fn temp_state(name: &str) -> PathBuf {
 }
 
 fn remove_state(path: &std::path::Path) {
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", "-log"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
@@ -125,7 +129,7 @@ pub fn measure(
         sessions: plan.sessions,
         ..StateFigures::default()
     };
-    for connections in [2, 16] {
+    for connections in [2, 16].into_iter().filter(|_| plan.creates) {
         eprintln!("== state: creates at {connections} connections");
         figures.creates.push((
             connections,
@@ -140,10 +144,14 @@ pub fn measure(
             )?,
         ));
     }
-    eprintln!("== state: memory after a reset");
-    figures.reset_kib = reset_memory(runtime, programs, plan.sessions)?;
-    eprintln!("== state: long run of {} events", plan.events);
-    figures.long_run = Some(long_run(runtime, programs, plan.events)?);
+    if plan.reset {
+        eprintln!("== state: memory after a reset");
+        figures.reset_kib = Some(reset_memory(runtime, programs, plan.sessions)?);
+    }
+    if plan.long_run {
+        eprintln!("== state: long run of {} events", plan.events);
+        figures.long_run = Some(long_run(runtime, programs, plan.events)?);
+    }
     Ok(figures)
 }
 
@@ -282,8 +290,8 @@ pub fn render(result: &Result<StateFigures, String>) -> String {
             if ratio >= 0.5 { "✅" } else { "❌" }
         ));
     }
-    let (start, filled, after) = figures.reset_kib;
-    out.push_str(&format!(
+    if let Some((start, filled, after)) = figures.reset_kib {
+        out.push_str(&format!(
         "| resident memory: at start / after {} Checkout Sessions / after `POST /_sim/reset` | {} / {} / {} | gives it back {} |\n",
         figures.sessions,
         mib(start),
@@ -291,6 +299,7 @@ pub fn render(result: &Result<StateFigures, String>) -> String {
         mib(after),
         if after <= start + filled.saturating_sub(start) / 4 { "✅" } else { "❌" }
     ));
+    }
     if let Some(run) = &figures.long_run {
         out.push_str(&format!(
             "| long run: {} `customer.updated` events, each delivered to one endpoint, `--max-records {LONG_RUN_MAX_RECORDS}` | {} delivered in {:.0} s; resident memory at most {} sampled, {} at the end (peak {}) | stays bounded |\n",

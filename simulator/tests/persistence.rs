@@ -46,7 +46,7 @@ impl StateFile {
 
 impl Drop for StateFile {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
+        for suffix in ["", "-wal", "-shm", "-journal", "-log"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
         }
     }
@@ -355,6 +355,44 @@ async fn a_file_from_a_newer_version_or_with_an_unreadable_row_is_refused() {
         manual(&unknown).start().await,
         Err(StartError::State(StateError::Corrupt { .. }))
     ));
+}
+
+#[tokio::test]
+async fn a_file_of_the_first_schema_is_migrated_and_keeps_everything() {
+    let file = StateFile::new("schema-1");
+    let t = start_with(manual(&file)).await;
+    let customer = t.post("/v1/customers", &[("name", "Ada")]).await.ok();
+    stop(t).await;
+    // Schema 1 kept the rows in a `WITHOUT ROWID` table ordered by (kind, id).
+    rusqlite::Connection::open(file.path())
+        .unwrap()
+        .execute_batch(
+            "ALTER TABLE state_rows RENAME TO rows_2;
+             CREATE TABLE state_rows (
+                 kind TEXT NOT NULL, id TEXT NOT NULL, pos INTEGER NOT NULL, body BLOB NOT NULL,
+                 PRIMARY KEY (kind, id)
+             ) WITHOUT ROWID;
+             INSERT INTO state_rows SELECT kind, id, pos, body FROM rows_2;
+             DROP TABLE rows_2;
+             UPDATE stripe_sim SET value = '1' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+
+    let again = start_with(manual(&file)).await;
+
+    let id = customer["id"].as_str().unwrap();
+    let found = again.get(&format!("/v1/customers/{id}")).await.ok();
+    assert_eq!(found["name"], "Ada");
+    stop(again).await;
+    let version: String = rusqlite::Connection::open(file.path())
+        .unwrap()
+        .query_row(
+            "SELECT value FROM stripe_sim WHERE key = 'schema_version'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, "2");
 }
 
 #[tokio::test]
