@@ -6,14 +6,14 @@ use std::time::Instant;
 
 use stripe_harness::harness::scenario_seed;
 use stripe_harness::prop::{run_prop, PropConfig};
-use stripe_harness::{default_scenarios_dir, run_scenario, Harness, Scenario, TargetChoice};
+use stripe_harness::{run_scenario, Harness, Scenario, TargetChoice};
 
 use crate::stats::Runs;
 
 /// Scripted scenarios per second, one run per entry; fails if any scenario fails.
 pub fn scripted(runs: usize, passes: usize, jobs: usize) -> Result<Runs, String> {
-    let scenarios = Scenario::load_dir(&default_scenarios_dir())
-        .map_err(|e| format!("loading scenarios: {e}"))?;
+    let scenarios =
+        stripe_harness::library_scenarios().map_err(|e| format!("loading scenarios: {e}"))?;
     let mut rates = Vec::new();
     for run in 0..=runs {
         // Each job plays every scenario `passes` times on its own simulator and target.
@@ -45,7 +45,7 @@ pub fn scripted(runs: usize, passes: usize, jobs: usize) -> Result<Runs, String>
 fn play_passes(scenarios: &[Scenario], passes: usize, seed: u64) -> Result<usize, String> {
     let runtime = stripe_harness::runtime().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let harness = Harness::start(&TargetChoice::Reference(None), seed)
+        let harness = Harness::start(&TargetChoice::reference(), seed)
             .await
             .map_err(|e| e.to_string())?;
         let mut played = 0;
@@ -93,9 +93,8 @@ pub fn prop(runs: usize, cases: u32, steps: usize, jobs: usize) -> Result<PropFi
             out: std::env::temp_dir().join("stripe-bench-prop"),
             ..PropConfig::default()
         };
-        let outcome =
-            run_prop(&TargetChoice::Reference(None), &config).map_err(|e| e.to_string())?;
-        if let Some(found) = &outcome.found {
+        let outcome = run_prop(&TargetChoice::reference(), &config).map_err(|e| e.to_string())?;
+        if let Some(found) = outcome.first() {
             return Err(format!(
                 "a property failed against the reference target: {:?}",
                 found.result.failure
@@ -108,4 +107,35 @@ pub fn prop(runs: usize, cases: u32, steps: usize, jobs: usize) -> Result<PropFi
         cases_per_second: Runs::new(rates),
         steps_per_case,
     })
+}
+
+/// Scripted scenarios per second against the Python example target (`targets/python/`, set up
+/// by its `setup.sh`), `jobs` instances of the app at once (`--jobs`), each run starting its
+/// apps: what a user's `run --target targets/python/target.toml --jobs N` takes.
+pub fn python(runs: usize, jobs: usize) -> Result<Runs, String> {
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../targets/python/target.toml");
+    if !file
+        .parent()
+        .is_some_and(|d| d.join(".venv/bin/python").exists())
+    {
+        return Err("targets/python/.venv is missing: run targets/python/setup.sh".into());
+    }
+    let target = stripe_harness::TargetFile::load(&file).map_err(|e| e.to_string())?;
+    let choice = TargetChoice::File(Box::new(target));
+    let scenarios = stripe_harness::library_scenarios().map_err(|e| e.to_string())?;
+    let mut rates = Vec::new();
+    for run in 0..=runs {
+        let started = Instant::now();
+        let results =
+            stripe_harness::run_scenarios_in_jobs(&choice, &scenarios, run as u64 + 1, jobs)
+                .map_err(|e| e.to_string())?;
+        if let Some(failed) = results.iter().find(|r| !r.passed()) {
+            return Err(format!("{} failed against the Python target", failed.name));
+        }
+        if run > 0 {
+            rates.push(results.len() as f64 / started.elapsed().as_secs_f64());
+        }
+    }
+    Ok(Runs::new(rates))
 }

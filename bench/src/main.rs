@@ -180,6 +180,12 @@ fn run(cli: Cli) -> Result<(), String> {
                 .prop
                 .push((jobs, harness_bench::prop(runs, size.cases, 20, jobs)));
         }
+        for jobs in [1, 2] {
+            eprintln!("== harness: the Python target, {jobs} job(s)");
+            report
+                .python
+                .push((jobs, harness_bench::python(runs.min(3), jobs)));
+        }
     }
     if section("scale") {
         eprintln!("== scale: startup");

@@ -22,6 +22,8 @@ pub struct Report {
     pub webhooks: BTreeMap<Kind, Result<WebhookFigures, String>>,
     /// (jobs, scenarios per second)
     pub scripted: Vec<(usize, Result<Runs, String>)>,
+    /// Scripted scenarios/s against the Python example target, 1 and 2 instances (`--jobs`).
+    pub python: Vec<(usize, Result<Runs, String>)>,
     /// (jobs, cases per second)
     pub prop: Vec<(usize, Result<PropFigures, String>)>,
     pub startup: BTreeMap<Kind, Result<Runs, String>>,
@@ -283,6 +285,38 @@ impl Report {
                 "—".into(),
                 "—".into(),
                 format!("≥ 500/s {}", mark(met)),
+            ]);
+        }
+        let one = self
+            .python
+            .iter()
+            .find(|(j, _)| *j == 1)
+            .and_then(|(_, r)| r.as_ref().ok())
+            .map(Runs::median);
+        for (jobs, runs) in &self.python {
+            let (cell, goal) = match runs {
+                Ok(r) => {
+                    let speedup = one.map(|o| r.median() / o.max(1e-9));
+                    match (jobs, speedup) {
+                        (2, Some(x)) => (
+                            format!("{} ({x:.2}× one job)", rate(r)),
+                            format!("≥ 1.6× {}", mark(x >= 1.6)),
+                        ),
+                        _ => (rate(r), "—".into()),
+                    }
+                }
+                Err(e) => (short(e), "—".into()),
+            };
+            t.row([
+                format!(
+                    "harness: scripted scenarios/s, Python target (FastAPI), {}",
+                    jobs_label(*jobs)
+                ),
+                cell,
+                "—".into(),
+                "—".into(),
+                "—".into(),
+                goal,
             ]);
         }
         for (jobs, figures) in &self.prop {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use reference_target::defect::Defect;
+use reference_target::variant::Design;
 use stripe_sim::{ClockMode, EndpointId, EndpointSpec, Simulator};
 
 use crate::runner::ScenarioResult;
@@ -16,18 +17,75 @@ pub const DEFAULT_API_KEY: &str = "sk_test_harness";
 /// Which app to test.
 #[derive(Debug, Clone)]
 pub enum TargetChoice {
-    /// The embedded reference target, correct or with a defect.
-    Reference(Option<Defect>),
+    /// The embedded reference target: correct or with a defect, in one of its correct designs.
+    Reference(Reference),
     /// A target file: a command to start, or a running app.
     File(Box<TargetFile>),
 }
 
+/// How the embedded reference target is built: a defect (or none) and a design.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reference {
+    pub defect: Option<Defect>,
+    pub design: Design,
+}
+
+impl Reference {
+    /// ` --defect x --variant y`, for replay lines (empty for the correct default target).
+    pub fn args(&self) -> String {
+        let mut out = String::new();
+        if let Some(defect) = self.defect {
+            out.push_str(&format!(" --defect {}", defect.name()));
+        }
+        if !self.design.is_default() {
+            out.push_str(&format!(" --variant {}", self.design));
+        }
+        out
+    }
+
+    /// `reference target (defect x, variant y)`.
+    pub fn name(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(defect) = self.defect {
+            parts.push(format!("defect {}", defect.name()));
+        }
+        if !self.design.is_default() {
+            parts.push(format!("variant {}", self.design));
+        }
+        if parts.is_empty() {
+            "reference target".to_string()
+        } else {
+            format!("reference target ({})", parts.join(", "))
+        }
+    }
+}
+
 impl TargetChoice {
+    /// The correct reference target, in its default design.
+    pub fn reference() -> TargetChoice {
+        TargetChoice::Reference(Reference::default())
+    }
+
+    /// The reference target with `defect` switched on.
+    pub fn defect(defect: Defect) -> TargetChoice {
+        TargetChoice::Reference(Reference {
+            defect: Some(defect),
+            design: Design::default(),
+        })
+    }
+
+    /// The correct reference target in `design`.
+    pub fn design(design: Design) -> TargetChoice {
+        TargetChoice::Reference(Reference {
+            defect: None,
+            design,
+        })
+    }
+
     /// How to name this target in a replay command.
     pub fn replay_args(&self, file: Option<&str>) -> String {
         match (self, file) {
-            (TargetChoice::Reference(None), _) => String::new(),
-            (TargetChoice::Reference(Some(d)), _) => format!(" --defect {}", d.name()),
+            (TargetChoice::Reference(reference), _) => reference.args(),
             (TargetChoice::File(_), Some(path)) => format!(" --target {path}"),
             (TargetChoice::File(f), None) => {
                 format!(" --target {}", f.name.clone().unwrap_or_default())
@@ -83,6 +141,9 @@ pub struct Harness {
     pub policy: Policy,
     pub http: reqwest::Client,
     pub seed: u64,
+    /// Mixed into every simulator seed for targets that keep state between runs (0: none), so
+    /// that ids are fresh on every run while the seed still replays the same histories.
+    pub id_nonce: u64,
 }
 
 impl Harness {
@@ -98,6 +159,17 @@ impl Harness {
         choice: &TargetChoice,
         seed: u64,
         deliveries: usize,
+    ) -> Result<Harness, HarnessError> {
+        Harness::start_job(choice, seed, deliveries, 1).await
+    }
+
+    /// [`Harness::start_with`] as job `job` (1-based) of a run: a target file's app is started
+    /// as its own instance (`{job}`, `{port}`, `{tmp}`), with its own simulator.
+    pub async fn start_job(
+        choice: &TargetChoice,
+        seed: u64,
+        deliveries: usize,
+        job: usize,
     ) -> Result<Harness, HarnessError> {
         let (api_key, port, secret, policy) = match choice {
             TargetChoice::Reference(_) => (DEFAULT_API_KEY.to_string(), 0, None, Policy::default()),
@@ -127,25 +199,49 @@ impl Harness {
             api_key,
             webhook_secret: secret.unwrap_or_else(|| format!("whsec_harness_{seed:016x}")),
         };
-        let target = match choice {
-            TargetChoice::Reference(defect) => Target::embedded(*defect, &env).await?,
-            TargetChoice::File(file) => Target::from_file((**file).clone(), &env).await?,
+        let (target, id_nonce) = match choice {
+            TargetChoice::Reference(reference) => (Target::embedded(*reference, &env).await?, 0),
+            TargetChoice::File(file) => {
+                let target = Target::from_file_as((**file).clone(), &env, job).await?;
+                // Fresh ids on every run: an app that keeps its database must not take this
+                // run's events for duplicates of an earlier run's (see `TargetFile::fresh_ids`).
+                let nonce = if file.wants_fresh_ids() {
+                    stripe_sim::fresh_seed()
+                } else {
+                    0
+                };
+                (target, nonce)
+            }
         };
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        if matches!(choice, TargetChoice::File(_)) {
+            if let Err(e) = crate::preflight::check(&sim, &target, &http).await {
+                target.stop().await;
+                return Err(e.into());
+            }
+            target.forget_timeouts();
+        }
         Ok(Harness {
             sim,
             target,
             policy,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default(),
+            http,
             seed,
+            id_nonce,
         })
     }
 
     /// A clean simulator for the next scenario, with the target's webhook endpoint registered.
     pub fn reset(&self, scenario_seed: u64) -> Result<EndpointId, String> {
-        self.sim.reset(Some(scenario_seed)).map_err(|e| e.message)?;
+        let ids = if self.id_nonce == 0 {
+            scenario_seed
+        } else {
+            crate::harness::scenario_seed(scenario_seed ^ self.id_nonce, "fresh ids")
+        };
+        self.sim.reset(Some(ids)).map_err(|e| e.message)?;
         let endpoint = self
             .sim
             .add_webhook_endpoint(EndpointSpec {

@@ -19,6 +19,10 @@ pub struct Hazards {
     pub duplicates: u64,
     /// Held deliveries released out of order (reversed, shuffled, chosen events first).
     pub reorderings: u64,
+    /// Held deliveries released all at once (`release = { parallel = true }`), as after an
+    /// outage: different events of one order racing inside the target.
+    #[serde(default)]
+    pub parallel_releases: u64,
     pub holds: u64,
     pub refunds_full: u64,
     pub refunds_partial: u64,
@@ -64,6 +68,9 @@ impl Hazards {
                     if r.events.is_some() || r.order.is_some_and(|o| o != ReleaseOrderWord::AsIs) {
                         self.reorderings += 1;
                     }
+                    if r.parallel {
+                        self.parallel_releases += 1;
+                    }
                 }
                 Step::Hold {} => self.holds += 1,
                 Step::Refund(r) => match (&r.expect_error, r.amount) {
@@ -101,6 +108,7 @@ impl Hazards {
         }
         self.duplicates += other.duplicates;
         self.reorderings += other.reorderings;
+        self.parallel_releases += other.parallel_releases;
         self.holds += other.holds;
         self.refunds_full += other.refunds_full;
         self.refunds_partial += other.refunds_partial;
@@ -127,6 +135,7 @@ impl Hazards {
         rows.extend([
             ("duplicates".to_string(), self.duplicates),
             ("reorderings".to_string(), self.reorderings),
+            ("parallel releases".to_string(), self.parallel_releases),
             ("holds".to_string(), self.holds),
             ("full refunds".to_string(), self.refunds_full),
             ("partial refunds".to_string(), self.refunds_partial),

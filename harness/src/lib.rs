@@ -15,10 +15,10 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let scenario = Scenario::load(&default_scenarios_dir().join("refund_before_payment.toml"))?;
 //! // The embedded reference target, correct: it passes.
-//! let results = run_scenarios(&TargetChoice::Reference(None), &[scenario.clone()], 42).await?;
+//! let results = run_scenarios(&TargetChoice::reference(), &[scenario.clone()], 42).await?;
 //! assert!(results[0].passed());
 //! // With a defect that drops refunds arriving before their payment: the judge says why.
-//! let buggy = TargetChoice::Reference(Some(reference_target::Defect::RefundLost));
+//! let buggy = TargetChoice::defect(reference_target::Defect::RefundLost);
 //! let results = run_scenarios(&buggy, &[scenario], 42).await?;
 //! let failure = results[0].failure.as_ref().expect("the defect is caught");
 //! println!("{} ({}): expected {}, observed {}", failure.violation.rule, failure.violation.detail, failure.violation.expected, failure.violation.observed);
@@ -27,19 +27,25 @@
 //! ```
 //!
 //! From the command line: `stripe-harness run` (every scenario, reference target),
-//! `stripe-harness run --target my-app.toml`, `stripe-harness run --defect nosig`.
+//! `stripe-harness run --target my-app.toml` (`--jobs 2`: two instances of the app),
+//! `stripe-harness run --defect nosig`, `stripe-harness run --variant refund_at_once` (another
+//! correct design), `stripe-harness prop --keep-going`, `stripe-harness merge` (partitions).
 
 pub mod call_log;
+mod commands;
 pub mod harness;
 pub mod hazards;
 pub mod judge;
 pub mod output;
+mod preflight;
+mod process;
 pub mod prop;
 pub mod report;
 pub mod rules;
 pub mod runner;
 pub mod scenario;
 pub mod signals;
+mod sink;
 pub mod state;
 mod steps;
 pub mod target;
@@ -48,7 +54,7 @@ pub mod trace;
 mod uri;
 mod world;
 
-pub use harness::{Harness, HarnessError, Stopped, TargetChoice};
+pub use harness::{Harness, HarnessError, Reference, Stopped, TargetChoice};
 pub use runner::{run_scenario, ScenarioResult};
 pub use scenario::{Scenario, Step};
 pub use state::OrderState;
@@ -78,10 +84,11 @@ pub async fn run_scenarios(
     finish(scenarios.len(), vec![played])
 }
 
-/// Plays `scenarios` on `jobs` independent harnesses (a simulator and an embedded reference
-/// target each, on its own thread) and returns the results in scenario order. Each scenario's ids
-/// come from (seed, its name), so the results do not depend on `jobs`. A target file's app runs
-/// as one instance: with it, `jobs` must be 1. A run stops as [`run_scenarios`] does.
+/// Plays `scenarios` on `jobs` independent harnesses (a simulator and a target each, on its own
+/// thread: the embedded reference target, or an instance of a target file's app with its own
+/// port and `{tmp}`) and returns the results in scenario order. Each scenario's ids come from
+/// (seed, its name), so the results do not depend on `jobs`. A run stops as [`run_scenarios`]
+/// does.
 pub fn run_scenarios_in_jobs(
     choice: &TargetChoice,
     scenarios: &[Scenario],
@@ -111,7 +118,7 @@ pub fn run_scenarios_traced(
                 scope.spawn(move || {
                     let runtime = runtime().map_err(|e| HarnessError::Simulator(e.to_string()))?;
                     runtime.block_on(async {
-                        let harness = Harness::start(choice, seed).await?;
+                        let harness = Harness::start_job(choice, seed, 1, job + 1).await?;
                         let mine = scenarios.iter().enumerate().skip(job).step_by(jobs);
                         let played = play_until_stopped(&harness, mine, halt, options).await;
                         harness.stop().await;
@@ -204,13 +211,24 @@ fn finish(planned: usize, played: Vec<Played>) -> Result<Vec<ScenarioResult>, Ha
     }
 }
 
-/// Several jobs need the embedded reference target: two instances of an app from a target file
-/// could share its database or port.
+/// Several jobs need an app the harness can start several times: the embedded reference
+/// target, or a target file with `[start]` (each instance gets its own port and `{tmp}`). An app
+/// that is already running (`url`) is one instance.
 pub(crate) fn check_jobs(choice: &TargetChoice, jobs: usize) -> Result<(), HarnessError> {
-    if jobs > 1 && !matches!(choice, TargetChoice::Reference(_)) {
-        return Err(HarnessError::Config(
-            "--jobs needs the embedded reference target: two instances of an app from a target file could share its database or port".into(),
-        ));
+    if jobs <= 1 {
+        return Ok(());
+    }
+    if let TargetChoice::File(file) = choice {
+        if file.start.is_none() {
+            return Err(HarnessError::Config(
+                "--jobs needs an app the harness starts ([start]): an app already running (url) is one instance".into(),
+            ));
+        }
+        if file.simulator_port.is_some_and(|p| p != 0) {
+            return Err(HarnessError::Config(
+                "--jobs cannot share one fixed simulator_port: remove it, each job gets a simulator of its own".into(),
+            ));
+        }
     }
     Ok(())
 }
@@ -238,11 +256,55 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// The scenarios folder of this workspace (for runs from anywhere inside it).
+/// The scenario library `run` plays when no path is given: `./scenarios` when the working
+/// directory has one, else the library of the tree this binary was built from.
 pub fn default_scenarios_dir() -> std::path::PathBuf {
+    scenario_library().dir
+}
+
+/// The scenario library of the tree this crate was built from (what the project's own tests
+/// play, wherever they run from).
+pub fn builtin_scenarios_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
+
+/// Where the default library comes from, so a run can say which one it plays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioLibrary {
+    pub dir: std::path::PathBuf,
+    /// `./scenarios` of the working directory, or the built-in one.
+    pub in_working_directory: bool,
+}
+
+impl ScenarioLibrary {
+    /// `./scenarios`, or `/path/scenarios (built in: no ./scenarios here)`.
+    pub fn describe(&self) -> String {
+        if self.in_working_directory {
+            "./scenarios".to_string()
+        } else {
+            format!("{} (built in: no ./scenarios here)", self.dir.display())
+        }
+    }
+}
+
+/// `./scenarios` when it exists, else [`builtin_scenarios_dir`].
+pub fn scenario_library() -> ScenarioLibrary {
     let here = std::path::PathBuf::from("scenarios");
     if here.is_dir() {
-        return here;
+        return ScenarioLibrary {
+            dir: here,
+            in_working_directory: true,
+        };
     }
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+    let built = builtin_scenarios_dir();
+    ScenarioLibrary {
+        dir: built.canonicalize().unwrap_or(built),
+        in_working_directory: false,
+    }
+}
+
+/// The scenarios of the built-in library: the `*.toml` files at the top of
+/// [`builtin_scenarios_dir`], never what a user's run left in a folder below it.
+pub fn library_scenarios() -> Result<Vec<Scenario>, scenario::ScenarioError> {
+    Scenario::load_library(&builtin_scenarios_dir())
 }

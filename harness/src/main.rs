@@ -11,8 +11,8 @@ use stripe_harness::report::junit::junit;
 use stripe_harness::report::{describe, program, stopped_summary, summary, write_report};
 use stripe_harness::trace::{TraceLevel, TraceOptions};
 use stripe_harness::{
-    default_jobs, default_scenarios_dir, run_scenarios_traced, HarnessError, Scenario,
-    TargetChoice, TargetFile,
+    default_jobs, run_scenarios_traced, scenario_library, HarnessError, Scenario, TargetChoice,
+    TargetFile,
 };
 
 #[derive(Parser)]
@@ -36,6 +36,22 @@ enum Command {
     /// List the judge's rules: id, what each requires, the Stripe fact behind it, a typical
     /// violation.
     Rules,
+    /// Combine the reports (report.json, or folders holding one) or the JUnit files of the
+    /// partitions of one run (`--partition K/N` on several machines) into one.
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// Write the merged report.json, report.md and report.html here (from report inputs).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Write the merged JUnit XML here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// The partitions' report.json files (or their folders), or their JUnit XML files.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -46,6 +62,10 @@ struct PropArgs {
     /// Run the embedded reference target with this defect switched on.
     #[arg(long, conflicts_with = "target")]
     defect: Option<String>,
+    /// Run the embedded reference target in these correct designs (comma-separated:
+    /// refund_retry, refund_at_once, first_session, latest_session, sqlite, memory).
+    #[arg(long, conflicts_with = "target")]
+    variant: Option<String>,
     /// Number of histories.
     #[arg(long, default_value_t = stripe_harness::prop::DEFAULT_CASES)]
     cases: u32,
@@ -80,6 +100,17 @@ struct PropArgs {
     /// Print the trace of a failing history's replay step by step as it plays.
     #[arg(short, long)]
     verbose: bool,
+    /// Go on after a failure: find every distinct broken rule in the cases (one history per
+    /// rule, the lowest case that broke it, each shrunk and written).
+    #[arg(long, conflicts_with = "max_failures")]
+    keep_going: bool,
+    /// Stop once this many distinct rules broke (default 1: stop at the first failure).
+    #[arg(long)]
+    max_failures: Option<u32>,
+    /// Play only part K of N of the cases (1-based), e.g. 2/4, for CI matrices; `merge`
+    /// combines the parts' reports. Together the parts play exactly the cases of the whole run.
+    #[arg(long)]
+    partition: Option<String>,
 }
 
 #[derive(Args, Default)]
@@ -90,6 +121,10 @@ struct RunArgs {
     /// Run the embedded reference target with this defect switched on.
     #[arg(long, conflicts_with = "target")]
     defect: Option<String>,
+    /// Run the embedded reference target in these correct designs (comma-separated:
+    /// refund_retry, refund_at_once, first_session, latest_session, sqlite, memory).
+    #[arg(long, conflicts_with = "target")]
+    variant: Option<String>,
     /// Only scenarios whose name contains this text.
     #[arg(long)]
     filter: Option<String>,
@@ -114,7 +149,8 @@ struct RunArgs {
     /// one job, scenarios one after the other.
     #[arg(short, long)]
     verbose: bool,
-    /// Scenario files or folders (default: scenarios/).
+    /// Scenario files or folders (default: the library, ./scenarios when it exists, else the
+    /// built-in one; found histories are played by naming them).
     paths: Vec<PathBuf>,
 }
 
@@ -133,6 +169,7 @@ fn main() -> ExitCode {
             print!("{}", stripe_harness::rules::catalogue_text());
             Ok(true)
         }
+        Some(Command::Merge(args)) => merge(args),
         None => run(RunArgs::default()),
     };
     match outcome {
@@ -148,31 +185,44 @@ fn main() -> ExitCode {
 fn target_choice(
     target: &Option<PathBuf>,
     defect: &Option<String>,
+    variant: &Option<String>,
 ) -> Result<(TargetChoice, String), String> {
-    Ok(match (target, defect) {
-        (Some(path), _) => (
+    if let Some(path) = target {
+        return Ok((
             TargetChoice::File(Box::new(TargetFile::load(path).map_err(|e| e.to_string())?)),
             format!(" --target {}", path.display()),
-        ),
-        (None, Some(name)) => {
-            let defect =
-                reference_target::Defect::parse_optional(name).map_err(|e| e.to_string())?;
-            (TargetChoice::Reference(defect), format!(" --defect {name}"))
-        }
-        (None, None) => (TargetChoice::Reference(None), String::new()),
-    })
+        ));
+    }
+    let reference = stripe_harness::Reference {
+        defect: match defect {
+            Some(name) => {
+                reference_target::Defect::parse_optional(name).map_err(|e| e.to_string())?
+            }
+            None => None,
+        },
+        design: match variant {
+            Some(names) => reference_target::Design::parse(names).map_err(|e| e.to_string())?,
+            None => reference_target::Design::default(),
+        },
+    };
+    Ok((TargetChoice::Reference(reference), reference.args()))
 }
 
 fn prop(args: PropArgs) -> Result<bool, String> {
-    let (choice, target_args) = target_choice(&args.target, &args.defect)?;
+    let (choice, target_args) = target_choice(&args.target, &args.defect, &args.variant)?;
     let seed = args.seed.unwrap_or_else(stripe_sim::fresh_seed);
     let jobs = match args.jobs {
         Some(jobs) => jobs.max(1),
         None if args.concurrency > 1 => 1,
         None => default_jobs(&choice),
     };
+    let part = args
+        .partition
+        .as_ref()
+        .map(|p| format!(" (partition {p})"))
+        .unwrap_or_default();
     println!(
-        "stripe-harness prop: {} histories of up to {} steps, concurrency {}, jobs {jobs}, seed {seed}",
+        "stripe-harness prop: {} histories{part} of up to {} steps, concurrency {}, jobs {jobs}, seed {seed}",
         args.cases, args.max_steps, args.concurrency
     );
     let config = PropConfig {
@@ -184,6 +234,16 @@ fn prop(args: PropArgs) -> Result<bool, String> {
         jobs,
         out: args.out,
         progress: true,
+        partition: args
+            .partition
+            .as_deref()
+            .map(stripe_harness::prop::parse_partition)
+            .transpose()?,
+        max_failures: if args.keep_going {
+            u32::MAX
+        } else {
+            args.max_failures.unwrap_or(1).max(1)
+        },
         ..PropConfig::default()
     };
     let outcome = run_prop(&choice, &config);
@@ -199,13 +259,16 @@ fn prop(args: PropArgs) -> Result<bool, String> {
     // A failing history is replayed once more with its full trace: the evidence of the report
     // and of the lines below (histories themselves record only rules and hazards, for speed).
     let mut replayed = Vec::new();
-    if let Some(found) = &outcome.found {
+    for found in &outcome.found {
         let options = TraceOptions {
             level: TraceLevel::Full,
             verbose: args.verbose,
         };
         if args.verbose {
-            println!("--- replaying the shrunk history ---");
+            println!(
+                "--- replaying the shrunk history of case {} ---",
+                found.case
+            );
         }
         let results = run_scenarios_traced(
             &choice,
@@ -220,12 +283,13 @@ fn prop(args: PropArgs) -> Result<bool, String> {
         }
     }
     let target_file = args.target.as_ref().map(|p| p.display().to_string());
-    let report = prop_report(
+    let mut report = prop_report(
         header(&choice, target_file, seed),
         &outcome,
         &replayed,
         &target_args,
     );
+    report.header.partition = args.partition.clone();
     if let Some(dir) = &args.report {
         write_report(dir, &report)
             .map_err(|e| format!("cannot write the report to {}: {e}", dir.display()))?;
@@ -235,69 +299,81 @@ fn prop(args: PropArgs) -> Result<bool, String> {
         std::fs::write(path, junit(&report))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    let Some(found) = outcome.found else {
-        println!("seed {seed}");
-        println!("{} passed, 0 failed", outcome.cases_run);
-        return Ok(true);
-    };
-    let Some(failure) = found.result.failure.clone() else {
-        return Err("internal error: a found history without its failure".into());
-    };
-    println!(
-        "FAIL  after {} cases (seed {seed}): {} ({})",
-        found.case,
-        failure.violation.rule,
-        failure.violation.rule.name()
-    );
-    println!(
-        "      shrunk from {} to {} steps in {:.1}s ({} runs)",
-        found.original_steps,
-        found.scenario.steps.len(),
-        found.shrink_time.as_secs_f64(),
-        found.shrink_runs
-    );
-    println!("      why:      {}", failure.violation.detail);
-    println!(
-        "      step:     {} ({})",
-        failure.step, failure.step_description
-    );
-    println!("      expected: {}", failure.violation.expected);
-    println!("      observed: {}", failure.violation.observed);
-    if let Some((_, result)) = replayed.first() {
-        let evidence = stripe_harness::report::evidence(result);
-        if !evidence.is_empty() {
-            println!("      evidence (replayed):\n{}", evidence.trim_end());
-        }
-    }
-    println!("--- minimal history ---\n{}", found.scenario.to_toml());
-    if let Some(path) = &found.written_to {
+    for (index, found) in outcome.found.iter().enumerate() {
+        let Some(failure) = found.result.failure.clone() else {
+            return Err("internal error: a found history without its failure".into());
+        };
         println!(
-            "written to {}; replay: {} run{target_args} {}",
-            path.display(),
-            program(),
-            path.display()
+            "FAIL  case {} (seed {seed}): {} ({})",
+            found.case,
+            failure.violation.rule,
+            failure.violation.rule.name()
         );
+        println!(
+            "      shrunk from {} to {} steps in {:.1}s ({} runs)",
+            found.original_steps,
+            found.scenario.steps.len(),
+            found.shrink_time.as_secs_f64(),
+            found.shrink_runs
+        );
+        println!("      why:      {}", failure.violation.detail);
+        println!(
+            "      step:     {} ({})",
+            failure.step, failure.step_description
+        );
+        println!("      expected: {}", failure.violation.expected);
+        println!("      observed: {}", failure.violation.observed);
+        if let Some((_, result)) = replayed.iter().find(|(f, _)| f.case == found.case) {
+            let evidence = stripe_harness::report::evidence(result);
+            if !evidence.is_empty() {
+                println!("      evidence (replayed):\n{}", evidence.trim_end());
+            }
+        }
+        println!("--- minimal history ---\n{}", found.scenario.to_toml());
+        if let Some(path) = &found.written_to {
+            println!(
+                "written to {}; replay: {} run{target_args} {}",
+                path.display(),
+                program(),
+                path.display()
+            );
+        }
+        if index + 1 < outcome.found.len() {
+            println!();
+        }
     }
     println!("seed {seed}");
-    println!("{} passed, 1 failed", found.case.saturating_sub(1));
-    Ok(false)
+    // Histories that broke a rule already reported are failures too, but not listed again.
+    let failed = outcome.failing_cases;
+    println!(
+        "{} passed, {failed} failed",
+        outcome.cases_run.saturating_sub(failed)
+    );
+    Ok(outcome.found.is_empty())
 }
 
-fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, String> {
-    let roots = if paths.is_empty() {
-        vec![default_scenarios_dir()]
-    } else {
-        paths.to_vec()
-    };
+/// The scenarios to play, and where they came from for the banner: the named files and
+/// folders, or the library (`./scenarios` when it exists, else the built-in one).
+fn load_scenarios(paths: &[PathBuf]) -> Result<(Vec<Scenario>, String), String> {
+    if paths.is_empty() {
+        let library = scenario_library();
+        let scenarios = Scenario::load_library(&library.dir).map_err(|e| {
+            format!(
+                "{e}: no scenario library (name scenario files or folders, or run from a folder with scenarios/)"
+            )
+        })?;
+        return Ok((scenarios, library.describe()));
+    }
     let mut scenarios = Vec::new();
-    for root in roots {
+    for root in paths {
         if root.is_dir() {
-            scenarios.extend(Scenario::load_dir(&root).map_err(|e| e.to_string())?);
+            scenarios.extend(Scenario::load_dir(root).map_err(|e| e.to_string())?);
         } else {
-            scenarios.push(Scenario::load(&root).map_err(|e| e.to_string())?);
+            scenarios.push(Scenario::load(root).map_err(|e| e.to_string())?);
         }
     }
-    Ok(scenarios)
+    let named: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    Ok((scenarios, named.join(" ")))
 }
 
 /// `K/N` → keep the scenarios whose position modulo N is K-1.
@@ -319,8 +395,8 @@ fn partition(scenarios: Vec<Scenario>, spec: &str) -> Result<Vec<Scenario>, Stri
 }
 
 fn run(args: RunArgs) -> Result<bool, String> {
-    let (choice, target_args) = target_choice(&args.target, &args.defect)?;
-    let mut scenarios = load_scenarios(&args.paths)?;
+    let (choice, target_args) = target_choice(&args.target, &args.defect, &args.variant)?;
+    let (mut scenarios, source) = load_scenarios(&args.paths)?;
     if let Some(filter) = &args.filter {
         scenarios.retain(|s| s.name.contains(filter.as_str()));
     }
@@ -337,7 +413,7 @@ fn run(args: RunArgs) -> Result<bool, String> {
         jobs = 1;
     }
     println!(
-        "stripe-harness: {} scenarios, seed {seed}, jobs {jobs}",
+        "stripe-harness: {} scenarios from {source}, seed {seed}, jobs {jobs}",
         scenarios.len()
     );
     let options = TraceOptions {
@@ -385,4 +461,66 @@ fn run(args: RunArgs) -> Result<bool, String> {
             Err(stopped.to_string())
         }
     }
+}
+
+/// `stripe-harness merge`: the partitions' reports (or JUnit files) as one.
+fn merge(args: MergeArgs) -> Result<bool, String> {
+    let xml = |p: &PathBuf| p.extension().is_some_and(|e| e == "xml");
+    if args.inputs.iter().all(xml) {
+        let Some(path) = &args.junit else {
+            return Err("merging JUnit files needs --junit OUT.xml".into());
+        };
+        let texts = args
+            .inputs
+            .iter()
+            .map(|p| {
+                std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let merged = stripe_harness::report::junit::merge_junit(&texts)?;
+        std::fs::write(path, &merged.xml)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("merged {} JUnit files into {}", texts.len(), path.display());
+        println!(
+            "{} passed, {} failed",
+            merged.tests - merged.failures - merged.skipped,
+            merged.failures
+        );
+        return Ok(merged.failures == 0);
+    }
+    if args.inputs.iter().any(xml) {
+        return Err("give either report.json files (or their folders) or JUnit files, not both: JUnit output is made from the merged report".into());
+    }
+    let parts = args
+        .inputs
+        .iter()
+        .map(|p| {
+            let file = if p.is_dir() {
+                p.join("report.json")
+            } else {
+                p.clone()
+            };
+            stripe_harness::report::read_report(&file)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let count = parts.len();
+    let merged = stripe_harness::report::Report::merge(parts)?;
+    if let Some(dir) = &args.report {
+        write_report(dir, &merged)
+            .map_err(|e| format!("cannot write the report to {}: {e}", dir.display()))?;
+        println!("report: {}", dir.join("report.html").display());
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, junit(&merged))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let t = &merged.totals;
+    println!("merged {count} reports: {} played", t.played);
+    let skipped = if t.skipped > 0 {
+        format!(", {} skipped", t.skipped)
+    } else {
+        String::new()
+    };
+    println!("{} passed, {} failed{skipped}", t.passed, t.failed);
+    Ok(t.failed == 0)
 }

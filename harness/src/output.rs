@@ -7,6 +7,9 @@
 //! read as bytes, split on `\n`, decoded lossily, and a line longer than [`LINE_CAP`] is cut into
 //! pieces; what is kept is bounded in lines and bytes, the oldest lines going first.
 //!
+//! Colour and cursor codes (ANSI escape sequences: loggers colour their levels, frameworks
+//! their banners) are removed as lines are read, so messages and reports show plain text.
+//!
 //! Every line carries a sequence number that only grows, so a caller can take a
 //! [mark](OutputBuffer::mark) before something happens and read [what was printed
 //! since](OutputBuffer::since) afterwards (the lines printed during one scenario step, say).
@@ -25,6 +28,10 @@ pub const MAX_LINES: usize = 5_000;
 
 /// The most bytes of text the buffer keeps.
 pub const MAX_BYTES: usize = 1024 * 1024;
+
+/// The first lines a target printed are kept whatever follows: its start-up lines say what went
+/// wrong more often than the thousand lines of access log after them.
+pub const FIRST_LINES: usize = 20;
 
 /// Which of the target's streams a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,6 +81,8 @@ struct Lines {
     next: u64,
     /// Lines dropped to stay within the caps.
     dropped: u64,
+    /// The first [`FIRST_LINES`] lines ever pushed.
+    first: Vec<OutputLine>,
 }
 
 impl OutputBuffer {
@@ -83,13 +92,17 @@ impl OutputBuffer {
         let seq = inner.next;
         inner.next += 1;
         inner.bytes += text.len();
-        inner.lines.push_back(OutputLine {
+        let line = OutputLine {
             seq,
             at: SystemTime::now(),
             stream,
             text,
             cut,
-        });
+        };
+        if inner.first.len() < FIRST_LINES {
+            inner.first.push(line.clone());
+        }
+        inner.lines.push_back(line);
         while inner.lines.len() > MAX_LINES || inner.bytes > MAX_BYTES {
             let Some(old) = inner.lines.pop_front() else {
                 break;
@@ -122,16 +135,49 @@ impl OutputBuffer {
     pub fn tail(&self, lines: usize, width: usize) -> String {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let start = inner.lines.len().saturating_sub(lines);
-        let mut out = Vec::with_capacity(lines);
-        for line in inner.lines.iter().skip(start) {
-            if line.text.len() <= width {
-                out.push(line.text.clone());
-            } else {
-                let head = &line.text[..floor_char_boundary(&line.text, width)];
-                out.push(format!("{head}… ({} bytes)", line.text.len()));
-            }
-        }
+        let out: Vec<String> = inner
+            .lines
+            .iter()
+            .skip(start)
+            .map(|l| shorten(&l.text, width))
+            .collect();
         out.join("\n")
+    }
+
+    /// The first `head` lines the target ever printed, then the last `tail` ones, each
+    /// shortened to `width` bytes, with how many were left out between: for messages about a
+    /// target that did not start, whose start-up lines say why.
+    pub fn head_and_tail(&self, head: usize, tail: usize, width: usize) -> String {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let last: Vec<&OutputLine> = {
+            let start = inner.lines.len().saturating_sub(tail);
+            inner.lines.iter().skip(start).collect()
+        };
+        let first_of_tail = last.first().map(|l| l.seq).unwrap_or(inner.next);
+        let first: Vec<&OutputLine> = inner
+            .first
+            .iter()
+            .take(head)
+            .filter(|l| l.seq < first_of_tail)
+            .collect();
+        let mut out: Vec<String> = first.iter().map(|l| shorten(&l.text, width)).collect();
+        let shown_head_end = first.last().map(|l| l.seq + 1).unwrap_or(0);
+        let between = first_of_tail.saturating_sub(shown_head_end);
+        if between > 0 && !first.is_empty() {
+            out.push(format!("… {between} lines …"));
+        }
+        out.extend(last.iter().map(|l| shorten(&l.text, width)));
+        out.join("\n")
+    }
+}
+
+/// `text`, or its first `width` bytes and its length when it is longer.
+fn shorten(text: &str, width: usize) -> String {
+    if text.len() <= width {
+        text.to_string()
+    } else {
+        let head = &text[..floor_char_boundary(text, width)];
+        format!("{head}… ({} bytes)", text.len())
     }
 }
 
@@ -209,7 +255,7 @@ fn lossy(bytes: Vec<u8>) -> String {
 /// at the end of the stream (or if the stream itself fails): never because of what it read.
 pub fn capture(mut reader: impl Read, stream: Stream, buffer: &OutputBuffer) {
     let mut splitter = LineSplitter::default();
-    let mut emit = |text: String, cut: bool| buffer.push(stream, text, cut);
+    let mut emit = |text: String, cut: bool| buffer.push(stream, strip_ansi(text), cut);
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
         match reader.read(&mut chunk) {
@@ -222,9 +268,104 @@ pub fn capture(mut reader: impl Read, stream: Stream, buffer: &OutputBuffer) {
     splitter.finish(&mut emit);
 }
 
+/// `text` without ANSI escape sequences: CSI (`ESC [ … final`, colours and cursor moves), OSC
+/// (`ESC ] … BEL` or `ESC \\`, titles and links), and two-byte escapes. Other text is kept as is.
+pub fn strip_ansi(text: String) -> String {
+    if !text.contains('\u{1b}') && !text.contains('\u{9b}') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                // CSI: parameters and intermediates, then one final byte in @..~.
+                Some('[') => {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                // OSC: up to BEL or ST (ESC \).
+                Some(']') => {
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' {
+                            break;
+                        }
+                        if c == '\u{1b}' && chars.peek() == Some(&'\\') {
+                            chars.next();
+                            break;
+                        }
+                    }
+                }
+                // A two-byte escape (ESC c, ESC 7…): drop both.
+                Some(_) | None => {}
+            },
+            // The one-byte CSI.
+            '\u{9b}' => {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_lines_survive_a_flood_and_the_gap_is_counted() {
+        let buffer = OutputBuffer::default();
+        buffer.push(Stream::Stdout, "app: listening on 8000".into(), false);
+        for i in 0..(MAX_LINES + 100) {
+            buffer.push(Stream::Stderr, format!("GET / 404 #{i}"), false);
+        }
+        let text = buffer.head_and_tail(5, 3, 100);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "app: listening on 8000");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("… ") && l.ends_with(" lines …")),
+            "{text}"
+        );
+        assert_eq!(
+            lines.last(),
+            Some(&format!("GET / 404 #{}", MAX_LINES + 99).as_str())
+        );
+        // Few lines: each once, no gap.
+        let small = OutputBuffer::default();
+        small.push(Stream::Stdout, "a".into(), false);
+        small.push(Stream::Stdout, "b".into(), false);
+        assert_eq!(small.head_and_tail(5, 3, 100), "a\nb");
+    }
+
+    #[test]
+    fn colour_codes_and_titles_are_removed_and_plain_text_is_kept() {
+        let coloured =
+            "\u{1b}[32mINFO\u{1b}[0m  Uvicorn running on \u{1b}[1mhttp://127.0.0.1:8000\u{1b}[0m"
+                .to_string();
+        assert_eq!(
+            strip_ansi(coloured),
+            "INFO  Uvicorn running on http://127.0.0.1:8000"
+        );
+        assert_eq!(
+            strip_ansi("\u{1b}]0;title\u{7}ready \u{1b}[2K\u{1b}[1;31mERR\u{1b}[m".into()),
+            "ready ERR"
+        );
+        assert_eq!(strip_ansi("é plain [32m".into()), "é plain [32m");
+        assert_eq!(
+            strip_ansi("cut at the end \u{1b}[3".into()),
+            "cut at the end "
+        );
+    }
 
     fn split(chunks: &[&[u8]]) -> Vec<(String, bool)> {
         let mut out = Vec::new();

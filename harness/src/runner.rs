@@ -1,11 +1,11 @@
 //! Playing one scenario: each step against the simulator and the target, every order observed
 //! after every step, then convergence and the final verdict.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use stripe_sim::{DeliveryMode, EndpointId, RecordStatus, Release};
+use stripe_sim::{DeliveryMode, EndpointId, EventId, RecordStatus, Release};
 
 use crate::harness::{scenario_seed, Harness};
 use crate::judge::{
@@ -47,11 +47,37 @@ pub struct ScenarioResult {
     pub tally: RuleTally,
     /// Step by step, what happened (empty with a summary trace).
     pub trace: Vec<StepTrace>,
+    /// Why the scenario was not played (it needs a route the target file says the app does
+    /// not have); `None` when it was played.
+    pub skipped: Option<String>,
 }
 
 impl ScenarioResult {
+    /// Not failed: passed, or skipped.
     pub fn passed(&self) -> bool {
         self.failure.is_none()
+    }
+
+    pub fn was_skipped(&self) -> bool {
+        self.skipped.is_some()
+    }
+
+    /// A result for a scenario that was not played, and why.
+    fn skip(scenario: &Scenario, seed: u64, reason: String) -> ScenarioResult {
+        ScenarioResult {
+            name: scenario.name.clone(),
+            path: scenario.path.as_ref().map(|p| p.display().to_string()),
+            rule: scenario.rule.clone(),
+            seed,
+            duration: Duration::ZERO,
+            failure: None,
+            history: BTreeMap::new(),
+            finals: BTreeMap::new(),
+            labelled: Vec::new(),
+            tally: RuleTally::default(),
+            trace: Vec::new(),
+            skipped: Some(reason),
+        }
     }
 
     /// The snapshot of what the target did, with ids replaced by their aliases.
@@ -83,6 +109,9 @@ pub async fn run_scenario_with(
     let seed = scenario
         .seed
         .unwrap_or_else(|| scenario_seed(h.seed, &scenario.name));
+    if let Some(reason) = skip_reason(h, scenario) {
+        return ScenarioResult::skip(scenario, seed, reason);
+    }
     match h.reset(seed) {
         Ok(endpoint_id) => play_with(h, scenario, endpoint_id, seed, false, options).await,
         Err(message) => ScenarioResult {
@@ -107,8 +136,18 @@ pub async fn run_scenario_with(
             labelled: Vec::new(),
             tally: RuleTally::default(),
             trace: Vec::new(),
+            skipped: None,
         },
     }
+}
+
+/// Why `scenario` cannot be played against this target, if it cannot: it needs a route the
+/// target file says the app does not have.
+pub fn skip_reason(h: &Harness, scenario: &Scenario) -> Option<String> {
+    let needs_return_route = scenario.steps.iter().any(|s| matches!(s, Step::Capture(_)));
+    (needs_return_route && !h.target.has_return_route()).then(|| {
+        "it needs the return route, and the target file says the app has none ([routes].capture = false)".to_string()
+    })
 }
 
 /// Plays `scenario` on the simulator as it is (no reset), delivering to `endpoint_id`: several
@@ -144,6 +183,7 @@ async fn play_with(
         labelled: Vec::new(),
         tally: RuleTally::default(),
         trace: Vec::new(),
+        skipped: None,
     };
     h.target
         .calls()
@@ -155,6 +195,7 @@ async fn play_with(
         endpoint_id,
         shared,
         h.sim.delivery_count(),
+        h.sim.now(),
         Recorder::new(options),
     );
     let mut failure = None;
@@ -330,9 +371,47 @@ fn with_order(order: &OrderInfo, v: Violation) -> Violation {
 }
 
 /// Lets every held delivery and retry finish, then checks the final states and the delivery log.
+/// The events Stripe gave up delivering to the scenario's endpoint, oldest first: those whose
+/// every retry failed (the endpoint was down throughout, or the target refused an event it could
+/// not apply yet because an earlier one was lost), those whose retries were cancelled when Stripe
+/// disabled the failing endpoint, and those made while it was disabled, which were sent nowhere.
+/// The last kind is only known in a simulator of the scenario's own: in a shared one, another
+/// history's events have their own endpoint.
+fn given_up(h: &Harness, world: &World) -> Vec<EventId> {
+    let records: Vec<_> = h
+        .sim
+        .deliveries_since(world.deliveries_mark)
+        .into_iter()
+        .filter(|d| d.endpoint_id == world.endpoint_id)
+        .collect();
+    let mut events: Vec<(i64, EventId)> = records
+        .iter()
+        .filter(|d| matches!(d.status, RecordStatus::Failed | RecordStatus::Canceled))
+        .map(|d| (d.created, d.event_id.clone()))
+        .collect();
+    if world.endpoint_was_disabled && !world.shared {
+        let recorded: HashSet<&EventId> = records.iter().map(|d| &d.event_id).collect();
+        events.extend(
+            h.sim
+                .events()
+                .into_iter()
+                .filter(|e| e.created >= world.started_at && !recorded.contains(&e.id))
+                .map(|e| (e.created, e.id)),
+        );
+    }
+    // Stable: events made in the same second keep the log's order.
+    events.sort_by_key(|(created, _)| *created);
+    events.into_iter().map(|(_, id)| id).collect()
+}
+
 async fn converge(h: &Harness, world: &mut World) -> StepResult {
     h.sim.clear_faults();
-    if world.endpoint_down {
+    let disabled = h
+        .sim
+        .webhook_endpoints()
+        .into_iter()
+        .any(|e| e.id == world.endpoint_id && e.status == "disabled");
+    if world.endpoint_down || disabled {
         match run_step(h, world, &Step::EndpointUp {}).await {
             StepOutcome::Played => {}
             other => return Err(outcome_stop(other)),
@@ -347,36 +426,33 @@ async fn converge(h: &Harness, world: &mut World) -> StepResult {
         };
         h.sim.advance((next - h.sim.now()).max(1))?;
     }
-    // What Stripe gave up on (the endpoint was down through every retry, or the target refused
-    // an event it could not apply yet because an earlier one was lost) is resent, oldest first,
-    // as an operator watching the delivery log would: the target must accept it now.
-    let given_up: Vec<_> = h
-        .sim
-        .deliveries_since(world.deliveries_mark)
-        .into_iter()
-        .filter(|d| d.status == RecordStatus::Failed && d.endpoint_id == world.endpoint_id)
-        .map(|d| d.event_id)
-        .collect();
-    for event_id in given_up {
+    // What Stripe gave up on is resent, oldest first, as an operator watching the delivery log
+    // would: the target must accept it now.
+    for event_id in given_up(h, world) {
         h.sim.resend(&event_id, Some(&world.endpoint_id)).await?;
     }
     observe_all(h, world).await?;
     // In a shared simulator, facts can move just after the last delivery settled (another
     // history's clock advance): a mismatch is judged only if it survives a few fresh looks.
     let attempts = if world.shared { 4 } else { 1 };
+    // An app that applies webhooks in the background gets `[observe].poll_ms` to converge.
+    let deadline = Instant::now() + h.target.file.observe.poll();
     for order in world.orders.clone() {
-        let mut verdict = None;
-        let mut tally = RuleTally::default();
-        for _ in 0..attempts {
+        let mut attempt = 0;
+        let (verdict, tally) = loop {
+            attempt += 1;
             settle(h).await?;
             let facts = Facts::gather(&h.sim, &world.orders, &world.sessions);
             let observed = h.target.get_order(&order.id).await?;
-            tally = RuleTally::default();
-            verdict = check_final(&order, &observed, &facts, &h.policy, &mut tally);
-            if verdict.is_none() {
-                break;
+            let mut tally = RuleTally::default();
+            let verdict = check_final(&order, &observed, &facts, &h.policy, &mut tally);
+            if verdict.is_none() || (attempt >= attempts && Instant::now() >= deadline) {
+                break (verdict, tally);
             }
-        }
+            if attempt >= attempts {
+                tokio::time::sleep(crate::steps::POLL_EVERY).await;
+            }
+        };
         world.tally.merge(&tally);
         if let Some(v) = verdict {
             return Err(Stop::Broken(with_order(&order, v)));

@@ -240,6 +240,11 @@ pub struct Release {
     /// Stay in hold mode afterwards (default: deliver automatically again).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keep_holding: bool,
+    /// Send the released deliveries all at once, each on its own connection, as Stripe does
+    /// after an outage: different events of one order race inside the target. Each reaches
+    /// the target once; one it refuses is retried on Stripe's schedule.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub parallel: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -361,6 +366,24 @@ impl Scenario {
         self.group
             .clone()
             .unwrap_or_else(|| "scenarios".to_string())
+    }
+
+    /// A library: the `*.toml` files directly in `dir`, sorted by path. Folders below it (a
+    /// `found/` a property run wrote, say) are not part of it: they are played by naming them.
+    pub fn load_library(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
+        let read = |source| ScenarioError::Read {
+            path: dir.display().to_string(),
+            source,
+        };
+        let mut paths = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(read)? {
+            let path = entry.map_err(read)?.path();
+            if path.is_file() && path.extension().is_some_and(|e| e == "toml") {
+                paths.push(path);
+            }
+        }
+        paths.sort();
+        paths.iter().map(|p| Scenario::load(p)).collect()
     }
 
     /// Every `*.toml` under `dir` (recursively), sorted by path.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
-use crate::target::{signal_group, Signal};
+use crate::process::{signal_group, Signal};
 
 /// How long interrupted targets get to exit on SIGTERM before SIGKILL.
 const GRACE: Duration = Duration::from_secs(3);

@@ -7,24 +7,27 @@
 //! answering ends the run once, with a clear message ([`Target::fatal`]), and its process group
 //! is stopped whatever happens (even on Ctrl-C: [`crate::signals`]).
 
+use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use reference_target::defect::Defect;
 use serde_json::{json, Value};
-use tokio::sync::watch;
 
 use crate::call_log::CallLog;
-use crate::output::{capture, floor_char_boundary, OutputBuffer};
+use crate::harness::Reference;
+use crate::output::{floor_char_boundary, OutputBuffer};
 pub use crate::output::{OutputLine, Stream};
+use crate::process::{free_port, instance_dir, signal_group, spawn, Process, ReadyPolls, Signal};
 use crate::signals;
 use crate::state::{ObservedOrder, OrderState};
 use crate::target_file::{split_route, Command, TargetFile};
 
 /// Lines of the target's output shown in an error message, and the bytes shown of each.
 const OUTPUT_LINES: usize = 40;
+/// The first lines shown, before those, when the target did not start.
+const OUTPUT_HEAD: usize = 15;
 const OUTPUT_WIDTH: usize = 400;
 
 /// What an answer keeps for records: its first 2 KiB.
@@ -38,9 +41,6 @@ pub const MESSAGE_EXCERPT_BYTES: usize = 300;
 /// heavy load, the exit is found by the next call.)
 const EXIT_GRACE: Duration = Duration::from_millis(200);
 
-/// How long a stopped target gets to exit on SIGTERM before SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(3);
-
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TargetError {
     #[error("target {target} could not start: {message}\n--- its output ---\n{output}")]
@@ -50,12 +50,14 @@ pub enum TargetError {
         output: String,
     },
     #[error(
-        "target {target} was not ready at {url} within {secs} s\n--- its output ---\n{output}"
+        "target {target} was not ready at {url} within {secs} s: {reason}\n--- its output (first and last lines) ---\n{output}"
     )]
     NotReady {
         target: String,
         url: String,
         secs: u64,
+        /// What the polls saw, and the fix.
+        reason: String,
         output: String,
     },
     #[error("target {target}: {call} failed: {message}\n--- its output ---\n{output}")]
@@ -72,6 +74,14 @@ pub enum TargetError {
         call: String,
         status: String,
         output: String,
+    },
+    /// A mistake in the target file that would fail every scenario the same way (a status word
+    /// it does not list, a route that is not there): the run stops once, naming the field.
+    #[error("target {target}: check {field} in the target file: {message}")]
+    Config {
+        target: String,
+        field: String,
+        message: String,
     },
     /// The target stopped answering: `calls` calls in a row timed out.
     #[error("target {target} hangs: {calls} calls in a row got no answer within {secs} s (max_consecutive_timeouts = {calls}); the last was {call}\n--- its last lines ---\n{output}")]
@@ -177,40 +187,6 @@ fn lossy(bytes: Vec<u8>) -> String {
     }
 }
 
-/// A started process: its group, its leader's exit status once it exits (a thread waits for
-/// it), and the threads reading its output.
-struct Process {
-    pgid: u32,
-    exit: watch::Receiver<Option<ExitStatus>>,
-    readers: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Process {
-    fn exit_status(&self) -> Option<ExitStatus> {
-        *self.exit.borrow()
-    }
-
-    /// Waits (up to one second) until the reader threads have read the pipes to their end, so
-    /// the last lines the process printed reach the message about its exit.
-    async fn drain(&self) {
-        let deadline = Instant::now() + Duration::from_secs(1);
-        while self.readers.iter().any(|r| !r.is_finished()) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    /// SIGTERM to the group, up to [`STOP_GRACE`] for the leader to exit, then SIGKILL to the
-    /// group: children that ignored SIGTERM must not outlive the run.
-    async fn stop(&self) {
-        signal_group(self.pgid, Signal::Term);
-        let mut exit = self.exit.clone();
-        let _ = tokio::time::timeout(STOP_GRACE, exit.wait_for(Option::is_some)).await;
-        signal_group(self.pgid, Signal::Kill);
-        let _ = tokio::time::timeout(STOP_GRACE, exit.wait_for(Option::is_some)).await;
-        signals::forget(self.pgid);
-    }
-}
-
 enum Running {
     Embedded(reference_target::server::RunningTarget),
     Process(Process),
@@ -233,6 +209,10 @@ pub struct Target {
     fatal: Mutex<Option<TargetError>>,
     /// The calls made, with their answers, while a trace is recorded.
     calls: CallLog,
+    /// The instance's own folder (`{tmp}`), removed when it stops.
+    tmp: Option<PathBuf>,
+    /// Where and how `[observe]` commands run.
+    commands: crate::commands::CommandContext,
 }
 
 impl Target {
@@ -255,7 +235,15 @@ impl Target {
             timeouts: AtomicU32::new(0),
             fatal: Mutex::new(None),
             calls: CallLog::default(),
+            tmp: None,
+            commands: crate::commands::CommandContext::default(),
         }
+    }
+
+    /// Starts counting timeouts in a row afresh (the configuration check before the run is not
+    /// part of it).
+    pub(crate) fn forget_timeouts(&self) {
+        self.timeouts.store(0, Ordering::SeqCst);
     }
 
     /// The calls made to the target, recorded while [`CallLog::set_recording`] is on.
@@ -264,11 +252,8 @@ impl Target {
     }
 
     /// The reference target, in this process, optionally with a defect switched on.
-    pub async fn embedded(defect: Option<Defect>, env: &TargetEnv) -> Result<Target, TargetError> {
-        let name = match defect {
-            Some(d) => format!("reference target (defect {})", d.name()),
-            None => "reference target".to_string(),
-        };
+    pub async fn embedded(reference: Reference, env: &TargetEnv) -> Result<Target, TargetError> {
+        let name = reference.name();
         // The report is the harness's; the embedded target's own log lines would drown it.
         reference_target::log::set_enabled(false);
         let config = reference_target::config::Config {
@@ -276,7 +261,8 @@ impl Target {
             stripe_secret_key: env.api_key.clone(),
             stripe_webhook_secret: env.webhook_secret.clone(),
             stripe_api_base: env.api_base.clone(),
-            defect,
+            defect: reference.defect,
+            design: reference.design,
             order_id_seed: Some(1),
             ..Default::default()
         };
@@ -299,6 +285,17 @@ impl Target {
 
     /// A target described by a file: started as a process, or already running at `url`.
     pub async fn from_file(file: TargetFile, env: &TargetEnv) -> Result<Target, TargetError> {
+        Target::from_file_as(file, env, 1).await
+    }
+
+    /// [`Target::from_file`] as instance `job` (1-based) of the app: `{job}`, `{port}` and
+    /// `{tmp}` (a folder of its own, removed when it stops) in `[start]` and `[observe]` give
+    /// each instance its own port, database and files.
+    pub async fn from_file_as(
+        file: TargetFile,
+        env: &TargetEnv,
+        job: usize,
+    ) -> Result<Target, TargetError> {
         let name = file.name.clone().unwrap_or_else(|| "target".to_string());
         let start_error = |message: String| TargetError::Start {
             target: name.clone(),
@@ -318,47 +315,54 @@ impl Target {
                 .webhook_secret
                 .clone()
                 .unwrap_or_else(|| env.webhook_secret.clone());
-            return Ok(Target::new(
+            let mut target = Target::new(
                 name,
                 base_url,
                 secret,
                 file,
                 Running::External,
                 OutputBuffer::default(),
-            ));
+            );
+            target.commands.cwd = target.file.dir.clone();
+            return Ok(target);
         };
         let port = free_port().map_err(|e| start_error(format!("no free port: {e}")))?;
         let base_url = format!("http://127.0.0.1:{port}");
-        let mut command = match &start.command {
-            Command::Shell(line) => {
-                let mut c = std::process::Command::new("sh");
-                c.arg("-c").arg(line);
-                c
-            }
-            Command::Argv(argv) => {
-                let Some((program, args)) = argv.split_first() else {
-                    return Err(start_error("start.command is empty".into()));
-                };
-                let mut c = std::process::Command::new(program);
-                c.args(args);
-                c
-            }
-        };
+        let tmp =
+            instance_dir(job).map_err(|e| start_error(format!("no folder for {{tmp}}: {e}")))?;
+        let instance: Vec<(&'static str, String)> = vec![
+            ("{job}", job.to_string()),
+            ("{port}", port.to_string()),
+            ("{tmp}", tmp.display().to_string()),
+        ];
+        let (program, args) = crate::commands::fill_command(&start.command, &instance)
+            .map_err(|e| start_error(format!("[start].command: {e}")))?;
+        let mut command = std::process::Command::new(&program);
+        command.args(&args);
         let cwd = match (&start.cwd, &file.dir) {
             (Some(cwd), Some(dir)) if cwd.is_relative() => Some(dir.join(cwd)),
             (Some(cwd), _) => Some(cwd.clone()),
             (None, _) => None,
-        };
+        }
+        .map(|c| PathBuf::from(crate::commands::fill_text(&c.to_string_lossy(), &instance)));
         if let Some(cwd) = &cwd {
             command.current_dir(cwd);
         }
+        let mut app_env: Vec<(String, String)> = vec![
+            ("PORT".into(), port.to_string()),
+            ("STRIPE_SECRET_KEY".into(), env.api_key.clone()),
+            ("STRIPE_WEBHOOK_SECRET".into(), env.webhook_secret.clone()),
+            ("STRIPE_API_BASE".into(), env.api_base.clone()),
+            ("NEXT_PUBLIC_APP_URL".into(), base_url.clone()),
+        ];
+        app_env.extend(
+            start
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), crate::commands::fill_text(v, &instance))),
+        );
         command
-            .env("PORT", port.to_string())
-            .env("STRIPE_SECRET_KEY", &env.api_key)
-            .env("STRIPE_WEBHOOK_SECRET", &env.webhook_secret)
-            .env("STRIPE_API_BASE", &env.api_base)
-            .env("NEXT_PUBLIC_APP_URL", &base_url)
-            .envs(&start.env)
+            .envs(app_env.iter().map(|(k, v)| (k, v)))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -366,14 +370,16 @@ impl Target {
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let output = OutputBuffer::default();
         let process = spawn(&mut command, &output).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&tmp);
             start_error(format!(
                 "cannot run {:?}{}: {e}",
                 start.command,
-                cwd.map(|c| format!(" in {}", c.display()))
+                cwd.as_ref()
+                    .map(|c| format!(" in {}", c.display()))
                     .unwrap_or_default()
             ))
         })?;
-        let target = Target::new(
+        let mut target = Target::new(
             name,
             base_url,
             env.webhook_secret.clone(),
@@ -381,26 +387,35 @@ impl Target {
             Running::Process(process),
             output,
         );
+        target.tmp = Some(tmp);
+        target.commands = crate::commands::CommandContext {
+            cwd,
+            env: app_env,
+            instance,
+        };
         target
             .wait_ready(
-                &start.ready_path,
+                start.ready_path.as_deref(),
+                port,
                 Duration::from_secs(start.ready_timeout_secs),
             )
             .await?;
         Ok(target)
     }
 
-    async fn wait_ready(&self, path: &str, limit: Duration) -> Result<(), TargetError> {
+    /// Polls the app until it is ready: with `ready_path`, until that route answers 2xx;
+    /// without, until `/` answers anything (the app listens). On a timeout the error says what
+    /// the polls saw and what to change.
+    async fn wait_ready(
+        &self,
+        ready_path: Option<&str>,
+        port: u16,
+        limit: Duration,
+    ) -> Result<(), TargetError> {
+        let path = ready_path.unwrap_or("/");
         let url = format!("{}{path}", self.base_url);
-        let not_ready = || TargetError::NotReady {
-            target: self.name.clone(),
-            url: url.clone(),
-            secs: limit.as_secs(),
-            output: self.output(),
-        };
-        let Some(deadline) = tokio::time::Instant::now().checked_add(limit) else {
-            return Err(not_ready());
-        };
+        let mut polls = ReadyPolls::default();
+        let deadline = tokio::time::Instant::now().checked_add(limit);
         loop {
             if let Running::Process(process) = &self.running {
                 if let Some(status) = process.exit_status() {
@@ -408,25 +423,41 @@ impl Target {
                     return Err(TargetError::Start {
                         target: self.name.clone(),
                         message: format!("it exited with {status} before becoming ready"),
-                        output: self.output(),
+                        output: self.startup_output(),
                     });
                 }
             }
-            let ok = self
+            match self
                 .client
                 .get(&url)
                 .timeout(Duration::from_secs(2))
                 .send()
                 .await
-                .is_ok_and(|r| r.status().is_success());
-            if ok {
-                return Ok(());
+            {
+                Ok(answer) if ready_path.is_none() || answer.status().is_success() => return Ok(()),
+                Ok(answer) => polls.answered(answer.status().as_u16()),
+                Err(e) if e.is_timeout() => polls.timeouts += 1,
+                Err(e) if e.is_connect() => polls.refused += 1,
+                Err(e) => polls.other = Some(chain(&e)),
             }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(not_ready());
+            if deadline.is_none_or(|d| tokio::time::Instant::now() >= d) {
+                return Err(TargetError::NotReady {
+                    target: self.name.clone(),
+                    url: url.clone(),
+                    secs: limit.as_secs(),
+                    reason: polls.reason(path, ready_path.is_some(), port),
+                    output: self.startup_output(),
+                });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The first and the last lines the target printed: for messages about a start that
+    /// failed, where the first lines say why and a flood of later ones would push them out.
+    fn startup_output(&self) -> String {
+        self.output
+            .head_and_tail(OUTPUT_HEAD, OUTPUT_LINES, OUTPUT_WIDTH)
     }
 
     fn call_timeout(&self) -> Duration {
@@ -435,7 +466,17 @@ impl Target {
 
     /// The URL the simulator delivers webhooks to.
     pub fn webhook_url(&self) -> String {
-        format!("{}{}", self.base_url, self.file.routes.webhook)
+        let path = self
+            .file
+            .routes
+            .webhook_path()
+            .unwrap_or_else(|_| self.file.routes.webhook.clone());
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Whether the app has a return route (`[routes].capture` is not `false`).
+    pub fn has_return_route(&self) -> bool {
+        self.file.has_return_route()
     }
 
     /// The last lines the target printed, for an error message.
@@ -501,7 +542,7 @@ impl Target {
             target: self.name.clone(),
             call: call.to_string(),
             status: status.to_string(),
-            output: self.output(),
+            output: self.startup_output(),
         })
     }
 
@@ -649,7 +690,7 @@ impl Target {
         })
     }
 
-    /// `POST /api/orders`: returns the new order's id.
+    /// `POST /api/orders` (or `[observe].create_order`): returns the new order's id.
     pub async fn create_order(
         &self,
         amount: i64,
@@ -657,28 +698,47 @@ impl Target {
         provider: &str,
     ) -> Result<String, TargetError> {
         let routes = &self.file.routes;
-        let (method, path) =
-            split_route(&routes.create_order).map_err(|e| self.call_error("create order", e))?;
-        let template = routes.create_order_body.clone().unwrap_or_else(|| {
-            json!({"productId": "lifetime", "productName": "Lifetime", "amount": "{amount}", "currency": "{currency}", "provider": "{provider}"})
-        });
-        let body = fill(
-            &template,
-            &[
-                ("{amount}", json!(amount)),
-                ("{currency}", json!(currency)),
-                ("{provider}", json!(provider)),
-            ],
-        );
-        let answer = self
-            .request("create order", method, &path, Some(body))
-            .await?;
-        if !(200..300).contains(&answer.status) {
-            return Err(self.call_error("create order", format!("answered {}", answer.describe())));
-        }
+        let values = [
+            ("{amount}", json!(amount)),
+            ("{currency}", json!(currency)),
+            ("{provider}", json!(provider)),
+        ];
+        let answer = match &self.file.observe.create_order {
+            Some(command) => {
+                let env = [
+                    ("ORDER_AMOUNT", amount.to_string()),
+                    ("ORDER_CURRENCY", currency.to_string()),
+                    ("ORDER_PROVIDER", provider.to_string()),
+                ];
+                self.run_command("create order", command, &text_values(&values), &env)
+                    .await?
+            }
+            None => {
+                let (method, path) = split_route(&routes.create_order)
+                    .map_err(|e| self.call_error("create order", e))?;
+                let path = fill_path(&path, &values);
+                let template = routes.create_order_body.clone().unwrap_or_else(|| {
+                    json!({"productId": "lifetime", "productName": "Lifetime", "amount": "{amount}", "currency": "{currency}", "provider": "{provider}"})
+                });
+                let body = fill(&template, &values);
+                let answer = self
+                    .request("create order", method, &path, Some(body))
+                    .await?;
+                if !(200..300).contains(&answer.status) {
+                    return Err(
+                        self.call_error("create order", format!("answered {}", answer.describe()))
+                    );
+                }
+                answer
+            }
+        };
         let id = match answer.body.pointer(&routes.order_id_pointer) {
             Some(Value::String(id)) => id.clone(),
             Some(Value::Number(n)) => n.to_string(),
+            // A command may print the bare id.
+            _ if !answer.json && self.file.observe.create_order.is_some() => {
+                answer.excerpt.trim().to_string()
+            }
             _ => {
                 return Err(self.call_error(
                     "create order",
@@ -705,18 +765,52 @@ impl Target {
         Ok(id)
     }
 
-    /// `GET /api/orders/{id}`, mapped to the four states.
+    /// `GET /api/orders/{id}` (or `[observe].read_order`), mapped to the four states.
+    ///
+    /// A status word that is none of `[status_words]` is a mistake in the target file, not in
+    /// the app: every later read would fail the same way, so the run stops there, once.
     pub async fn get_order(&self, id: &str) -> Result<ObservedOrder, TargetError> {
-        let (method, path) = split_route(&self.file.routes.get_order)
-            .map_err(|e| self.call_error("read order", e))?;
-        let path = path.replace("{id}", &crate::uri::encode_component(id));
-        let answer = self.request("read order", method, &path, None).await?;
-        if answer.status != 200 {
-            return Err(self.call_error(
-                "read order",
-                format!("GET {path} answered {}", answer.describe()),
-            ));
+        match self.read_order(id).await {
+            Ok(order) => Ok(order),
+            Err(ReadError::Target(e)) => Err(e),
+            Err(ReadError::Config { field, message }) => {
+                let error = TargetError::Config {
+                    target: self.name.clone(),
+                    field,
+                    message,
+                };
+                Err(self.set_fatal(error))
+            }
         }
+    }
+
+    async fn read_order(&self, id: &str) -> Result<ObservedOrder, ReadError> {
+        let answer = match &self.file.observe.read_order {
+            Some(command) => {
+                self.run_command(
+                    "read order",
+                    command,
+                    &[("{id}", id.to_string())],
+                    &[("ORDER_ID", id.to_string())],
+                )
+                .await?
+            }
+            None => {
+                let (method, path) = split_route(&self.file.routes.get_order)
+                    .map_err(|e| self.call_error("read order", e))?;
+                let path = fill_path(&path, &[("{id}", json!(id))]);
+                let answer = self.request("read order", method, &path, None).await?;
+                if answer.status != 200 {
+                    return Err(self
+                        .call_error(
+                            "read order",
+                            format!("GET {path} answered {}", answer.describe()),
+                        )
+                        .into());
+                }
+                answer
+            }
+        };
         let fields = &self.file.fields;
         let text = |pointer: &str| {
             answer
@@ -736,11 +830,13 @@ impl Target {
                 ),
             )
         })?;
-        let state = self.map_status(&word).ok_or_else(|| {
-            self.call_error(
-                "read order",
-                format!("status '{word}' is none of the words in [status_words]"),
-            )
+        let state = self.map_status(&word).ok_or_else(|| ReadError::Config {
+            field: "[status_words]".into(),
+            message: format!(
+                "the app answered status '{}' for order {id}, which is none of the words in [status_words] ({}); add it to the list of the state it means",
+                word.escape_debug(),
+                self.status_words_shown()
+            ),
         })?;
         Ok(ObservedOrder {
             state,
@@ -748,6 +844,70 @@ impl Target {
             provider_capture_id: text(&fields.provider_capture_id),
             raw: answer.body,
         })
+    }
+
+    /// `pending = [pending], paid = [paid, complete], …`.
+    fn status_words_shown(&self) -> String {
+        let words = &self.file.status_words;
+        [
+            ("pending", &words.pending),
+            ("paid", &words.paid),
+            ("failed", &words.failed),
+            ("refunded", &words.refunded),
+        ]
+        .iter()
+        .map(|(state, list)| format!("{state} = [{}]", list.join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+
+    /// Runs an `[observe]` command as a call: what it printed is its answer (status 200).
+    async fn run_command(
+        &self,
+        call: &str,
+        command: &Command,
+        values: &[(&str, String)],
+        env: &[(&str, String)],
+    ) -> Result<TargetAnswer, TargetError> {
+        let shown = command.words().join(" ");
+        let started = Instant::now();
+        let outcome = crate::commands::run(
+            command,
+            &self.commands,
+            values,
+            env,
+            self.call_timeout(),
+            self.file.answer_cap(),
+        )
+        .await;
+        let record = crate::call_log::Call {
+            call,
+            method: "RUN",
+            path: &shown,
+        };
+        match outcome {
+            Ok(output) => {
+                let bytes = output.stdout.len();
+                let parsed = serde_json::from_str::<Value>(&output.stdout).ok();
+                let excerpt = excerpt(output.stdout.as_bytes(), EXCERPT_BYTES);
+                self.calls
+                    .push(record, Some(0), output.latency, &excerpt, None);
+                Ok(TargetAnswer {
+                    status: 200,
+                    json: parsed.is_some(),
+                    body: parsed.unwrap_or(Value::String(output.stdout)),
+                    excerpt,
+                    bytes,
+                    truncated: output.truncated,
+                    latency: output.latency,
+                })
+            }
+            Err(message) => {
+                self.calls
+                    .push(record, None, started.elapsed(), "", Some(message.clone()));
+                Err(self.call_error(call, format!("[observe] command: {message}")))
+            }
+        }
     }
 
     fn map_status(&self, word: &str) -> Option<OrderState> {
@@ -766,18 +926,25 @@ impl Target {
         }
     }
 
-    /// The return route with a session id: its answer.
+    /// The return route with a session id: its answer. Call it only when the app has one
+    /// ([`Target::has_return_route`]).
     pub async fn capture(&self, session_id: &str) -> Result<TargetAnswer, TargetError> {
         let routes = &self.file.routes;
-        let (method, path) =
-            split_route(&routes.capture).map_err(|e| self.call_error("return route", e))?;
-        let template = routes
-            .capture_body
-            .clone()
-            .unwrap_or_else(|| json!({ "session_id": "{session_id}" }));
-        let body = fill(&template, &[("{session_id}", json!(session_id))]);
-        self.request("return route", method, &path, Some(body))
-            .await
+        let Some(route) = &routes.capture else {
+            return Err(self.call_error(
+                "return route",
+                "the target file says the app has none ([routes].capture = false)",
+            ));
+        };
+        let (method, path) = split_route(route).map_err(|e| self.call_error("return route", e))?;
+        let values = [("{session_id}", json!(session_id))];
+        let path = fill_path(&path, &values);
+        let body = match &routes.capture_body {
+            Some(template) => Some(fill(template, &values)),
+            None if method == reqwest::Method::GET || method == reqwest::Method::HEAD => None,
+            None => Some(fill(&json!({ "session_id": "{session_id}" }), &values)),
+        };
+        self.request("return route", method, &path, body).await
     }
 
     /// Stops a started process and everything it started: SIGTERM to the group, then SIGKILL.
@@ -789,6 +956,9 @@ impl Target {
             Running::Process(process) => process.stop().await,
             Running::External => {}
         }
+        if let Some(tmp) = self.tmp.take() {
+            let _ = std::fs::remove_dir_all(tmp);
+        }
     }
 }
 
@@ -798,94 +968,10 @@ impl Drop for Target {
             signal_group(process.pgid, Signal::Kill);
             signals::forget(process.pgid);
         }
-    }
-}
-
-/// The longest order id the harness accepts from a target.
-const MAX_ID_BYTES: usize = 1024;
-
-/// Spawns `command` (its stdout and stderr piped) with a thread reading each stream into
-/// `output` and one waiting for its exit, and registers its process group for
-/// [`crate::signals`].
-fn spawn(command: &mut std::process::Command, output: &OutputBuffer) -> std::io::Result<Process> {
-    // Spawned and registered under the lock: a signal cannot arrive between the two.
-    let mut live = signals::live();
-    if live.closing {
-        return Err(std::io::Error::other("the harness is being interrupted"));
-    }
-    let mut child = command.spawn()?;
-    let pgid = child.id();
-    let streams = [
-        child
-            .stdout
-            .take()
-            .map(|s| (Box::new(s) as Box<dyn std::io::Read + Send>, Stream::Stdout)),
-        child
-            .stderr
-            .take()
-            .map(|s| (Box::new(s) as Box<dyn std::io::Read + Send>, Stream::Stderr)),
-    ];
-    let (tx, exit) = watch::channel(None);
-    let threads = (|| -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
-        let mut readers = Vec::new();
-        for (reader, stream) in streams.into_iter().flatten() {
-            let output = output.clone();
-            readers.push(
-                std::thread::Builder::new()
-                    .name(format!("target-{}", stream.as_str()))
-                    .spawn(move || capture(reader, stream, &output))?,
-            );
+        if let Some(tmp) = self.tmp.take() {
+            let _ = std::fs::remove_dir_all(tmp);
         }
-        std::thread::Builder::new()
-            .name("target-wait".into())
-            .spawn(move || {
-                let status = child.wait().ok();
-                tx.send_replace(status);
-            })?;
-        Ok(readers)
-    })();
-    let readers = match threads {
-        Ok(readers) => readers,
-        Err(e) => {
-            signal_group(pgid, Signal::Kill);
-            return Err(e);
-        }
-    };
-    live.add(signals::Group {
-        pgid,
-        exit: exit.clone(),
-    });
-    Ok(Process {
-        pgid,
-        exit,
-        readers,
-    })
-}
-
-/// A signal [`signal_group`] sends.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Signal {
-    Term,
-    Kill,
-}
-
-/// Sends a signal to a whole process group with the system's `kill` (the workspace has no
-/// `unsafe`, so no `libc::kill`).
-pub(crate) fn signal_group(pgid: u32, signal: Signal) {
-    if pgid == 0 {
-        return;
     }
-    let name = match signal {
-        Signal::Term => "-TERM",
-        Signal::Kill => "-KILL",
-    };
-    let _ = std::process::Command::new("kill")
-        .arg(name)
-        .arg("--")
-        .arg(format!("-{pgid}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
 }
 
 /// An error and its sources: reqwest's own message alone ("error sending request") says little.
@@ -910,10 +996,51 @@ fn client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+/// The longest order id the harness accepts from a target.
+const MAX_ID_BYTES: usize = 1024;
+
+/// Why reading an order failed: the app, or the target file.
+enum ReadError {
+    Target(TargetError),
+    /// Every read would fail the same way: the field of the target file to fix.
+    Config {
+        field: String,
+        message: String,
+    },
+}
+
+impl From<TargetError> for ReadError {
+    fn from(error: TargetError) -> ReadError {
+        ReadError::Target(error)
+    }
+}
+
+/// Placeholders in a route's path and query, each value percent-encoded (RFC 3986).
+fn fill_path(path: &str, values: &[(&str, Value)]) -> String {
+    let mut out = path.to_string();
+    for (placeholder, value) in values {
+        let text = value
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| value.to_string());
+        out = out.replace(placeholder, &crate::uri::encode_component(&text));
+    }
+    out
+}
+
+/// The values of placeholders as text, for commands.
+fn text_values(values: &[(&'static str, Value)]) -> Vec<(&'static str, String)> {
+    values
+        .iter()
+        .map(|(k, v)| {
+            (
+                *k,
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string()),
+            )
+        })
+        .collect()
 }
 
 /// Replaces placeholder strings anywhere in a JSON template (a value that is exactly a
@@ -968,6 +1095,16 @@ mod tests {
         assert!(text.starts_with("200: aaa"), "{text}");
         assert!(text.ends_with("… (answer cut at 1 MiB)"), "{text}");
         assert_eq!(excerpt("é".repeat(2000).as_bytes(), 5), "éé");
+    }
+
+    #[test]
+    fn placeholders_in_paths_are_percent_encoded_values() {
+        let path = fill_path(
+            "/checkout/success?session_id={session_id}",
+            &[("{session_id}", json!("cs_test_a1 b"))],
+        );
+        assert_eq!(path, "/checkout/success?session_id=cs_test_a1%20b");
+        assert_eq!(fill_path("/o/{id}", &[("{id}", json!(42))]), "/o/42");
     }
 
     #[test]

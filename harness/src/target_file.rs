@@ -10,8 +10,8 @@
 //! [start]
 //! command = ["node", "server.js"]      # or a string run by `sh -c`
 //! cwd = "targets/node"
-//! env = { NODE_ENV = "test" }
-//! ready_path = "/health"               # polled until 2xx
+//! env = { DATABASE_PATH = "{tmp}/shop.db" }   # {job}, {port}, {tmp}: each instance its own
+//! ready_path = "/health"               # polled until 2xx (default: any answer at / will do)
 //! ready_timeout_secs = 60              # 1 to 3600
 //!
 //! # …or reach one already running (it must use the webhook secret below and
@@ -24,8 +24,8 @@
 //! create_order = "POST /api/orders"
 //! order_id_pointer = "/id"
 //! get_order = "GET /api/orders/{id}"
-//! webhook = "/api/webhooks/stripe"
-//! capture = "POST /api/orders/capture"
+//! webhook = "/api/webhooks/stripe"     # or "POST /api/webhooks/stripe"
+//! capture = "POST /api/orders/capture" # or "GET /done?session_id={session_id}", or false
 //!
 //! [fields]                             # JSON pointers into GET order
 //! status = "/status"
@@ -37,6 +37,11 @@
 //! partial_refund_marks_refunded = false
 //! unpaid_may_fail = false
 //! return_route_may_change = false
+//!
+//! [observe]                            # apps of other shapes
+//! # read_order = ["sqlite3", "-json", "{tmp}/shop.db", "select … where id = '{id}'"]
+//! settle_ms = 0                        # wait after deliveries are answered (background apply)
+//! poll_ms = 0                          # read an expectation again until it holds
 //! ```
 //!
 //! [`TargetFile::parse`] checks every value (a timeout of zero or of centuries, an empty command,
@@ -99,6 +104,17 @@ pub struct TargetFile {
     pub status_words: StatusWords,
     #[serde(default)]
     pub policy: Policy,
+    /// Reading orders (and creating them) by running commands, and waiting for apps that apply
+    /// webhooks in the background.
+    #[serde(default)]
+    pub observe: Observe,
+    /// Whether the simulator's ids (events, sessions, PaymentIntents) are fresh on every run,
+    /// so that an app that keeps its database between runs does not take a new run's events
+    /// for duplicates of an old run's (true by default). The seed still replays the same
+    /// histories, delivery order and verdicts; `false` repeats the ids too (then start the app
+    /// on an empty database, `{tmp}`).
+    #[serde(default)]
+    pub fresh_ids: Option<bool>,
     /// Where this file was read from: relative `cwd`s are resolved against its folder.
     #[serde(skip)]
     pub dir: Option<PathBuf>,
@@ -113,15 +129,14 @@ pub struct StartSpec {
     pub cwd: Option<PathBuf>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
-    #[serde(default = "default_ready_path")]
-    pub ready_path: String,
+    /// A route polled until it answers 2xx. Without it, the app is ready as soon as `/`
+    /// answers anything at all (a 404 included): it listens.
+    #[serde(default)]
+    pub ready_path: Option<String>,
     #[serde(default = "default_ready_timeout")]
     pub ready_timeout_secs: u64,
 }
 
-fn default_ready_path() -> String {
-    "/".to_string()
-}
 fn default_ready_timeout() -> u64 {
     60
 }
@@ -137,19 +152,51 @@ pub enum Command {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Routes {
-    /// `METHOD /path`.
+    /// `METHOD /path`; `{amount}`, `{currency}`, `{provider}` may appear in the path.
     pub create_order: String,
     /// JSON body of a new order; `{amount}`, `{currency}`, `{provider}` are replaced (numbers stay
     /// numbers). The payment spec's fields by default.
     pub create_order_body: Option<serde_json::Value>,
     pub order_id_pointer: String,
-    /// `METHOD /path/{id}`.
+    /// `METHOD /path/{id}` (`{id}` anywhere in the path or query).
     pub get_order: String,
+    /// `/path` or `POST /path`: where Stripe delivers webhooks.
     pub webhook: String,
-    pub capture: String,
-    /// JSON body of the return route; `{session_id}` is replaced.
+    /// The return route, `METHOD /path` (`{session_id}` may appear in the path or query, as in
+    /// `GET /checkout/success?session_id={session_id}`), or `false` when the app has none: the
+    /// scenarios that need it are then skipped.
+    #[serde(deserialize_with = "route_or_false")]
+    pub capture: Option<String>,
+    /// JSON body of the return route; `{session_id}` is replaced. By default
+    /// `{"session_id": "{session_id}"}`, except for a `GET` route, which gets no body.
     pub capture_body: Option<serde_json::Value>,
 }
+
+/// A route, or `false` for one the app does not have.
+fn route_or_false<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum RouteOrFlag {
+        Route(String),
+        Flag(bool),
+    }
+    match RouteOrFlag::deserialize(d)? {
+        RouteOrFlag::Route(route) => Ok(Some(route)),
+        RouteOrFlag::Flag(false) => Ok(None),
+        RouteOrFlag::Flag(true) => Err(serde::de::Error::custom(
+            "give the route (\"METHOD /path\"), or false when the app has none",
+        )),
+    }
+}
+
+/// Placeholders each route may carry in its path.
+const CREATE_PLACEHOLDERS: &[&str] = &["{amount}", "{currency}", "{provider}"];
+const GET_PLACEHOLDERS: &[&str] = &["{id}"];
+const CAPTURE_PLACEHOLDERS: &[&str] = &["{session_id}"];
+
+/// Placeholders every command and `[start].env` value may carry: what gives each instance of
+/// the app (`--jobs`) its own port, database and files.
+pub const INSTANCE_PLACEHOLDERS: &[&str] = &["{job}", "{port}", "{tmp}"];
 
 impl Default for Routes {
     fn default() -> Self {
@@ -159,7 +206,7 @@ impl Default for Routes {
             order_id_pointer: "/id".to_string(),
             get_order: "GET /api/orders/{id}".to_string(),
             webhook: "/api/webhooks/stripe".to_string(),
-            capture: "POST /api/orders/capture".to_string(),
+            capture: Some("POST /api/orders/capture".to_string()),
             capture_body: None,
         }
     }
@@ -207,6 +254,98 @@ impl Default for StatusWords {
             paid: vec!["paid".into()],
             failed: vec!["failed".into()],
             refunded: vec!["refunded".into()],
+        }
+    }
+}
+
+/// `[observe]`: for apps whose orders cannot be read (or created) through a JSON route, and apps
+/// that acknowledge webhooks before applying them.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Observe {
+    /// A command that prints the order as JSON, read with `[fields]` like the answer of
+    /// `[routes].get_order` (which it replaces). `{id}` is the order's id (also in `$ORDER_ID`).
+    pub read_order: Option<Command>,
+    /// A command that creates an order and prints its id, or JSON with it at
+    /// `[routes].order_id_pointer` (it replaces `[routes].create_order`). `{amount}`,
+    /// `{currency}` and `{provider}` are its terms (also `$ORDER_AMOUNT`, `$ORDER_CURRENCY`,
+    /// `$ORDER_PROVIDER`).
+    pub create_order: Option<Command>,
+    /// Milliseconds to wait after the app answered every webhook delivery before reading its
+    /// orders: for apps that acknowledge first and apply in the background. 0 by default.
+    pub settle_ms: Option<u64>,
+    /// Milliseconds an expectation (an `expect` step, the final state the judge expects) is read
+    /// again until it holds, before it counts as broken. 0 by default.
+    pub poll_ms: Option<u64>,
+}
+
+const SETTLE_MS: (u64, u64) = (0, 60_000);
+const POLL_MS: (u64, u64) = (0, 600_000);
+
+impl Observe {
+    fn validate(&self) -> Result<(), String> {
+        for (name, command) in [
+            ("read_order", &self.read_order),
+            ("create_order", &self.create_order),
+        ] {
+            if let Some(command) = command {
+                command.validate(&format!("[observe].{name}"))?;
+            }
+        }
+        if let Some(ms) = self.settle_ms {
+            within("[observe].settle_ms", ms, SETTLE_MS)?;
+        }
+        if let Some(ms) = self.poll_ms {
+            within("[observe].poll_ms", ms, POLL_MS)?;
+        }
+        Ok(())
+    }
+
+    pub fn settle(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.settle_ms.unwrap_or(0).min(SETTLE_MS.1))
+    }
+
+    pub fn poll(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.poll_ms.unwrap_or(0).min(POLL_MS.1))
+    }
+}
+
+fn uses_instance_placeholders(observe: &Observe) -> bool {
+    [&observe.read_order, &observe.create_order]
+        .into_iter()
+        .flatten()
+        .any(|c| {
+            c.words()
+                .iter()
+                .any(|w| INSTANCE_PLACEHOLDERS.iter().any(|p| w.contains(p)))
+        })
+}
+
+impl Command {
+    fn validate(&self, field: &str) -> Result<(), String> {
+        match self {
+            Command::Shell(line) => {
+                not_blank(field, line)?;
+                no_nul(field, line)
+            }
+            Command::Argv(argv) => {
+                let Some(program) = argv.first() else {
+                    return Err(format!("{field} is empty: give [\"program\", \"arg\", …] or one string run by sh -c"));
+                };
+                not_blank(&format!("{field}[0] (the program)"), program)?;
+                for arg in argv {
+                    no_nul(field, arg)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The command's words (one for a shell line).
+    pub fn words(&self) -> Vec<&str> {
+        match self {
+            Command::Shell(line) => vec![line.as_str()],
+            Command::Argv(argv) => argv.iter().map(String::as_str).collect(),
         }
     }
 }
@@ -297,9 +436,24 @@ impl TargetFile {
         if let Some(bytes) = self.max_answer_bytes {
             within("max_answer_bytes", bytes, ANSWER_BYTES)?;
         }
-        self.routes.validate()?;
+        self.routes.validate(self.observe.read_order.is_some())?;
         self.fields.validate()?;
-        self.status_words.validate()
+        self.status_words.validate()?;
+        self.observe.validate()?;
+        if self.url.is_some() && uses_instance_placeholders(&self.observe) {
+            return Err("[observe]: {job}, {port} and {tmp} exist only for an app the harness starts ([start])".into());
+        }
+        Ok(())
+    }
+
+    /// Whether the app has a return route.
+    pub fn has_return_route(&self) -> bool {
+        self.routes.capture.is_some()
+    }
+
+    /// Whether the simulator's ids must be fresh on every run (see [`TargetFile::fresh_ids`]).
+    pub fn wants_fresh_ids(&self) -> bool {
+        self.fresh_ids.unwrap_or(true)
     }
 
     /// How long one call may take before it counts as timed out.
@@ -330,21 +484,7 @@ impl TargetFile {
 
 impl StartSpec {
     fn validate(&self) -> Result<(), String> {
-        match &self.command {
-            Command::Shell(line) => {
-                not_blank("[start].command", line)?;
-                no_nul("[start].command", line)?;
-            }
-            Command::Argv(argv) => {
-                let Some(program) = argv.first() else {
-                    return Err("[start].command is empty: give [\"program\", \"arg\", …] or one string run by sh -c".into());
-                };
-                not_blank("[start].command[0] (the program)", program)?;
-                for arg in argv {
-                    no_nul("[start].command", arg)?;
-                }
-            }
-        }
+        self.command.validate("[start].command")?;
         if let Some(cwd) = &self.cwd {
             no_nul("[start].cwd", &cwd.to_string_lossy())?;
         }
@@ -357,7 +497,9 @@ impl StartSpec {
             }
             no_nul(&format!("[start].env.{key}"), value)?;
         }
-        url_path("[start].ready_path", &self.ready_path)?;
+        if let Some(path) = &self.ready_path {
+            url_path("[start].ready_path", path)?;
+        }
         within(
             "[start].ready_timeout_secs",
             self.ready_timeout_secs,
@@ -367,23 +509,77 @@ impl StartSpec {
 }
 
 impl Routes {
-    fn validate(&self) -> Result<(), String> {
-        for (name, route) in [
-            ("create_order", &self.create_order),
-            ("get_order", &self.get_order),
-            ("capture", &self.capture),
-        ] {
-            split_route(route).map_err(|e| format!("[routes].{name}: {e}"))?;
+    fn validate(&self, reads_by_command: bool) -> Result<(), String> {
+        let mut routes = vec![
+            ("create_order", &self.create_order, CREATE_PLACEHOLDERS),
+            ("get_order", &self.get_order, GET_PLACEHOLDERS),
+        ];
+        if let Some(capture) = &self.capture {
+            routes.push(("capture", capture, CAPTURE_PLACEHOLDERS));
         }
-        if !self.get_order.contains("{id}") {
+        for (name, route, known) in routes {
+            let (_, path) = split_route(route).map_err(|e| format!("[routes].{name}: {e}"))?;
+            placeholders_known(&format!("[routes].{name}"), &path, known)?;
+        }
+        if !reads_by_command && !self.get_order.contains("{id}") {
             return Err(format!(
                 "[routes].get_order must contain {{id}}, where the order's id goes (got '{}')",
                 self.get_order.escape_debug()
             ));
         }
-        url_path("[routes].webhook", &self.webhook)?;
+        self.webhook_path()?;
         pointer("[routes].order_id_pointer", &self.order_id_pointer)
     }
+
+    /// The webhook's path: `[routes].webhook` as a bare path or as `POST /path`.
+    pub fn webhook_path(&self) -> Result<String, String> {
+        let route = self.webhook.trim();
+        if route.starts_with('/') {
+            url_path("[routes].webhook", route)?;
+            placeholders_known("[routes].webhook", route, &[])?;
+            return Ok(route.to_string());
+        }
+        let (method, path) = split_route(route).map_err(|e| {
+            format!("[routes].webhook: {e} (or give the bare path, like \"/api/webhooks/stripe\")")
+        })?;
+        if method != reqwest::Method::POST {
+            return Err(format!(
+                "[routes].webhook: Stripe delivers webhooks with POST (got '{}')",
+                route.escape_debug()
+            ));
+        }
+        placeholders_known("[routes].webhook", &path, &[])?;
+        Ok(path)
+    }
+}
+
+/// Every `{word}` in a route's path must be one the harness fills in.
+fn placeholders_known(field: &str, path: &str, known: &[&str]) -> Result<(), String> {
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open..];
+        let Some(close) = after.find('}') else {
+            return Err(format!(
+                "{field}: a '{{' without its '}}' in '{}'",
+                path.escape_debug()
+            ));
+        };
+        let word = &after[..=close];
+        if !known.contains(&word) {
+            let known = if known.is_empty() {
+                "none here".to_string()
+            } else {
+                known.join(", ")
+            };
+            return Err(format!(
+                "{field}: unknown placeholder {} in '{}' (known: {known})",
+                word.escape_debug(),
+                path.escape_debug()
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    Ok(())
 }
 
 impl Fields {
@@ -649,6 +845,48 @@ mod tests {
     }
 
     #[test]
+    fn route_placeholders_are_checked_and_the_webhook_takes_post_or_a_bare_path() {
+        let ok = TargetFile::parse(&format!(
+            "{START}[routes]\ncapture = \"GET /checkout/success?session_id={{session_id}}\"\nwebhook = \"POST /webhook\"\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.routes.webhook_path().unwrap(), "/webhook");
+        assert!(ok.has_return_route());
+        let err = error(&format!(
+            "{START}[routes]\ncapture = \"GET /ok?id={{id}}\"\n"
+        ));
+        assert!(
+            err.contains("unknown placeholder {id}") && err.contains("{session_id}"),
+            "{err}"
+        );
+        let err = error(&format!("{START}[routes]\nwebhook = \"GET /webhook\"\n"));
+        assert!(err.contains("Stripe delivers webhooks with POST"), "{err}");
+        let none = TargetFile::parse(&format!("{START}[routes]\ncapture = false\n")).unwrap();
+        assert!(!none.has_return_route());
+        assert!(error(&format!("{START}[routes]\ncapture = true\n")).contains("capture"));
+    }
+
+    #[test]
+    fn observe_commands_and_waits_are_checked() {
+        let ok = TargetFile::parse(&format!(
+            "{START}[observe]\nread_order = [\"sqlite3\", \"db\", \"select … '{{id}}'\"]\nsettle_ms = 100\npoll_ms = 2000\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.observe.settle(), std::time::Duration::from_millis(100));
+        assert!(
+            error(&format!("{START}[observe]\nread_order = []\n")).contains("[observe].read_order")
+        );
+        assert!(error(&format!("{START}[observe]\nsettle_ms = 3600000\n"))
+            .contains("[observe].settle_ms"));
+        let running =
+            "url = \"http://127.0.0.1:3000\"\nwebhook_secret = \"whsec_x\"\nsimulator_port = 1\n";
+        assert!(error(&format!(
+            "{running}[observe]\nread_order = \"cat {{tmp}}/x\"\n"
+        ))
+        .contains("{tmp}"));
+    }
+
+    #[test]
     fn json_pointers_start_with_a_slash() {
         let err = error(&format!("{START}[fields]\nstatus = \"status\"\n"));
         assert_eq!(
@@ -730,6 +968,28 @@ mod tests {
                 .unwrap();
         let example = toml_block(&readme, "## Test your own app, in any language");
         let file = TargetFile::parse(&example).unwrap();
+        // It shows the real defaults.
+        let defaults = TargetFile::parse(START).unwrap();
+        let routes = |r: &Routes| {
+            (
+                r.create_order.clone(),
+                r.order_id_pointer.clone(),
+                r.get_order.clone(),
+                r.webhook.clone(),
+                r.capture.clone(),
+            )
+        };
+        assert_eq!(routes(&file.routes), routes(&defaults.routes));
+        assert_eq!(
+            format!("{:?}", file.fields),
+            format!("{:?}", defaults.fields)
+        );
+        assert_eq!(
+            format!("{:?}", file.status_words),
+            format!("{:?}", defaults.status_words)
+        );
+        assert_eq!(file.policy, defaults.policy);
+        assert_eq!(file.start.as_ref().unwrap().ready_path, None);
         assert_eq!(file.call_timeout(), std::time::Duration::from_secs(15));
         assert_eq!(file.timeouts_before_hung(), 3);
         assert_eq!(file.answer_cap(), 1024 * 1024);

@@ -386,6 +386,35 @@ impl Recorder {
         }
     }
 
+    /// A delivery of a parallel release, sent straight to the target (outside the log).
+    pub(crate) fn released(&mut self, event_id: &str, event_type: &str, attempt: &Attempt) {
+        if let Some(open) = &mut self.open {
+            let mut trace = DeliveryTrace::of(event_id, event_type, attempt, 1);
+            trace.kind = AttemptKind::Genuine;
+            open.forged.push(trace);
+        }
+    }
+
+    /// Marks every attempt made so far as reported: attempts the log made to somewhere else than
+    /// the target (after a parallel release) are not part of the trace.
+    pub(crate) fn skip_attempts(
+        &mut self,
+        h: &Harness,
+        mark: usize,
+        endpoint: &stripe_sim::EndpointId,
+    ) {
+        if !self.full() {
+            return;
+        }
+        for record in h.sim.deliveries_since(mark) {
+            if record.endpoint_id != *endpoint {
+                continue;
+            }
+            self.seen_attempts
+                .insert(record.id.clone(), record.attempts.len());
+        }
+    }
+
     /// The step ended: collects what happened during it.
     pub(crate) fn end(&mut self, h: &Harness, world: &World, outcome: String) {
         let Some(open) = self.open.take() else {

@@ -24,6 +24,11 @@ pub(crate) struct World {
     /// `snapshot` steps: label → per alias state.
     pub(crate) labelled: Vec<(String, BTreeMap<String, OrderState>)>,
     pub(crate) endpoint_down: bool,
+    /// Stripe disabled the endpoint during an outage at some point: events made meanwhile were
+    /// sent nowhere, and convergence resends them.
+    pub(crate) endpoint_was_disabled: bool,
+    /// Simulator time when the scenario started: convergence resends no older event.
+    pub(crate) started_at: i64,
     /// Other histories share the simulator: their clock advances can expire this one's sessions.
     pub(crate) shared: bool,
     /// The delivery log's length when the scenario started: its checks look at what came after.
@@ -39,6 +44,7 @@ impl World {
         endpoint_id: EndpointId,
         shared: bool,
         deliveries_mark: usize,
+        started_at: i64,
         recorder: Recorder,
     ) -> World {
         World {
@@ -50,6 +56,8 @@ impl World {
             history: BTreeMap::new(),
             labelled: Vec::new(),
             endpoint_down: false,
+            endpoint_was_disabled: false,
+            started_at,
             shared,
             deliveries_mark,
             tally: RuleTally::default(),

@@ -8,17 +8,17 @@ mod common;
 use std::collections::BTreeMap;
 
 use reference_target::Defect;
-use stripe_harness::{run_scenarios, Scenario, TargetChoice};
+use stripe_harness::{run_scenarios, TargetChoice};
 
 const START: &str = "<!-- defect-table:start -->";
 const END: &str = "<!-- defect-table:end -->";
 
 #[tokio::test]
 async fn every_defect_fails_at_least_one_scenario_and_the_readme_table_is_current() {
-    let scenarios = Scenario::load_dir(&stripe_harness::default_scenarios_dir()).unwrap();
+    let scenarios = stripe_harness::library_scenarios().unwrap();
     let mut caught: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     for defect in Defect::ALL {
-        let results = run_scenarios(&TargetChoice::Reference(Some(defect)), &scenarios, 7)
+        let results = run_scenarios(&TargetChoice::defect(defect), &scenarios, 7)
             .await
             .unwrap();
         let failing: Vec<String> = results
@@ -49,8 +49,8 @@ async fn every_defect_fails_at_least_one_scenario_and_the_readme_table_is_curren
 
 #[test]
 fn scenarios_played_in_jobs_give_the_same_results_in_the_same_order() {
-    let scenarios = Scenario::load_dir(&stripe_harness::default_scenarios_dir()).unwrap();
-    let choice = TargetChoice::Reference(Some(Defect::RefundLost));
+    let scenarios = stripe_harness::library_scenarios().unwrap();
+    let choice = TargetChoice::defect(Defect::RefundLost);
     let one = stripe_harness::run_scenarios_in_jobs(&choice, &scenarios, 5, 1).unwrap();
     let three = stripe_harness::run_scenarios_in_jobs(&choice, &scenarios, 5, 3).unwrap();
     let summary = |results: &[stripe_harness::ScenarioResult]| {

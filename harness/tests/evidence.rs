@@ -81,7 +81,7 @@ async fn a_crashing_webhook_handler_shows_its_500_and_its_traceback_in_the_failu
 #[tokio::test]
 async fn the_trace_names_objects_by_alias_and_keeps_attempts_in_arrival_order() {
     // Arrange: the refund is released before the payment it refunds.
-    let choice = TargetChoice::Reference(Some(reference_target::Defect::RefundLost));
+    let choice = TargetChoice::defect(reference_target::Defect::RefundLost);
 
     // Act
     let results = run_scenarios(&choice, &[scenario("refund_before_payment")], 3)

@@ -174,15 +174,17 @@ fn step() -> impl Strategy<Value = Step> {
             maybe(prop::collection::vec(word::<EventType>(), 0..3)),
             maybe(toml_u64()),
             maybe(word::<DuplicateMode>()),
+            any::<bool>(),
             any::<bool>()
         )
-            .prop_map(|(order, events, seed, duplicate, keep_holding)| {
+            .prop_map(|(order, events, seed, duplicate, keep_holding, parallel)| {
                 Step::Release(Release {
                     order,
                     events,
                     seed,
                     duplicate,
                     keep_holding,
+                    parallel,
                 })
             }),
         (
@@ -545,8 +547,20 @@ static ROUTES: [Key; 6] = [
         &["\"GET /api/orders/{id}\"", "\"GET /o?id={id}\""],
         ROUTE_BAD,
     ),
-    key("webhook", PATH, PATH_BAD),
-    key("capture", &["\"POST /api/orders/capture\""], ROUTE_BAD),
+    key(
+        "webhook",
+        &["\"/hooks\"", "\"POST /hooks\""],
+        &["\"hooks\"", "\"GET /hooks\"", "\"/a b\""],
+    ),
+    key(
+        "capture",
+        &[
+            "\"POST /api/orders/capture\"",
+            "\"GET /ok?session_id={session_id}\"",
+            "false",
+        ],
+        ROUTE_BAD,
+    ),
 ];
 static FIELDS: [Key; 3] = [
     key("status", POINTER, POINTER_BAD),
@@ -615,16 +629,22 @@ fn sane(file: &TargetFile) -> Result<(), TestCaseError> {
             Command::Shell(line) => prop_assert!(!line.trim().is_empty()),
             Command::Argv(argv) => prop_assert!(argv.first().is_some_and(|p| !p.trim().is_empty())),
         }
-        prop_assert!(start.ready_path.starts_with('/'));
+        prop_assert!(start
+            .ready_path
+            .as_deref()
+            .is_none_or(|p| p.starts_with('/')));
     }
     if let Some(url) = &file.url {
         prop_assert!(reqwest::Url::parse(url).is_ok());
     }
     for route in [
-        &file.routes.create_order,
-        &file.routes.get_order,
-        &file.routes.capture,
-    ] {
+        Some(&file.routes.create_order),
+        Some(&file.routes.get_order),
+        file.routes.capture.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
         let (_, path) = split_route(route).map_err(TestCaseError::fail)?;
         prop_assert!(path.starts_with('/') && !path.contains(char::is_whitespace));
     }
@@ -632,7 +652,8 @@ fn sane(file: &TargetFile) -> Result<(), TestCaseError> {
         file.routes.get_order.contains("{id}"),
         "get_order without its id"
     );
-    prop_assert!(file.routes.webhook.starts_with('/'));
+    let webhook = file.routes.webhook_path().map_err(TestCaseError::fail)?;
+    prop_assert!(webhook.starts_with('/'));
     for pointer in [
         &file.routes.order_id_pointer,
         &file.fields.status,

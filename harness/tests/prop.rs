@@ -37,7 +37,7 @@ fn config(seed: u64, cases: u32, out: PathBuf) -> PropConfig {
 
 /// The run found no broken rule; otherwise the failure and the shrunk history say which.
 fn assert_no_failure(outcome: &PropOutcome) {
-    if let Some(found) = &outcome.found {
+    if let Some(found) = outcome.first() {
         panic!("{:?}\n{}", found.result.failure, found.scenario.to_toml());
     }
 }
@@ -48,11 +48,11 @@ fn every_defect_is_found_for_several_seeds_and_the_readme_table_is_current() {
     for defect in Defect::ALL {
         for seed in SEEDS {
             let outcome = run_prop(
-                &TargetChoice::Reference(Some(defect)),
+                &TargetChoice::defect(defect),
                 &config(seed, DEFAULT_CASES, out_dir(defect.name())),
             )
             .unwrap();
-            let found = outcome.found.unwrap_or_else(|| {
+            let found = outcome.found.into_iter().next().unwrap_or_else(|| {
                 panic!(
                     "{} not found with seed {seed} in {DEFAULT_CASES} cases",
                     defect.name()
@@ -81,9 +81,13 @@ fn every_defect_is_found_for_several_seeds_and_the_readme_table_is_current() {
 #[test]
 fn a_found_scenario_replays_with_run_to_the_same_verdict() {
     let out = out_dir("replay");
-    let choice = TargetChoice::Reference(Some(Defect::Resurrect));
+    let choice = TargetChoice::defect(Defect::Resurrect);
     let outcome = run_prop(&choice, &config(11, DEFAULT_CASES, out.clone())).unwrap();
-    let found = outcome.found.expect("the resurrect defect is found");
+    let found = outcome
+        .found
+        .into_iter()
+        .next()
+        .expect("the resurrect defect is found");
     let path = found
         .written_to
         .clone()
@@ -104,26 +108,56 @@ fn a_found_scenario_replays_with_run_to_the_same_verdict() {
 
     // Committed, it is a regression test: the correct target passes it.
     let correct = runtime
-        .block_on(run_scenarios(
-            &TargetChoice::Reference(None),
-            &[scenario],
-            99,
-        ))
+        .block_on(run_scenarios(&TargetChoice::reference(), &[scenario], 99))
         .unwrap();
     assert!(correct[0].passed(), "{:?}", correct[0].failure);
 }
 
 #[test]
+fn a_found_history_keeps_no_step_it_can_do_without() {
+    // Arrange: a target that pays any amount; the first failure, as proptest shrank its intents,
+    // kept links opened and holds that had nothing to do with it (tests/apps problem 11).
+    let choice = TargetChoice::defect(Defect::NoAmount);
+    let outcome = run_prop(&choice, &config(1, DEFAULT_CASES, out_dir("minimal"))).unwrap();
+    let found = outcome.first().expect("noamount is found").clone();
+    let rule = found.result.failure.as_ref().unwrap().violation.rule;
+
+    // Act + Assert: without any one of its steps, the history no longer breaks that rule.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for index in 0..found.scenario.steps.len() {
+        let mut smaller = found.scenario.clone();
+        let removed = smaller.steps.remove(index);
+        let replayed = runtime
+            .block_on(run_scenarios(&choice, &[smaller], 1))
+            .unwrap();
+        assert_ne!(
+            replayed[0].failure.as_ref().map(|f| f.violation.rule),
+            Some(rule),
+            "step {} ({removed:?}) is not needed:\n{}",
+            index + 1,
+            found.scenario.to_toml()
+        );
+    }
+    // The smallest story of this bug: an order, a link for another amount, a payment.
+    assert_eq!(
+        found.scenario.steps.len(),
+        3,
+        "{}",
+        found.scenario.to_toml()
+    );
+}
+
+#[test]
 fn the_same_seed_generates_the_same_histories() {
-    let choice = TargetChoice::Reference(Some(Defect::PartialRefundFull));
+    let choice = TargetChoice::defect(Defect::PartialRefundFull);
     let a = run_prop(&choice, &config(5, DEFAULT_CASES, out_dir("same-a")))
         .unwrap()
         .found
-        .unwrap();
+        .remove(0);
     let b = run_prop(&choice, &config(5, DEFAULT_CASES, out_dir("same-b")))
         .unwrap()
         .found
-        .unwrap();
+        .remove(0);
     assert_eq!(a.case, b.case);
     assert_eq!(a.scenario.steps, b.scenario.steps);
 }
@@ -131,7 +165,7 @@ fn the_same_seed_generates_the_same_histories() {
 #[test]
 fn the_correct_reference_target_survives_random_histories() {
     let outcome = run_prop(
-        &TargetChoice::Reference(None),
+        &TargetChoice::reference(),
         &config(2026, 300, out_dir("correct")),
     )
     .unwrap();
@@ -145,7 +179,7 @@ fn concurrent_histories_share_one_target_without_false_alarms() {
         concurrency: 4,
         ..config(77, 200, out_dir("concurrent"))
     };
-    let outcome = run_prop(&TargetChoice::Reference(None), &config).unwrap();
+    let outcome = run_prop(&TargetChoice::reference(), &config).unwrap();
     assert_no_failure(&outcome);
 }
 
@@ -155,23 +189,19 @@ fn concurrent_histories_still_catch_a_defect() {
         concurrency: 3,
         ..config(8, DEFAULT_CASES, out_dir("concurrent-defect"))
     };
-    let outcome = run_prop(
-        &TargetChoice::Reference(Some(Defect::ProviderIgnored)),
-        &config,
-    )
-    .unwrap();
-    assert!(outcome.found.is_some());
+    let outcome = run_prop(&TargetChoice::defect(Defect::ProviderIgnored), &config).unwrap();
+    assert!(!outcome.found.is_empty());
 }
 
 #[test]
 fn the_failure_found_does_not_depend_on_the_number_of_jobs() {
-    let choice = TargetChoice::Reference(Some(Defect::Resurrect));
+    let choice = TargetChoice::defect(Defect::Resurrect);
     let found = |jobs: usize| {
         let config = PropConfig {
             jobs,
             ..config(3, DEFAULT_CASES, out_dir(&format!("jobs-{jobs}")))
         };
-        run_prop(&choice, &config).unwrap().found.unwrap()
+        run_prop(&choice, &config).unwrap().found.remove(0)
     };
     let (one, three) = (found(1), found(3));
     assert_eq!(one.case, three.case);
@@ -187,7 +217,7 @@ fn jobs_play_the_same_histories_against_the_correct_target() {
             min_steps: 20,
             ..config(41, 40, out_dir(&format!("steps-{jobs}")))
         };
-        run_prop(&TargetChoice::Reference(None), &config).unwrap()
+        run_prop(&TargetChoice::reference(), &config).unwrap()
     };
     let (one, two) = (run(1), run(2));
     assert_no_failure(&one);
@@ -200,7 +230,7 @@ fn jobs_play_the_same_histories_against_the_correct_target() {
 }
 
 #[test]
-fn jobs_are_refused_with_a_target_file() {
+fn jobs_are_refused_with_an_app_that_is_already_running() {
     let file = stripe_harness::TargetFile {
         url: Some("http://127.0.0.1:9".into()),
         ..Default::default()
@@ -212,5 +242,52 @@ fn jobs_are_refused_with_a_target_file() {
     let error = run_prop(&TargetChoice::File(Box::new(file)), &config).unwrap_err();
     assert!(error
         .to_string()
-        .contains("--jobs needs the embedded reference target"));
+        .contains("--jobs needs an app the harness starts"));
+}
+
+#[test]
+fn keep_going_finds_one_shrunk_history_per_broken_rule_and_reports_them_all() {
+    let choice = TargetChoice::defect(Defect::UnpaidFails);
+    let config = PropConfig {
+        max_failures: u32::MAX,
+        ..config(1, DEFAULT_CASES, out_dir("keep-going"))
+    };
+    let outcome = run_prop(&choice, &config).unwrap();
+
+    let rules: Vec<_> = outcome.found.iter().map(|f| f.rule().unwrap()).collect();
+    assert!(rules.len() >= 2, "{rules:?}");
+    let mut distinct = rules.clone();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        rules.len(),
+        "one history per rule: {rules:?}"
+    );
+    assert!(outcome.found.windows(2).all(|w| w[0].case < w[1].case));
+    assert!(outcome.found.iter().all(|f| f.written_to.is_some()));
+    assert!(outcome.failing_cases as usize >= rules.len());
+    // The first is the one a run without --keep-going reports.
+    let first = run_prop(&choice, &config_for_first()).unwrap();
+    assert_eq!(first.found[0].case, outcome.found[0].case);
+
+    let replayed: Vec<_> = outcome
+        .found
+        .iter()
+        .map(|f| (f.clone(), f.result.clone()))
+        .collect();
+    let report = stripe_harness::report::build::prop_report(
+        stripe_harness::report::build::header(&choice, None, 1),
+        &outcome,
+        &replayed,
+        "",
+    );
+    assert_eq!(report.prop.as_ref().unwrap().failures.len(), rules.len());
+    let junit = stripe_harness::report::junit::junit(&report);
+    for f in &outcome.found {
+        assert!(junit.contains(&format!("case {}:", f.case)), "{junit}");
+    }
+}
+
+fn config_for_first() -> PropConfig {
+    config(1, DEFAULT_CASES, out_dir("keep-going-first"))
 }

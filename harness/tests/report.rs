@@ -43,10 +43,7 @@ fn report_of(choice: &TargetChoice, names: &[&str], command: &str) -> Report {
     let results = runtime
         .block_on(run_scenarios(choice, &scenarios, SEED))
         .unwrap();
-    let target_args = match choice {
-        TargetChoice::Reference(Some(d)) => format!(" --defect {}", d.name()),
-        _ => String::new(),
-    };
+    let target_args = choice.replay_args(None);
     let mut head = header(choice, None, SEED);
     head.date = "2026-01-01T00:00:00Z".into();
     head.command = command.into();
@@ -230,7 +227,7 @@ fn stable_text(text: &str) -> String {
 fn the_report_of_the_correct_reference_target_matches_its_snapshot() {
     // Arrange / Act
     let report = report_of(
-        &TargetChoice::Reference(None),
+        &TargetChoice::reference(),
         &SNAPSHOT_SCENARIOS,
         "stripe-harness run --seed 1 --report out",
     );
@@ -246,7 +243,7 @@ fn the_report_of_the_correct_reference_target_matches_its_snapshot() {
 fn the_report_of_a_defect_names_the_rule_and_carries_the_evidence() {
     // Arrange / Act
     let report = report_of(
-        &TargetChoice::Reference(Some(reference_target::Defect::RefundLost)),
+        &TargetChoice::defect(reference_target::Defect::RefundLost),
         &SNAPSHOT_SCENARIOS,
         "stripe-harness run --seed 1 --defect refund_lost --report out",
     );
@@ -268,7 +265,7 @@ fn the_report_of_a_defect_names_the_rule_and_carries_the_evidence() {
 fn junit_carries_properties_groups_rule_ids_replay_and_evidence() {
     // Arrange
     let report = report_of(
-        &TargetChoice::Reference(Some(reference_target::Defect::RefundLost)),
+        &TargetChoice::defect(reference_target::Defect::RefundLost),
         &SNAPSHOT_SCENARIOS,
         "stripe-harness run --seed 1 --defect refund_lost",
     );
@@ -301,7 +298,7 @@ fn junit_carries_properties_groups_rule_ids_replay_and_evidence() {
 #[test]
 fn reports_of_partitions_merge_into_the_report_of_the_whole_run() {
     // Arrange: the whole run, and its two halves.
-    let choice = TargetChoice::Reference(None);
+    let choice = TargetChoice::reference();
     let whole = report_of(&choice, &SNAPSHOT_SCENARIOS, "whole");
     let first = report_of(&choice, &SNAPSHOT_SCENARIOS[..1], "part 1");
     let second = report_of(&choice, &SNAPSHOT_SCENARIOS[1..], "part 2");
@@ -333,7 +330,7 @@ fn example_report() -> Report {
         .collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut report = report_of(
-        &TargetChoice::Reference(Some(reference_target::Defect::RefundLost)),
+        &TargetChoice::defect(reference_target::Defect::RefundLost),
         &names,
         "cargo run -p stripe-harness -- run --seed 1 --defect refund_lost --filter refund --report harness/docs/example-report",
     );
@@ -371,7 +368,7 @@ fn a_property_report_counts_rules_per_history_and_lists_the_hazards_and_the_fail
     use stripe_harness::report::build::prop_report;
 
     // Arrange: a defect the histories find within a few dozen cases.
-    let choice = TargetChoice::Reference(Some(reference_target::Defect::RefundLost));
+    let choice = TargetChoice::defect(reference_target::Defect::RefundLost);
     let config = PropConfig {
         cases: 200,
         seed: 2,
@@ -379,7 +376,11 @@ fn a_property_report_counts_rules_per_history_and_lists_the_hazards_and_the_fail
         ..PropConfig::default()
     };
     let outcome = run_prop(&choice, &config).unwrap();
-    let found = outcome.found.clone().expect("refund_lost is found");
+    let found = outcome
+        .found
+        .first()
+        .cloned()
+        .expect("refund_lost is found");
     let replayed = stripe_harness::run_scenarios_traced(
         &choice,
         std::slice::from_ref(&found.scenario),

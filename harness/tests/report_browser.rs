@@ -71,7 +71,7 @@ fn the_html_report_shows_the_rule_matrix_and_a_failing_trace_in_a_real_browser()
         .iter()
         .map(|n| Scenario::load(&workspace().join(format!("scenarios/{n}.toml"))).unwrap())
         .collect();
-    let choice = TargetChoice::Reference(Some(reference_target::Defect::RefundLost));
+    let choice = TargetChoice::defect(reference_target::Defect::RefundLost);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let results = runtime
         .block_on(run_scenarios(&choice, &scenarios, 1))

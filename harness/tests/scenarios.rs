@@ -9,7 +9,7 @@ use stripe_harness::{run_scenario, Harness, Scenario, TargetChoice};
 fn the_reference_target_passes_every_scenario_and_matches_its_snapshots() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let harness = runtime
-        .block_on(Harness::start(&TargetChoice::Reference(None), 20261127))
+        .block_on(Harness::start(&TargetChoice::reference(), 20261127))
         .unwrap();
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../../scenarios/snapshots");
@@ -25,15 +25,30 @@ fn the_reference_target_passes_every_scenario_and_matches_its_snapshots() {
                 scenario.name,
                 result.failure
             );
-            insta::assert_json_snapshot!(scenario.name.clone(), result.snapshot());
+            let mut snapshot = result.snapshot();
+            if released_in_parallel(&scenario) {
+                // Deliveries that race each other inside the target make the states in between
+                // differ from run to run; the verdict and the final states do not.
+                snapshot["observed"] = serde_json::json!(
+                    "not recorded: a parallel release makes the states in between racy"
+                );
+            }
+            insta::assert_json_snapshot!(scenario.name.clone(), snapshot);
         });
     });
     runtime.block_on(harness.stop());
 }
 
+fn released_in_parallel(scenario: &Scenario) -> bool {
+    scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s, stripe_harness::Step::Release(r) if r.parallel))
+}
+
 #[test]
 fn every_scenario_names_the_rule_it_checks() {
-    let scenarios = Scenario::load_dir(&stripe_harness::default_scenarios_dir()).unwrap();
+    let scenarios = stripe_harness::library_scenarios().unwrap();
     assert!(scenarios.len() >= 40, "only {} scenarios", scenarios.len());
     for scenario in scenarios {
         assert!(

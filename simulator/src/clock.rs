@@ -106,6 +106,22 @@ pub fn wall_clock_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// The civil (UTC) date of unix seconds: (year, month 1–12, day 1–31), by Howard Hinnant's
+/// days-from-civil algorithm run backwards.
+pub fn civil_date(unix_seconds: i64) -> (i64, u32, u32) {
+    let days = unix_seconds.div_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+    (year, month as u32, day as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +132,14 @@ mod tests {
         assert_eq!(clock.now(), 1_700_000_000);
         clock.advance(86_400);
         assert_eq!(clock.now(), 1_700_086_400);
+    }
+
+    #[test]
+    fn civil_dates_come_out_of_unix_time() {
+        assert_eq!(civil_date(0), (1970, 1, 1));
+        assert_eq!(civil_date(951_782_400), (2000, 2, 29));
+        assert_eq!(civil_date(1_767_225_600), (2026, 1, 1));
+        assert_eq!(civil_date(1_767_225_599), (2025, 12, 31));
     }
 
     #[test]

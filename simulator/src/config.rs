@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::clock::ClockMode;
 use crate::retention::{Retention, DEFAULT_DISABLE_ENDPOINT_AFTER};
+use crate::versions::ApiVersion;
 use crate::webhooks::schedule::RetryPolicy;
 
 /// The API version the official SDKs pin (stripe-node 23.x, stripe-python 16.x). Objects and
@@ -18,7 +19,8 @@ pub const DEFAULT_API_KEY: &str = "sk_test_stripesim";
 pub struct SimConfig {
     /// The only key the API accepts (`sk_test_…`).
     pub api_key: String,
-    /// Version stamped on events and used to choose version-dependent field shapes.
+    /// The account's default API version: answers to requests without `Stripe-Version`, events
+    /// (`api_version`) and deliveries to endpoints that pin none are rendered at it.
     pub api_version: String,
     /// Public base URL (`http://127.0.0.1:12111`): hosted pages and `url` fields point here.
     pub base_url: String,
@@ -71,13 +73,9 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
-    /// The API before 2026 names hosted Checkout's `ui_mode` `hosted`; later versions
-    /// `hosted_page`.
-    pub fn hosted_ui_mode(&self) -> &'static str {
-        if self.api_version.as_str() >= "2026" {
-            "hosted_page"
-        } else {
-            "hosted"
-        }
+    /// The account's default API version (the newest when `api_version` is not a published
+    /// one; [`crate::SimulatorBuilder::start`] refuses to start with such a value).
+    pub fn default_version(&self) -> ApiVersion {
+        ApiVersion::parse(&self.api_version).unwrap_or_else(ApiVersion::latest)
     }
 }

@@ -13,8 +13,10 @@ fn expandable(object: &str, field: &str) -> bool {
         (
             "checkout.session",
             "payment_intent" | "line_items" | "customer" | "payment_link"
-        ) | ("payment_intent", "latest_charge" | "customer")
-            | ("charge", "payment_intent" | "customer" | "refunds")
+        ) | (
+            "payment_intent",
+            "latest_charge" | "customer" | "payment_method"
+        ) | ("charge", "payment_intent" | "customer" | "refunds")
             | ("refund", "charge" | "payment_intent")
             | ("price", "product")
             | ("product", "default_price")
@@ -115,6 +117,7 @@ fn expanded_type(field: &str) -> &'static str {
         "payment_intent" => "payment_intent",
         "latest_charge" | "charge" => "charge",
         "customer" => "customer",
+        "payment_method" => "payment_method",
         "payment_link" => "payment_link",
         "product" => "product",
         "default_price" => "price",

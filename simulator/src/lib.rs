@@ -1,10 +1,10 @@
 //! # stripe-sim: an offline Stripe for Payment Links and Checkout
 //!
 //! stripe-sim speaks the Stripe API subset that Payment Link integrations use (`/v1` products,
-//! prices, payment links, Checkout Sessions, PaymentIntents, charges, refunds, events, customers),
-//! serves hosted payment-link and checkout pages, knows Stripe's test cards and delayed payment
-//! methods, and runs on a clock you control. The official SDKs, pointed at it, cannot tell it
-//! from Stripe for these flows.
+//! prices, payment links, Checkout Sessions, PaymentIntents, PaymentMethods, charges, refunds,
+//! events, customers), serves hosted payment-link and checkout pages, knows Stripe's test cards
+//! and delayed payment methods, and runs on a clock you control. The official SDKs, pointed at
+//! it, cannot tell it from Stripe for these flows.
 //!
 //! ## Quick start
 //!
@@ -59,6 +59,7 @@
 //!   dispatcher.
 //! * store and domain (`store.rs`, `resources/`, `payment.rs`, `test_cards.rs`, `ids.rs`,
 //!   `clock.rs`): pure, synchronous state transitions; no I/O, no clock reads, no global RNG.
+//!   `versions.rs` renders every answer at the API version it is for.
 //! * webhooks (`webhooks/`): the delivery log (pure) and the dispatcher, the only part that
 //!   waits on the network, never under the store lock.
 //! * bounded state (`retention.rs`, `idempotency.rs`): what is forgotten when, pure like the
@@ -92,6 +93,7 @@ pub mod test_cards;
 mod trigger;
 mod typed_ids;
 pub mod url_check;
+mod versions;
 mod vocabulary;
 mod webhooks;
 
@@ -123,6 +125,7 @@ pub use typed_ids::{
     ChargeId, DeliveryId, EndpointId, EventId, InvalidId, PaymentIntentId, PaymentLinkId, RefundId,
     SessionId,
 };
+pub use versions::ApiVersion;
 pub use vocabulary::{UnknownWord, Vocabulary};
 pub use webhooks::faults::{DuplicateMode, Fault, FaultKind, Forgery};
 pub use webhooks::log::{

@@ -71,7 +71,8 @@ struct ServeArgs {
     /// TOML file of products, prices and payment links to create (default: the shipped seed).
     #[arg(long, env = "STRIPE_SIM_SEED_FILE")]
     seed_file: Option<PathBuf>,
-    /// API version stamped on events and objects.
+    /// The account's default API version: requests without Stripe-Version, events, endpoints
+    /// without their own.
     #[arg(long, env = "STRIPE_API_VERSION", default_value = stripe_sim::DEFAULT_API_VERSION)]
     api_version: String,
     /// Seed of every id and random choice (printed when drawn at random).

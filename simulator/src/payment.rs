@@ -14,16 +14,26 @@ use serde_json::{json, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::IdKind;
 use crate::params::Metadata;
-use crate::resources::charge::{Charge, ChargeStatus, MethodDetails, Outcome};
+use crate::resources::charge::{receipt_url, Charge, ChargeStatus, MethodDetails, Outcome};
 use crate::resources::checkout_session::{
     method_currency, CustomerDetails, PaymentStatus, SessionStatus,
 };
 use crate::resources::event::EventType;
 use crate::resources::payment_intent::{PaymentIntent, PaymentIntentStatus};
+use crate::resources::payment_method::{fingerprint, BillingDetails, PaymentMethod};
 use crate::store::{Ctx, Job, Store};
 use crate::test_cards::{
     find_bank_account, find_card, find_iban, luhn_valid, CardBehaviour, Decline, DelayedOutcome,
     RefundBehaviour, INCORRECT_NUMBER, LIVE_CARD_IN_TEST_MODE,
+};
+
+/// `last_payment_error` of a PaymentIntent whose bank debit failed: Stripe's error code for a
+/// failed payment attempt, with the bank's reason left on the charge (a failed SEPA test debit,
+/// captured from Stripe's test mode, reads exactly so).
+pub const BANK_DEBIT_FAILED: Decline = Decline {
+    code: "payment_intent_payment_attempt_failed",
+    decline_code: None,
+    message: "The payment failed.",
 };
 
 /// Card details as a buyer types them.
@@ -81,6 +91,34 @@ impl PaymentMethodInput {
             PaymentMethodInput::UsBankAccount { .. } => "us_bank_account",
         }
     }
+
+    /// What identifies the card or account, for its fingerprint: the same number, the same
+    /// fingerprint.
+    fn identity(&self) -> String {
+        match self {
+            PaymentMethodInput::Card(card) => card.number.clone(),
+            PaymentMethodInput::SepaDebit { iban } => iban
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .to_uppercase(),
+            PaymentMethodInput::UsBankAccount {
+                routing_number,
+                account_number,
+            } => format!("{routing_number}/{account_number}"),
+        }
+    }
+
+    /// The billing country the form collects: an IBAN names its own; the simulator's buyers
+    /// are otherwise in the US.
+    fn billing_country(&self) -> String {
+        match self {
+            PaymentMethodInput::SepaDebit { iban } if iban.len() >= 2 => {
+                iban[..2].to_ascii_uppercase()
+            }
+            _ => "US".to_string(),
+        }
+    }
 }
 
 /// Who pays: what the checkout form collects besides the payment method.
@@ -107,18 +145,10 @@ enum Plan {
     },
 }
 
+/// The year and month of `now`, for expiry checks.
 fn year_now(now: i64) -> (u32, u32) {
-    // Civil date from unix seconds (Howard Hinnant's algorithm), for expiry checks.
-    let days = now.div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    (year as u32, month as u32)
+    let (year, month, _) = crate::clock::civil_date(now);
+    (year.max(0) as u32, month)
 }
 
 fn plan_card(card: &CardInput, now: i64) -> ApiResult<Plan> {
@@ -239,6 +269,10 @@ struct PaymentAttempt {
     currency: String,
     email: String,
     name: Option<String>,
+    /// The billing country the form collected.
+    country: String,
+    /// The card number or account, for the PaymentMethod's fingerprint.
+    identity: String,
     /// The session asks for a Customer to be created with the payment.
     create_customer: bool,
 }
@@ -248,6 +282,8 @@ struct RecordedCharge {
     id: String,
     rendered: Value,
     payment_method: String,
+    /// The PaymentMethod as the attempt left it, for `last_payment_error`.
+    rendered_payment_method: Value,
     customer: Option<String>,
     /// The decline, when the card was refused.
     decline: Option<Decline>,
@@ -265,23 +301,15 @@ impl Store {
         buyer: &Buyer,
         ctx: &Ctx,
     ) -> ApiResult<()> {
-        self.undo_ids_on_failure(|store| store.attempt_payment(session_id, method, buyer, ctx))
-    }
-
-    fn attempt_payment(
-        &mut self,
-        session_id: &str,
-        method: &PaymentMethodInput,
-        buyer: &Buyer,
-        ctx: &Ctx,
-    ) -> ApiResult<()> {
-        let attempt = self.validate_payment(session_id, method, buyer, ctx.now)?;
-        let intent_id = self.intent_for(&attempt, ctx);
-        let charge = self.record_charge(&attempt, &intent_id, ctx);
-        if let Some(decline) = charge.decline {
-            return Err(self.decline(&intent_id, &charge, decline, ctx));
-        }
-        self.settle_attempt(&attempt, &intent_id, charge, ctx)
+        self.undo_ids_on_failure(|store| {
+            let attempt = store.validate_payment(session_id, method, buyer, ctx.now)?;
+            let intent_id = store.intent_for(&attempt, ctx);
+            let charge = store.record_charge(&attempt, &intent_id, ctx);
+            if let Some(decline) = charge.decline {
+                return Err(store.decline(&intent_id, &charge, decline, ctx));
+            }
+            store.settle_attempt(&attempt, &intent_id, charge, ctx)
+        })
     }
 
     /// Checks that the session is open and takes this payment method in its currency, and plans
@@ -353,6 +381,8 @@ impl Store {
             currency,
             email,
             name: buyer.name.clone(),
+            country: method.billing_country(),
+            identity: method.identity(),
             create_customer: session.customer_creation.as_deref() == Some("always")
                 && session.customer.is_none(),
         })
@@ -413,7 +443,7 @@ impl Store {
     ) -> RecordedCharge {
         let payment_method = self.ids.id(IdKind::PaymentMethod);
         let charge_id = self.ids.id(IdKind::Charge);
-        let fingerprint = self.ids.alphanumeric(16);
+        let fingerprint = fingerprint(self.config.seed, &attempt.identity);
         let (details, status, outcome, decline) = match &attempt.plan {
             Plan::Charge { details, .. } => (
                 details.clone(),
@@ -440,6 +470,25 @@ impl Store {
             ),
         };
         let succeeded = status == ChargeStatus::Succeeded;
+        let method = PaymentMethod {
+            id: payment_method.clone(),
+            created: ctx.now,
+            billing: BillingDetails {
+                email: Some(attempt.email.clone()),
+                name: attempt.name.clone(),
+                country: Some(attempt.country.clone()),
+            },
+            details: details.clone(),
+            fingerprint: fingerprint.clone(),
+            cvc_check: if decline.is_some_and(|d| d.code == "incorrect_cvc") {
+                "fail".into()
+            } else {
+                "pass".into()
+            },
+            metadata: Metadata::new(),
+        };
+        let rendered_payment_method = method.render();
+        self.payment_methods.insert(method);
         let existing_customer = self
             .sessions
             .get(&attempt.session_id)
@@ -474,7 +523,9 @@ impl Store {
             customer: customer.clone(),
             billing_email: Some(attempt.email.clone()),
             billing_name: attempt.name.clone(),
+            billing_country: Some(attempt.country.clone()),
             balance_transaction: succeeded.then(|| format!("txn_{}", self.ids.alphanumeric(24))),
+            receipt_url: succeeded.then(|| receipt_url(&self.config.base_url, &charge_id)),
             metadata: Metadata::new(),
             refund_behaviour: match &attempt.plan {
                 Plan::Charge { behaviour, .. } => *behaviour,
@@ -495,6 +546,7 @@ impl Store {
             id: charge_id,
             rendered,
             payment_method,
+            rendered_payment_method,
             customer,
             decline,
         }
@@ -520,7 +572,7 @@ impl Store {
                     "decline_code": decline.decline_code,
                     "doc_url": format!("https://stripe.com/docs/error-codes/{}", decline.code.replace('_', "-")),
                     "message": decline.message,
-                    "payment_method": { "id": charge.payment_method, "object": "payment_method", "type": "card" },
+                    "payment_method": charge.rendered_payment_method,
                     "type": "card_error",
                 }));
                 intent.render()
@@ -542,7 +594,7 @@ impl Store {
         let mut error = ApiError::card(decline.code, decline.decline_code, decline.message)
             .with_extra("charge", json!(charge.id))
             .with_extra("payment_intent", rendered_intent)
-            .with_extra("payment_method_type", json!("card"));
+            .with_extra("payment_method", charge.rendered_payment_method.clone());
         if decline.code == "incorrect_cvc" {
             error = error.with_param("cvc");
         } else if decline.code == "expired_card" {
@@ -591,7 +643,7 @@ impl Store {
         session.customer_details = Some(CustomerDetails {
             email: Some(attempt.email.clone()),
             name: attempt.name.clone(),
-            country: Some("US".to_string()),
+            country: Some(attempt.country.clone()),
         });
         let rendered_session = session.render(&self.config);
 
@@ -663,13 +715,13 @@ impl Store {
         let Some(outcome) = charge.pending_outcome.take() else {
             return;
         };
-        let method_type = charge.method.type_name();
         let failure = match outcome {
             DelayedOutcome::NeverSettles => return,
             DelayedOutcome::Succeeds => {
                 charge.status = ChargeStatus::Succeeded;
                 charge.outcome = Some(Outcome::Authorized);
                 charge.balance_transaction = Some(format!("txn_{}", self.ids.alphanumeric(24)));
+                charge.receipt_url = Some(receipt_url(&self.config.base_url, &charge.id));
                 None
             }
             DelayedOutcome::Fails { code, message } => {
@@ -683,7 +735,10 @@ impl Store {
             }
         };
         let rendered_charge = charge.render();
-        let payment_method = charge.payment_method.clone();
+        let rendered_payment_method = self
+            .payment_methods
+            .get(&charge.payment_method)
+            .map(PaymentMethod::render);
         let Some(intent) = self.payment_intents.get_mut(intent_id) else {
             return;
         };
@@ -692,15 +747,17 @@ impl Store {
                 intent.status = PaymentIntentStatus::Succeeded;
                 intent.amount_received = intent.amount;
             }
-            Some((code, message)) => {
+            Some(_) => {
+                // The charge carries the bank's reason (`failure_code`); the PaymentIntent says
+                // the attempt failed, as Stripe does for bank debits.
                 intent.status = PaymentIntentStatus::RequiresPaymentMethod;
                 intent.payment_method = None;
                 intent.last_payment_error = Some(json!({
-                    "code": code,
-                    "message": message,
-                    "payment_method": { "id": payment_method, "object": "payment_method", "type": method_type },
-                    "payment_method_type": method_type,
-                    "type": "card_error",
+                    "code": BANK_DEBIT_FAILED.code,
+                    "doc_url": format!("https://stripe.com/docs/error-codes/{}", BANK_DEBIT_FAILED.code.replace('_', "-")),
+                    "message": BANK_DEBIT_FAILED.message,
+                    "payment_method": rendered_payment_method,
+                    "type": "invalid_request_error",
                 }));
             }
         }

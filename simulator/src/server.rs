@@ -37,6 +37,8 @@ pub enum StartError {
     Seed(#[from] SeedError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error("--api-version {0} is not an API version Stripe published (for example {latest})", latest = crate::versions::ApiVersion::latest())]
+    ApiVersion(String),
 }
 
 /// Settings for a new simulator; [`SimulatorBuilder::start`] binds it.
@@ -192,6 +194,9 @@ impl SimulatorBuilder {
 
     /// Binds the port, builds the state and starts serving in the background.
     pub async fn start(self) -> Result<Simulator, StartError> {
+        if crate::versions::ApiVersion::parse(&self.config.api_version).is_none() {
+            return Err(StartError::ApiVersion(self.config.api_version));
+        }
         let listener = TcpListener::bind(self.bind)
             .await
             .map_err(|source| StartError::Bind {

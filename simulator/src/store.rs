@@ -18,8 +18,8 @@ use crate::ids::IdGenerator;
 use crate::params::Params;
 use crate::resources::{
     charge::Charge, checkout_session::CheckoutSession, customer::Customer, event::Event,
-    payment_intent::PaymentIntent, payment_link::PaymentLink, price::Price, product::Product,
-    refund::Refund, webhook_endpoint::WebhookEndpoint,
+    payment_intent::PaymentIntent, payment_link::PaymentLink, payment_method::PaymentMethod,
+    price::Price, product::Product, refund::Refund, webhook_endpoint::WebhookEndpoint,
 };
 use crate::table::{Identified, PageRequest, Table};
 use crate::webhooks::log::DeliveryLog;
@@ -52,6 +52,7 @@ pub struct Store {
     pub link_tokens: HashMap<String, String>,
     pub sessions: Table<CheckoutSession>,
     pub payment_intents: Table<PaymentIntent>,
+    pub payment_methods: Table<PaymentMethod>,
     pub charges: Table<Charge>,
     pub refunds: Table<Refund>,
     pub events: Table<Event>,
@@ -85,6 +86,7 @@ impl Store {
             link_tokens: HashMap::new(),
             sessions: Table::default(),
             payment_intents: Table::default(),
+            payment_methods: Table::default(),
             charges: Table::default(),
             refunds: Table::default(),
             events: Table::default(),
@@ -130,6 +132,7 @@ impl Store {
             + self.payment_intents.len()
             + self.charges.len()
             + self.refunds.len()
+            + self.payment_methods.len()
             + self.events.len()
             + self.webhook_endpoints.len()
             + self.deliveries.len()
@@ -183,12 +186,38 @@ impl Store {
             "plink" => self.payment_links.get(id).map(|o| o.render(&self.config)),
             "cs" => self.sessions.get(id).map(|o| o.render(&self.config)),
             "pi" => self.payment_intents.get(id).map(|o| o.render()),
+            "pm" => self.payment_methods.get(id).map(|o| o.render()),
             "ch" => self.charges.get(id).map(|o| o.render()),
             "re" => self.refunds.get(id).map(|o| o.render()),
-            "evt" => self.events.get(id).map(|o| o.render()),
+            "evt" => self.events.get(id).map(|e| self.event_value(e, None)),
             "we" => self.webhook_endpoints.get(id).map(|o| o.render()),
             _ => None,
         }
+    }
+}
+
+/// The lists API versions before 2022-11-15 embed, from the objects as they are now.
+impl crate::versions::Embedded for Store {
+    fn charge_refunds(&self, charge: &str) -> Value {
+        let data = self
+            .refunds
+            .iter()
+            .rev()
+            .filter(|r| r.charge == charge)
+            .map(Refund::render)
+            .collect();
+        crate::versions::embedded_list(&format!("/v1/charges/{charge}/refunds"), data)
+    }
+
+    fn intent_charges(&self, intent: &str) -> Value {
+        let data = self
+            .charges
+            .iter()
+            .rev()
+            .filter(|c| c.payment_intent == intent)
+            .map(Charge::render)
+            .collect();
+        crate::versions::embedded_list(&format!("/v1/charges?payment_intent={intent}"), data)
     }
 }
 

@@ -91,6 +91,12 @@ impl<T: Identified> Table<T> {
         self.touch(position);
     }
 
+    /// The object with this id, or Stripe's 404 "No such `object`: 'id'" naming `param`.
+    pub fn find(&self, id: &str, object: &str, param: &str) -> ApiResult<&T> {
+        self.get(id)
+            .ok_or_else(|| ApiError::no_such(object, id, param))
+    }
+
     pub fn get(&self, id: &str) -> Option<&T> {
         self.at(*self.by_id.get(id)?)
     }
@@ -246,15 +252,7 @@ impl<T: Identified> Table<T> {
         if let Some(before) = &request.ending_before {
             // Newer than the cursor: the `limit` closest to it, shown newest first.
             let start = position(before, "ending_before")? + 1;
-            let mut page: Vec<&T> = self
-                .slots
-                .range(start..)
-                .filter_map(Option::as_ref)
-                .filter(|item| keep(item))
-                .take(request.limit + 1)
-                .collect();
-            let more = page.len() > request.limit;
-            page.truncate(request.limit);
+            let (mut page, more) = first_page(self.slots.range(start..), &keep, request.limit);
             page.reverse();
             return Ok((page, more));
         }
@@ -264,19 +262,31 @@ impl<T: Identified> Table<T> {
             Some(after) => position(after, "starting_after")?,
             None => self.slots.len(),
         };
-        let mut page: Vec<&T> = self
-            .slots
-            .range(..end)
-            .rev()
-            .filter_map(Option::as_ref)
-            .filter(|item| keep(item))
-            .take(request.limit + 1)
-            .collect();
-        let more = page.len() > request.limit;
-        page.truncate(request.limit);
-        Ok((page, more))
+        Ok(first_page(
+            self.slots.range(..end).rev(),
+            &keep,
+            request.limit,
+        ))
     }
 }
+
+/// The first `limit` live objects that `keep` accepts, in the order given, and whether more
+/// follow (one more is read to know).
+fn first_page<'a, T: 'a>(
+    slots: impl Iterator<Item = &'a Option<T>>,
+    keep: &impl Fn(&T) -> bool,
+    limit: usize,
+) -> (Vec<&'a T>, bool) {
+    let mut page: Vec<&T> = slots
+        .filter_map(Option::as_ref)
+        .filter(|item| keep(item))
+        .take(limit + 1)
+        .collect();
+    let more = page.len() > limit;
+    page.truncate(limit);
+    (page, more)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -296,9 +296,11 @@ pub struct TestIban {
     pub outcome: DelayedOutcome,
 }
 
+/// A failing test IBAN: Stripe's SEPA failure code for a failure with no particular reason, in
+/// the words its failure table gives it.
 const SEPA_FAILED: DelayedOutcome = DelayedOutcome::Fails {
     code: "generic_could_not_process",
-    message: "The payment could not be processed.",
+    message: "This payment could not be processed.",
 };
 
 /// SEPA Direct Debit test IBANs (EUR only).

@@ -43,8 +43,8 @@ async fn assert_settled(t: &TestSim, session: &str, pi_id: &str) -> (Value, Valu
 }
 
 /// Asserts what every failed debit shares (one `async_payment_failed`, the session complete but
-/// unpaid, the PaymentIntent waiting for a new method and its charge failed, both with `code`)
-/// and returns the PaymentIntent and the charge.
+/// unpaid, the PaymentIntent waiting for a new method with Stripe's failed-attempt error, its
+/// charge failed with the bank's `code`) and returns the PaymentIntent and the charge.
 async fn assert_failed(t: &TestSim, session: &str, pi_id: &str, code: &str) -> (Value, Value) {
     assert_eq!(
         t.checkout_session_events(),
@@ -58,7 +58,11 @@ async fn assert_failed(t: &TestSim, session: &str, pi_id: &str, code: &str) -> (
     assert_eq!(s["payment_status"], "unpaid");
     let pi = t.intent(pi_id).await;
     assert_eq!(pi["status"], "requires_payment_method");
-    assert_eq!(pi["last_payment_error"]["code"], code);
+    assert_eq!(
+        pi["last_payment_error"]["code"],
+        "payment_intent_payment_attempt_failed"
+    );
+    assert_eq!(pi["last_payment_error"]["type"], "invalid_request_error");
     let ch = t.charge(&str_of(&pi["latest_charge"])).await;
     assert_eq!(ch["status"], "failed");
     assert_eq!(ch["failure_code"], code);
@@ -232,4 +236,82 @@ async fn unknown_iban_is_refused_and_leaves_the_session_open() {
     assert_eq!(answer.error(400)["param"], "sepa_debit[iban]");
     assert_eq!(t.session(&opened).await["status"], "open");
     assert_eq!(t.sim.events().len(), events_before);
+}
+
+/// Every failing test account: its charge's `failure_code` and `failure_message`, as Stripe's
+/// SEPA and ACH failure tables give them.
+const FAILURES: &[(&str, &str, &str, &str)] = &[
+    (
+        "sepa_debit",
+        "DE62370400440532013001",
+        "generic_could_not_process",
+        "This payment could not be processed.",
+    ),
+    (
+        "sepa_debit",
+        "AT861904300235473202",
+        "generic_could_not_process",
+        "This payment could not be processed.",
+    ),
+    (
+        "sepa_debit",
+        "DE65370400440002222227",
+        "insufficient_funds",
+        "The customer's account has insufficient funds to cover this payment.",
+    ),
+    (
+        "us_bank_account",
+        "000111111113",
+        "account_closed",
+        "The customer's bank account has been closed.",
+    ),
+    (
+        "us_bank_account",
+        "000111111116",
+        "no_account",
+        "The customer's bank account could not be located.",
+    ),
+    (
+        "us_bank_account",
+        "000222222227",
+        "insufficient_funds",
+        "The customer's account has insufficient funds to cover this payment.",
+    ),
+    (
+        "us_bank_account",
+        "000333333335",
+        "debit_not_authorized",
+        "The customer has notified their bank that this payment was unauthorized.",
+    ),
+];
+
+#[tokio::test]
+async fn every_failing_debit_carries_stripes_failure_code_and_the_attempt_failed_error() {
+    for (method, account, code, message) in FAILURES {
+        // Arrange
+        let t = common::start().await;
+        let opened = if *method == "sepa_debit" {
+            t.open_eur_session().await
+        } else {
+            t.open_session().await
+        };
+        let paid = if *method == "sepa_debit" {
+            pay_sepa(&t, &opened, account).await.ok()
+        } else {
+            pay_ach(&t, &opened, account).await.ok()
+        };
+
+        // Act
+        t.advance(180).await;
+
+        // Assert
+        let pi = t.intent(&str_of(&paid["payment_intent"])).await;
+        let (_, charge) = assert_failed(&t, &opened, &str_of(&pi["id"]), code).await;
+        assert_eq!(charge["failure_message"], *message, "{account}");
+        let error = &pi["last_payment_error"];
+        assert_eq!(error["type"], "invalid_request_error", "{account}");
+        assert_eq!(error["message"], "The payment failed.", "{account}");
+        assert_eq!(error["payment_method"]["type"], *method, "{account}");
+        assert!(error.get("decline_code").is_none(), "{account}");
+    }
 }

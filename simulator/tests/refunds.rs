@@ -99,14 +99,67 @@ async fn refund_larger_than_the_unrefunded_amount_is_refused_with_amount_too_lar
         .post("/v1/refunds", &[("charge", &ch), ("amount", "10000")])
         .await;
 
+    // Assert: after an earlier refund, Stripe speaks of what is left.
+    let error = answer.error(400);
+    assert_eq!(error["type"], "invalid_request_error");
+    assert_eq!(error["code"], "amount_too_large");
+    assert_eq!(error["param"], "amount");
+    assert_eq!(
+        error["message"],
+        "Refund amount ($100.00) is greater than unrefunded amount on charge ($99.00)"
+    );
+    assert_eq!(t.count("/v1/refunds").await, 1);
+    assert_eq!(t.charge(&ch).await["amount_refunded"], 10_000);
+    assert_eq!(t.sim.events().len(), events_before);
+}
+
+#[tokio::test]
+async fn refund_larger_than_a_never_refunded_charge_names_the_charge_amount() {
+    // Arrange
+    let t = common::start().await;
+    let (_, pi, _) = t.paid_with("4242424242424242").await;
+
+    // Act
+    let answer = t
+        .post(
+            "/v1/refunds",
+            &[("payment_intent", &pi), ("amount", "20000")],
+        )
+        .await;
+
     // Assert
     let error = answer.error(400);
     assert_eq!(error["type"], "invalid_request_error");
     assert_eq!(error["code"], "amount_too_large");
     assert_eq!(error["param"], "amount");
-    assert_eq!(t.count("/v1/refunds").await, 1);
-    assert_eq!(t.charge(&ch).await["amount_refunded"], 10_000);
-    assert_eq!(t.sim.events().len(), events_before);
+    assert_eq!(
+        error["message"],
+        "Refund amount ($200.00) is greater than charge amount ($199.00)"
+    );
+    assert_eq!(t.count("/v1/refunds").await, 0);
+}
+
+#[tokio::test]
+async fn a_refund_that_failed_gives_its_amount_back_and_the_charge_reads_as_never_refunded() {
+    // Arrange: a refund of the card whose refunds fail, then fail.
+    let t = common::start().await;
+    let (_, _, ch) = t.paid_with("4000000000005126").await;
+    t.post("/v1/refunds", &[("charge", &ch), ("amount", "5000")])
+        .await
+        .ok();
+    t.advance(60).await;
+
+    // Act
+    let answer = t
+        .post("/v1/refunds", &[("charge", &ch), ("amount", "20000")])
+        .await;
+
+    // Assert
+    assert_eq!(t.charge(&ch).await["amount_refunded"], 0);
+    assert_eq!(
+        answer.error(400)["message"],
+        "Refund amount ($200.00) is greater than charge amount ($199.00)"
+    );
 }
 
 #[tokio::test]

@@ -72,6 +72,7 @@ fn snapshot(t: &TestSim, name: &str, value: &Value) {
             ".**.expires_at" => time(),
             ".**.canceled_at" => time(),
             ".**.url" => base_url(&t.base),
+            ".**.receipt_url" => base_url(&t.base),
         });
     });
 }

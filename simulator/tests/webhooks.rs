@@ -595,6 +595,45 @@ async fn a_resend_delivers_the_event_again_without_cancelling_retries() {
 }
 
 #[tokio::test]
+async fn an_event_made_while_the_endpoint_was_disabled_is_resent_and_logged_after_re_enabling() {
+    let server = endpoint(200).await;
+    let sim = sim_with(&server, &["checkout.session.completed"]).await;
+    let endpoint_id = sim.webhook_endpoints()[0].id.clone();
+    let set_disabled = |disabled: &'static str| {
+        reqwest::Client::new()
+            .post(format!(
+                "{}/v1/webhook_endpoints/{endpoint_id}",
+                sim.base_url()
+            ))
+            .bearer_auth(sim.api_key())
+            .form(&[("disabled", disabled)])
+            .send()
+    };
+    assert!(set_disabled("true").await.unwrap().status().is_success());
+    pay(&sim, "4242424242424242");
+    let event = sim.events_of_type(EventType::CheckoutSessionCompleted)[0].clone();
+    assert!(
+        sim.deliveries(&DeliveryFilter::default()).is_empty(),
+        "no record for an endpoint that was disabled"
+    );
+    assert!(set_disabled("false").await.unwrap().status().is_success());
+
+    let attempts = sim.resend(&event.id, Some(&endpoint_id)).await.unwrap();
+
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    let log = sim.deliveries(&DeliveryFilter::default());
+    assert_eq!(log.len(), 1, "the resend shows in the delivery log");
+    assert_eq!(log[0].event_id, event.id);
+    assert_eq!(log[0].status, RecordStatus::Succeeded);
+    assert!(log[0].attempts[0].manual);
+    assert_eq!(
+        sim.events_of_type(EventType::CheckoutSessionCompleted)[0].pending_webhooks,
+        0
+    );
+}
+
+#[tokio::test]
 async fn a_rolled_secret_signs_with_both_secrets_the_current_one_last() {
     let server = endpoint(200).await;
     let sim = sim_with(&server, &["checkout.session.completed"]).await;

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
 use crate::harness::{Harness, HarnessError, Stopped, TargetChoice};
 use crate::hazards::Hazards;
@@ -55,6 +55,44 @@ pub struct PropConfig {
     pub max_shrink_iters: u32,
     /// Print progress to stderr.
     pub progress: bool,
+    /// Distinct broken rules to find before stopping (1: stop at the first failure). Each is
+    /// the lowest failing case that breaks its rule, shrunk and written.
+    pub max_failures: u32,
+    /// `(k, n)`: play only part `k` of `n` (1-based) of the cases, those whose 0-based number
+    /// is `k - 1` modulo `n`, for CI machines that share a run. Each case is drawn from (seed,
+    /// its number), so the parts together play exactly the cases of the whole run.
+    pub partition: Option<(u32, u32)>,
+}
+
+impl PropConfig {
+    /// The 0-based numbers of the cases this run plays, in order.
+    pub fn case_numbers(&self) -> Vec<u32> {
+        match self.partition {
+            Some((k, n)) if n > 0 && (1..=n).contains(&k) => {
+                (0..self.cases).filter(|c| c % n == k - 1).collect()
+            }
+            _ => (0..self.cases).collect(),
+        }
+    }
+}
+
+/// `K/N` → (K, N), 1 <= K <= N.
+pub fn parse_partition(spec: &str) -> Result<(u32, u32), String> {
+    let (k, n) = spec
+        .split_once('/')
+        .ok_or("--partition takes K/N, e.g. 1/3")?;
+    let k: u32 = k
+        .trim()
+        .parse()
+        .map_err(|_| "--partition: K is not a number")?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| "--partition: N is not a number")?;
+    if n == 0 || k == 0 || k > n {
+        return Err("--partition: need 1 <= K <= N".into());
+    }
+    Ok((k, n))
 }
 
 impl Default for PropConfig {
@@ -69,6 +107,8 @@ impl Default for PropConfig {
             out: PathBuf::from(DEFAULT_OUT),
             max_shrink_iters: 2000,
             progress: false,
+            max_failures: 1,
+            partition: None,
         }
     }
 }
@@ -93,7 +133,12 @@ pub struct PropOutcome {
     pub elapsed: Duration,
     /// Steps played in the counted cases (what a history's length comes to once interpreted).
     pub steps_run: u64,
-    pub found: Option<Found>,
+    /// The broken rules found, one per rule (the lowest case that broke it), shrunk, in case
+    /// order; at most [`PropConfig::max_failures`].
+    pub found: Vec<Found>,
+    /// Cases that broke a rule (several may break the same one): `cases_run - failing_cases`
+    /// passed.
+    pub failing_cases: u32,
     /// What the counted cases exercised: rules checked and hazards.
     pub coverage: Coverage,
 }
@@ -121,7 +166,47 @@ impl Coverage {
     }
 }
 
+impl Found {
+    /// The rule the history breaks.
+    pub fn rule(&self) -> Option<Rule> {
+        self.result.failure.as_ref().map(|f| f.violation.rule)
+    }
+}
+
+impl Shared {
+    /// Records that `case` broke `rule`, and moves the last case to play to where the
+    /// `max_failures`-th distinct rule broke, if that is known now.
+    fn failed(&self, case: u32, rule: Rule, max_failures: u32) {
+        let mut failing = self.failing.lock().unwrap_or_else(|p| p.into_inner());
+        failing.entry(case).or_insert(rule);
+        let mut rules: Vec<Rule> = Vec::new();
+        for (&at, &rule) in failing.iter() {
+            if !rules.contains(&rule) {
+                rules.push(rule);
+                if rules.len() as u32 >= max_failures.max(1) {
+                    self.stop_at.fetch_min(at, Ordering::SeqCst);
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Whether a case below `case` already broke `rule` (shrinking `case` is then wasted).
+    fn found_lower(&self, case: u32, rule: Rule) -> bool {
+        self.failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .range(..case)
+            .any(|(_, r)| *r == rule)
+    }
+}
+
 impl PropOutcome {
+    /// The first failure (the lowest failing case), if any.
+    pub fn first(&self) -> Option<&Found> {
+        self.found.first()
+    }
+
     pub fn cases_per_second(&self) -> f64 {
         self.cases_run as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
@@ -134,9 +219,12 @@ struct Shared {
     steps: AtomicU64,
     failures: AtomicU32,
     shrink_runs: AtomicU32,
-    /// The lowest failing case so far (`u32::MAX`: none). Cases after it are not played, so the
-    /// failure reported is the lowest failing case whatever the number of jobs.
+    /// The last case to play (`u32::MAX`: all): the case where the `max_failures`-th distinct
+    /// rule broke, in case order. Cases after it are not played, so the failures reported are
+    /// the lowest failing cases whatever the number of jobs.
     stop_at: AtomicU32,
+    /// Every failing case seen, with the rule it broke first.
+    failing: Mutex<BTreeMap<u32, Rule>>,
     found: Mutex<Vec<Found>>,
     /// The case during which the target was found gone (it exited or hangs), and why.
     stopped: Mutex<Option<(u32, TargetError)>>,
@@ -160,8 +248,8 @@ fn case_rng(run_seed: u64, case: u32) -> TestRng {
     TestRng::from_seed(RngAlgorithm::ChaCha, &key)
 }
 
-/// Runs `config.cases` random histories against the target; stops at the first broken rule and
-/// shrinks it.
+/// Runs `config.cases` random histories against the target; stops once `config.max_failures`
+/// distinct rules broke (the first, by default), and shrinks each.
 pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcome, HarnessError> {
     let concurrent = config.concurrency > 1;
     let jobs = config.jobs.max(1);
@@ -195,6 +283,7 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
         failures: AtomicU32::new(0),
         shrink_runs: AtomicU32::new(0),
         stop_at: AtomicU32::new(u32::MAX),
+        failing: Mutex::new(BTreeMap::new()),
         found: Mutex::new(Vec::new()),
         stopped: Mutex::new(None),
         coverage: Mutex::new(Coverage::default()),
@@ -226,7 +315,8 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
                     // history at a time runs fastest on a current-thread runtime.
                     let runtime =
                         crate::runtime().map_err(|e| HarnessError::Simulator(e.to_string()))?;
-                    let harness = runtime.block_on(Harness::start(choice, config.seed))?;
+                    let harness =
+                        runtime.block_on(Harness::start_job(choice, config.seed, 1, worker + 1))?;
                     player.play_cases(&harness, &runtime, None);
                     runtime.block_on(harness.stop());
                     Ok(())
@@ -258,22 +348,43 @@ pub fn run_prop(choice: &TargetChoice, config: &PropConfig) -> Result<PropOutcom
             during: format!("history {}", case + 1),
             results: Vec::new(),
             played: shared.cases.load(Ordering::SeqCst) as usize,
-            planned: config.cases as usize,
+            planned: config.case_numbers().len(),
         })));
     }
     let elapsed = started.elapsed();
-    let found = shared
-        .found
-        .into_inner()
+    let stop_at = shared.stop_at.load(Ordering::SeqCst);
+    let mut all = shared.found.into_inner().unwrap_or_else(|p| p.into_inner());
+    all.sort_by_key(|f| f.case);
+    let mut found: Vec<Found> = Vec::new();
+    for mut f in all {
+        let Some(rule) = f.rule() else { continue };
+        // 1-based case numbers; `stop_at` is 0-based.
+        if f.case > stop_at.saturating_add(1) || found.iter().any(|g| g.rule() == Some(rule)) {
+            continue;
+        }
+        if found.len() as u32 >= config.max_failures.max(1) {
+            break;
+        }
+        f.written_to = write_found(&config.out, &f.scenario).ok();
+        found.push(f);
+    }
+    let failing_cases = shared
+        .failing
+        .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .min_by_key(|f| f.case)
-        .map(|mut found| {
-            found.written_to = write_found(&config.out, &found.scenario).ok();
-            found
-        });
+        .range(..=stop_at)
+        .count() as u32;
+    // A run that stopped early counts the cases up to its last failure (other jobs may have
+    // played a few more meanwhile: they are not part of the verdict).
+    let played = shared.cases.load(Ordering::SeqCst);
+    let up_to_stop = config
+        .case_numbers()
+        .iter()
+        .filter(|c| **c <= stop_at)
+        .count() as u32;
     Ok(PropOutcome {
-        cases_run: shared.cases.load(Ordering::SeqCst),
+        cases_run: played.min(up_to_stop),
+        failing_cases,
         elapsed,
         steps_run: shared.steps.load(Ordering::SeqCst),
         found,
@@ -300,7 +411,8 @@ impl Player<'_> {
         runtime: &tokio::runtime::Runtime,
         endpoint: Option<&stripe_sim::EndpointId>,
     ) {
-        for case in (self.worker as u32..self.config.cases).step_by(self.workers) {
+        let cases = self.config.case_numbers();
+        for &case in cases.iter().skip(self.worker).step_by(self.workers) {
             if case > self.shared.stop_at.load(Ordering::SeqCst) {
                 return;
             }
@@ -322,7 +434,6 @@ impl Player<'_> {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .push(found);
-                return;
             }
         }
     }
@@ -352,7 +463,8 @@ impl Player<'_> {
         let original_steps = Cell::new(0usize);
         let shrink_runs = Cell::new(0u32);
         let shrink_started = Cell::new(None::<Instant>);
-        let outcome = runner.run(&strategy, |intents: Vec<Intent>| {
+        // The verdict is kept in `rule` and `smallest`, not in what `run` returns.
+        let _ = runner.run(&strategy, |intents: Vec<Intent>| {
             if harness.target.fatal().is_some() {
                 // The target went away: play nothing more (`play_cases` reports it).
                 return Ok(());
@@ -362,12 +474,16 @@ impl Player<'_> {
             if shrinking {
                 shrink_runs.set(shrink_runs.get() + 1);
                 shared.shrink_runs.fetch_add(1, Ordering::SeqCst);
-                if shared.stop_at.load(Ordering::SeqCst) < case {
-                    // A lower case failed elsewhere: this one will not be reported.
+                let broken = rule.borrow().unwrap_or(Rule::Playable);
+                if shared.stop_at.load(Ordering::SeqCst) < case || shared.found_lower(case, broken)
+                {
+                    // Lower cases are enough, or one broke the same rule: this one will not
+                    // be reported.
                     return Ok(());
                 }
             }
-            let steps = Model::interpret(&intents, self.concurrent);
+            let steps =
+                Model::interpret_for(&intents, self.concurrent, harness.target.has_return_route());
             let seed = case_seed(config.seed, case, shrink_runs.get());
             let mut scenario = Scenario {
                 name: format!("prop_{}_{}", config.seed, case + 1),
@@ -376,22 +492,10 @@ impl Player<'_> {
                 steps,
                 ..Scenario::default()
             };
-            let result = match endpoint {
-                Some(endpoint) => runtime.block_on(play(
-                    harness,
-                    &scenario,
-                    endpoint.clone(),
-                    seed,
-                    TraceOptions::SUMMARY,
-                )),
-                None => {
-                    runtime.block_on(run_scenario_with(harness, &scenario, TraceOptions::SUMMARY))
-                }
-            };
-            if harness.target.fatal().is_some() {
+            let Some(result) = self.play_history(harness, runtime, endpoint, &scenario) else {
                 // Not a verdict on this history: the target went away under it.
                 return Ok(());
-            }
+            };
             if !shrinking {
                 shared.cases.fetch_add(1, Ordering::SeqCst);
                 shared
@@ -410,8 +514,8 @@ impl Player<'_> {
             match rule.as_ref() {
                 None => {
                     *rule = Some(failure.violation.rule);
-                    // Other workers stop before the cases after this one.
-                    shared.stop_at.fetch_min(case, Ordering::SeqCst);
+                    // Other workers stop before the cases after the last one needed.
+                    shared.failed(case, failure.violation.rule, config.max_failures);
                     shared.failures.fetch_add(1, Ordering::SeqCst);
                     original_steps.set(scenario.steps.len());
                     shrink_started.set(Some(Instant::now()));
@@ -435,14 +539,25 @@ impl Player<'_> {
             }
             Err(TestCaseError::fail(failure.violation.rule.id()))
         });
-        let (mut scenario, result) = smallest.into_inner()?;
-        if let Err(TestError::Fail(_, intents)) = outcome {
-            // proptest's minimal case: make sure the recorded one is exactly it.
-            let steps = Model::interpret(&intents, self.concurrent);
-            if steps.len() < scenario.steps.len() {
-                scenario.steps = steps;
-            }
-        }
+        let (scenario, result) = smallest.into_inner()?;
+        let broken = rule.into_inner()?;
+        // proptest shrinks the intents, which name sessions and orders by position, so removing
+        // an unrelated step often changes what a later one means and is rejected. Removing
+        // steps of the written scenario (whose steps name objects by alias) finishes the job.
+        let budget = config.max_shrink_iters.saturating_sub(shrink_runs.get());
+        let (scenario, result) = self.drop_unrelated_steps(
+            harness,
+            runtime,
+            endpoint,
+            (scenario, result),
+            broken,
+            budget,
+            |scenario| {
+                shrink_runs.set(shrink_runs.get() + 1);
+                shared.shrink_runs.fetch_add(1, Ordering::SeqCst);
+                scenario.seed = Some(case_seed(config.seed, case, shrink_runs.get()));
+            },
+        );
         Some(Found {
             case: case + 1,
             original_steps: original_steps.get(),
@@ -455,6 +570,71 @@ impl Player<'_> {
                 .unwrap_or_default(),
             shrink_runs: shrink_runs.get(),
         })
+    }
+}
+
+impl Player<'_> {
+    /// Plays one history; `None` when the target went away under it (no verdict).
+    fn play_history(
+        &self,
+        harness: &Harness,
+        runtime: &tokio::runtime::Runtime,
+        endpoint: Option<&stripe_sim::EndpointId>,
+        scenario: &Scenario,
+    ) -> Option<ScenarioResult> {
+        let result = match endpoint {
+            Some(endpoint) => runtime.block_on(play(
+                harness,
+                scenario,
+                endpoint.clone(),
+                scenario.seed.unwrap_or_default(),
+                TraceOptions::SUMMARY,
+            )),
+            None => runtime.block_on(run_scenario_with(harness, scenario, TraceOptions::SUMMARY)),
+        };
+        harness.target.fatal().is_none().then_some(result)
+    }
+
+    /// Removes, one at a time, every step whose absence still breaks `broken`, until none can
+    /// go (at most `budget` plays). A step another one needs (the order a link is opened for,
+    /// a hold before its release) cannot go: without it the history breaks another rule or
+    /// none. `reseed` gives each candidate fresh ids, as every play needs.
+    #[allow(clippy::too_many_arguments)]
+    fn drop_unrelated_steps(
+        &self,
+        harness: &Harness,
+        runtime: &tokio::runtime::Runtime,
+        endpoint: Option<&stripe_sim::EndpointId>,
+        (mut smallest, mut result): (Scenario, ScenarioResult),
+        broken: Rule,
+        mut budget: u32,
+        reseed: impl Fn(&mut Scenario),
+    ) -> (Scenario, ScenarioResult) {
+        let mut removed_one = true;
+        while removed_one {
+            removed_one = false;
+            // From the end: late steps depend on early ones, never the other way round.
+            let mut index = smallest.steps.len();
+            while index > 0 && budget > 0 && smallest.steps.len() > 1 {
+                index -= 1;
+                budget -= 1;
+                let mut candidate = smallest.clone();
+                candidate.steps.remove(index);
+                reseed(&mut candidate);
+                let Some(played) = self.play_history(harness, runtime, endpoint, &candidate) else {
+                    return (smallest, result);
+                };
+                if played
+                    .failure
+                    .as_ref()
+                    .is_some_and(|f| f.violation.rule == broken)
+                {
+                    (smallest, result) = (candidate, played);
+                    removed_one = true;
+                }
+            }
+        }
+        (smallest, result)
     }
 }
 
@@ -475,6 +655,7 @@ fn progress(shared: &Shared, config: &PropConfig, started: Instant, done: &Atomi
         Duration::from_secs(5)
     };
     let mut last = Instant::now() - interval;
+    let total = config.case_numbers().len().max(1);
     loop {
         let finished = done.load(Ordering::SeqCst);
         if finished || last.elapsed() >= interval {
@@ -482,13 +663,12 @@ fn progress(shared: &Shared, config: &PropConfig, started: Instant, done: &Atomi
             let cases = shared.cases.load(Ordering::SeqCst);
             let rate = cases as f64 / started.elapsed().as_secs_f64().max(1e-9);
             let width = 30usize;
-            let filled = ((cases as usize * width) / config.cases.max(1) as usize).min(width);
+            let filled = ((cases as usize * width) / total).min(width);
             let shrinking = shared.shrink_runs.load(Ordering::SeqCst);
             let mut line = format!(
-                "[{}{}] {cases}/{} cases  {rate:.1}/s  {} failures",
+                "[{}{}] {cases}/{total} cases  {rate:.1}/s  {} failures",
                 "#".repeat(filled),
                 "-".repeat(width - filled),
-                config.cases,
                 shared.failures.load(Ordering::SeqCst)
             );
             if shrinking > 0 {

@@ -331,6 +331,8 @@ pub struct Model {
     /// Other histories share the simulator and its clock: nothing here may depend on time not
     /// moving behind this history's back.
     concurrent: bool,
+    /// The target has a return route (else `capture` steps are left out).
+    return_route: bool,
 }
 
 fn pick<T: Copy>(items: &[T], index: u8) -> T {
@@ -340,8 +342,14 @@ fn pick<T: Copy>(items: &[T], index: u8) -> T {
 impl Model {
     /// Interprets intents into the steps of a valid history.
     pub fn interpret(intents: &[Intent], concurrent: bool) -> Vec<Step> {
+        Model::interpret_for(intents, concurrent, true)
+    }
+
+    /// [`Model::interpret`] for a target with or without a return route.
+    pub fn interpret_for(intents: &[Intent], concurrent: bool, return_route: bool) -> Vec<Step> {
         let mut model = Model {
             concurrent,
+            return_route,
             ..Model::default()
         };
         let mut steps = Vec::new();
@@ -633,7 +641,7 @@ impl Model {
                     return;
                 }
                 self.holding = false;
-                let (order, seed) = match order % 3 {
+                let (order_word, seed) = match order % 3 {
                     0 => (None, None),
                     1 => (Some(ReleaseOrderWord::Reverse), None),
                     _ => (Some(ReleaseOrderWord::Shuffle), Some(order as u64)),
@@ -643,12 +651,15 @@ impl Model {
                     3 => Some(DuplicateMode::Sequential),
                     _ => None,
                 };
+                // A quarter of the releases send everything at once, as after an outage.
+                let parallel = (order / 3) % 4 == 3;
                 steps.push(Step::Release(Release {
-                    order,
+                    order: order_word,
                     events: None,
                     seed,
                     duplicate,
                     keep_holding: false,
+                    parallel,
                 }));
             }
             Intent::Fault { kind, event } => {
@@ -688,6 +699,9 @@ impl Model {
                 steps.push(Step::Forge(forge));
             }
             Intent::Capture { session } => {
+                if !self.return_route {
+                    return;
+                }
                 let Some(index) = self.choose(session, |_| true) else {
                     return;
                 };
@@ -726,9 +740,11 @@ impl Model {
                 if paid.is_some() {
                     self.apply(&Intent::Refund { session, kind: 0 }, steps);
                 }
+                // Released in reverse, one at a time or (for half the cards' picks) all at once:
+                // the refund's handler then races the payment's.
                 self.apply(
                     &Intent::Release {
-                        order: 1,
+                        order: if (card / 4) % 2 == 1 { 10 } else { 1 },
                         duplicate: 0,
                     },
                     steps,

@@ -11,10 +11,7 @@ use crate::scenario::Scenario;
 /// The target's name as reports show it.
 pub fn target_name(choice: &TargetChoice) -> String {
     match choice {
-        TargetChoice::Reference(None) => "reference target".to_string(),
-        TargetChoice::Reference(Some(defect)) => {
-            format!("reference target (defect {})", defect.name())
-        }
+        TargetChoice::Reference(reference) => reference.name(),
         TargetChoice::File(file) => file.name.clone().unwrap_or_else(|| "target".to_string()),
     }
 }
@@ -88,7 +85,7 @@ pub fn prop_report(
     let mut report = Report::new(ReportKind::Prop, header);
     let seed = report.header.seed;
     report.totals.played = u64::from(outcome.cases_run);
-    report.totals.failed = replayed.len() as u64;
+    report.totals.failed = u64::from(outcome.failing_cases).max(replayed.len() as u64);
     report.totals.passed = report.totals.played.saturating_sub(report.totals.failed);
     report.count_checks(&outcome.coverage.tally, None);
     for row in &mut report.rules {

@@ -74,6 +74,10 @@ pub struct Totals {
     pub played: u64,
     pub passed: u64,
     pub failed: u64,
+    /// Scenarios not played: they need a route the app does not have (counted apart from
+    /// `played`).
+    #[serde(default)]
+    pub skipped: u64,
     /// Rule checks made, across everything played.
     pub checks_passed: u64,
     pub checks_failed: u64,
@@ -108,6 +112,9 @@ pub struct ScenarioReport {
     pub rule: String,
     pub seed: u64,
     pub passed: bool,
+    /// Why it was not played, when it was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     pub duration_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<FailureReport>,
@@ -191,6 +198,11 @@ impl Report {
 
     /// Adds a played scenario: its verdict, its checks and its trace.
     pub fn add_scenario(&mut self, result: &ScenarioResult, group: String, replay: String) {
+        if result.was_skipped() {
+            self.totals.skipped += 1;
+            self.list_scenario(result, group, replay);
+            return;
+        }
         self.totals.played += 1;
         if result.passed() {
             self.totals.passed += 1;
@@ -211,6 +223,7 @@ impl Report {
             rule: result.rule.clone(),
             seed: result.seed,
             passed: result.passed(),
+            skipped: result.skipped.clone(),
             duration_ms: u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX),
             failure: result.failure.as_ref().map(|f| FailureReport {
                 rule: f.violation.rule,
@@ -283,6 +296,7 @@ impl Report {
             merged.totals.played += part.totals.played;
             merged.totals.passed += part.totals.passed;
             merged.totals.failed += part.totals.failed;
+            merged.totals.skipped += part.totals.skipped;
             merged.totals.checks_passed += part.totals.checks_passed;
             merged.totals.checks_failed += part.totals.checks_failed;
             for row in &part.rules {

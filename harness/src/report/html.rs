@@ -10,7 +10,8 @@ use crate::report::markdown::thousands;
 use crate::rules::scope_words;
 use crate::trace::{clock_time, one_line, StepTrace};
 
-/// HTML-escapes text (element content and quoted attributes).
+/// Escapes text for HTML and XML alike (element content and quoted attributes): `& < > " '`,
+/// and control characters, which XML 1.0 allows nowhere, as U+FFFD.
 pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -20,6 +21,7 @@ pub(crate) fn esc(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -107,11 +109,16 @@ pub fn html(report: &Report) -> String {
     row(
         "result",
         format!(
-            "{} {what}: {} passed, <span class=\"{}\">{} failed</span>; {} rule checks, {} failed",
+            "{} {what}: {} passed, <span class=\"{}\">{} failed</span>{}; {} rule checks, {} failed",
             thousands(t.played),
             thousands(t.passed),
             if t.failed > 0 { "failed" } else { "" },
             thousands(t.failed),
+            if t.skipped > 0 {
+                format!(", {} skipped", thousands(t.skipped))
+            } else {
+                String::new()
+            },
             thousands(t.checks_passed + t.checks_failed),
             thousands(t.checks_failed)
         ),

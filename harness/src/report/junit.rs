@@ -6,24 +6,8 @@
 use std::fmt::Write as _;
 
 use crate::report::data::{Report, ReportKind, ScenarioReport};
+use crate::report::html::esc as xml_escape;
 use crate::report::lines::evidence_of;
-
-/// Escapes text for XML attributes and content.
-pub(crate) fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            // XML 1.0 allows no other control characters, even escaped.
-            c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The report as JUnit XML.
 pub fn junit(report: &Report) -> String {
@@ -41,14 +25,19 @@ pub fn junit(report: &Report) -> String {
         ReportKind::Run => "scenarios",
         ReportKind::Prop => "properties",
     };
+    let skipped = report
+        .scenarios
+        .iter()
+        .filter(|s| s.skipped.is_some())
+        .count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"stripe-harness\" tests=\"{tests}\" failures=\"{failures}\" time=\"{time:.3}\">"
+        "<testsuites name=\"stripe-harness\" tests=\"{tests}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{time:.3}\">"
     );
     let _ = writeln!(
         out,
-        "  <testsuite name=\"{suite}\" tests=\"{tests}\" failures=\"{failures}\" time=\"{time:.3}\" timestamp=\"{}\">",
+        "  <testsuite name=\"{suite}\" tests=\"{tests}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{time:.3}\" timestamp=\"{}\">",
         xml_escape(&report.header.date)
     );
     out.push_str("    <properties>\n");
@@ -112,6 +101,14 @@ fn scenario_case(scenario: &ScenarioReport, classname: &str, name: &str, out: &m
         xml_escape(name),
         scenario.duration_ms as f64 / 1000.0
     );
+    if let Some(reason) = &scenario.skipped {
+        let _ = writeln!(
+            out,
+            "><skipped message=\"{}\"/></testcase>",
+            xml_escape(reason)
+        );
+        return;
+    }
     let Some(f) = &scenario.failure else {
         out.push_str("/>\n");
         return;
@@ -191,4 +188,81 @@ fn prop_cases(report: &Report, out: &mut String) -> (usize, usize) {
         }
     }
     (tests, failures)
+}
+
+/// JUnit files merged by [`merge_junit`], with their counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergedJunit {
+    pub xml: String,
+    pub tests: usize,
+    pub failures: usize,
+    pub skipped: usize,
+}
+
+/// The value of `name="…"` in an XML start tag.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let end = tag[start..].find('"')? + start;
+    Some(tag[start..end].to_string())
+}
+
+/// Several JUnit files written by this harness (the partitions of one run) as one: the test
+/// cases of all, the counts summed, the first file's properties (its `partition` left out).
+pub fn merge_junit(files: &[String]) -> Result<MergedJunit, String> {
+    let (mut tests, mut failures, mut skipped, mut time) = (0usize, 0usize, 0usize, 0f64);
+    let mut cases = String::new();
+    let mut properties = String::new();
+    let mut suite_name = String::from("scenarios");
+    for (index, text) in files.iter().enumerate() {
+        let not_ours = || format!("JUnit file {} was not written by stripe-harness", index + 1);
+        let suite_at = text.find("<testsuite ").ok_or_else(not_ours)?;
+        let suite_tag =
+            &text[suite_at..suite_at + text[suite_at..].find('>').ok_or_else(not_ours)?];
+        let number = |name: &str| {
+            attribute(suite_tag, name)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        tests += number("tests") as usize;
+        failures += number("failures") as usize;
+        skipped += number("skipped") as usize;
+        time += number("time");
+        if index == 0 {
+            suite_name = attribute(suite_tag, "name").unwrap_or(suite_name);
+        }
+        let props_end =
+            text.find("</properties>\n").ok_or_else(not_ours)? + "</properties>\n".len();
+        let suite_end = text.rfind("  </testsuite>").ok_or_else(not_ours)?;
+        if props_end > suite_end {
+            return Err(not_ours());
+        }
+        cases.push_str(&text[props_end..suite_end]);
+        if index == 0 {
+            let props_start = text.find("    <properties>\n").ok_or_else(not_ours)?;
+            properties = text[props_start..props_end]
+                .lines()
+                .filter(|l| !l.contains("name=\"partition\""))
+                .map(|l| format!("{l}\n"))
+                .collect();
+        }
+    }
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        xml,
+        "<testsuites name=\"stripe-harness\" tests=\"{tests}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{time:.3}\">"
+    );
+    let _ = writeln!(
+        xml,
+        "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{time:.3}\">",
+        xml_escape(&suite_name)
+    );
+    xml.push_str(&properties);
+    xml.push_str(&cases);
+    xml.push_str("  </testsuite>\n</testsuites>\n");
+    Ok(MergedJunit {
+        xml,
+        tests,
+        failures,
+        skipped,
+    })
 }

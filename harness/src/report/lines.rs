@@ -140,13 +140,20 @@ pub fn evidence_of(failed_step: usize, trace: &[StepTrace]) -> String {
 /// The block printed for one scenario.
 pub fn describe(result: &ScenarioResult, run_seed: u64, target_args: &str) -> String {
     let mut out = String::new();
-    let verdict = if result.passed() { "PASS" } else { "FAIL" };
+    let verdict = match (result.passed(), &result.skipped) {
+        (_, Some(_)) => "SKIP",
+        (true, None) => "PASS",
+        (false, None) => "FAIL",
+    };
     let _ = writeln!(
         out,
         "{verdict}  {:<48} {:>7.2}s",
         result.name,
         result.duration.as_secs_f64()
     );
+    if let Some(reason) = &result.skipped {
+        let _ = writeln!(out, "      skipped:  {reason}");
+    }
     if let Some(failure) = &result.failure {
         let _ = writeln!(
             out,
@@ -180,26 +187,42 @@ pub fn describe(result: &ScenarioResult, run_seed: u64, target_args: &str) -> St
 }
 
 pub fn summary(results: &[ScenarioResult], seed: u64) -> String {
-    let failed = results.iter().filter(|r| !r.passed()).count();
-    let passed = results.len() - failed;
+    let (passed, failed, skipped) = counts(results);
     let secs: f64 = results.iter().map(|r| r.duration.as_secs_f64()).sum();
     // The count line stands alone so that CI log readers recognise it.
     format!(
-        "{} scenarios in {secs:.1}s, seed {seed}\n{passed} passed, {failed} failed",
-        results.len()
+        "{} scenarios in {secs:.1}s, seed {seed}\n{passed} passed, {failed} failed{}",
+        results.len(),
+        skipped_words(skipped)
     )
+}
+
+/// (passed, failed, skipped).
+fn counts(results: &[ScenarioResult]) -> (usize, usize, usize) {
+    let skipped = results.iter().filter(|r| r.was_skipped()).count();
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    (results.len() - failed - skipped, failed, skipped)
+}
+
+/// `, 2 skipped` (nothing when none was).
+fn skipped_words(skipped: usize) -> String {
+    if skipped == 0 {
+        String::new()
+    } else {
+        format!(", {skipped} skipped")
+    }
 }
 
 /// The summary of a run that stopped because its target went away (the reason itself, with the
 /// target's last lines, is printed once, after it).
 pub fn stopped_summary(stopped: &crate::Stopped, seed: u64) -> String {
     let results = &stopped.results;
-    let failed = results.iter().filter(|r| !r.passed()).count();
-    let passed = results.len() - failed;
+    let (passed, failed, skipped) = counts(results);
     let secs: f64 = results.iter().map(|r| r.duration.as_secs_f64()).sum();
     format!(
-        "{} of {} scenarios in {secs:.1}s, seed {seed}\n{passed} passed, {failed} failed, {} not played: the run stopped during {}",
+        "{} of {} scenarios in {secs:.1}s, seed {seed}\n{passed} passed, {failed} failed{}, {} not played: the run stopped during {}",
         results.len(),
+        skipped_words(skipped),
         stopped.planned,
         stopped.planned.saturating_sub(results.len()),
         stopped.during

@@ -58,10 +58,15 @@ pub fn markdown(report: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "| result | {} {what}: {} passed, {} failed; {} rule checks, {} failed |",
+        "| result | {} {what}: {} passed, {} failed{}; {} rule checks, {} failed |",
         thousands(t.played),
         thousands(t.passed),
         thousands(t.failed),
+        if t.skipped > 0 {
+            format!(", {} skipped", thousands(t.skipped))
+        } else {
+            String::new()
+        },
         thousands(t.checks_passed + t.checks_failed),
         thousands(t.checks_failed)
     );

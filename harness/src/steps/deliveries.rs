@@ -20,8 +20,12 @@ const FABRICATED_EVENT: &str = "evt_forged000000000000000000";
 /// An unreachable URL (the discard port) for `endpoint_down`.
 const UNREACHABLE: &str = "http://127.0.0.1:9/unreachable";
 
-/// `release`: sends held deliveries, the listed event types first, then the rest in `order`.
-pub(super) async fn release(h: &Harness, world: &World, r: &Release) -> StepResult {
+/// `release`: sends held deliveries, the listed event types first, then the rest in `order`
+/// (all at once with `parallel`).
+pub(super) async fn release(h: &Harness, world: &mut World, r: &Release) -> StepResult {
+    if r.parallel && !world.endpoint_down && !world.shared {
+        return release_parallel(h, world, r).await;
+    }
     if let Some(types) = &r.events {
         let held: Vec<(EventType, EventId)> = h
             .sim
@@ -62,6 +66,136 @@ pub(super) async fn release(h: &Harness, world: &World, r: &Release) -> StepResu
             .await?;
     }
     Ok(())
+}
+
+/// `release = { parallel = true }`: every held delivery (or those of the listed event types)
+/// reaches the target at once, each on its own connection, genuinely signed for its endpoint,
+/// as when Stripe's retries arrive together after an outage.
+///
+/// The simulator's delivery log sends one at a time in this harness (arrival order must be
+/// reproducible everywhere else), so the burst is sent as one-off deliveries, and the log's
+/// records follow what the target answered: those it accepted are delivered to a local sink
+/// (each event reaches the target once, as from Stripe), those it refused fail once against an
+/// unreachable address, so Stripe's retry schedule brings them back to the target.
+async fn release_parallel(h: &Harness, world: &mut World, r: &Release) -> StepResult {
+    let held: Vec<(EventType, EventId)> = h
+        .sim
+        .deliveries_since(world.deliveries_mark)
+        .into_iter()
+        .filter(|d| d.status == RecordStatus::Held && d.endpoint_id == world.endpoint_id)
+        .map(|d| (d.event_type, d.event_id))
+        .collect();
+    let mut burst: Vec<(EventType, EventId)> = match &r.events {
+        Some(types) => {
+            let mut chosen = Vec::new();
+            for t in types {
+                let found: Vec<_> = held.iter().filter(|(et, _)| et == t).cloned().collect();
+                if found.is_empty() {
+                    return Err(format!("no held delivery of a {t} event to release").into());
+                }
+                chosen.extend(found);
+            }
+            chosen
+        }
+        None => held.clone(),
+    };
+    if r.order == Some(stripe_sim::ReleaseOrderWord::Reverse) && r.events.is_none() {
+        burst.reverse();
+    }
+    let copies = if r.duplicate.is_some() { 2 } else { 1 };
+    let sends = burst
+        .iter()
+        .flat_map(|(_, id)| std::iter::repeat_n(id.clone(), copies))
+        .map(|id| {
+            h.sim.deliver(Delivery {
+                to: DeliveryTarget::Endpoint(world.endpoint_id.clone()),
+                body: DeliveryBody::Event(id),
+                forgery: None,
+            })
+        })
+        .collect::<Vec<_>>();
+    let answers = join_all(sends).await;
+    let mut accepted: Vec<EventId> = Vec::new();
+    let mut refused: Vec<EventId> = Vec::new();
+    for ((event_type, id), answers) in burst.iter().zip(answers.chunks(copies)) {
+        let mut ok = false;
+        for answer in answers {
+            let attempt = answer.as_ref().map_err(|e| e.message.clone())?;
+            world
+                .recorder
+                .released(id.as_str(), event_type.as_str(), attempt);
+            ok |= attempt.delivered();
+        }
+        if ok {
+            accepted.push(id.clone());
+        } else {
+            refused.push(id.clone());
+        }
+    }
+    let sink = crate::sink::Sink::start()
+        .await
+        .map_err(|e| format!("no local sink for the delivery log: {e}"))?;
+    // Faults wait for deliveries that reach the target, not for the log's copies.
+    let faults = h.sim.faults();
+    h.sim.clear_faults();
+    for (ids, url) in [
+        (accepted, sink.url.clone()),
+        (refused, UNREACHABLE.to_string()),
+    ] {
+        if ids.is_empty() {
+            continue;
+        }
+        point_endpoint(h, world, url).await?;
+        h.sim
+            .release(SimRelease {
+                order: ReleaseOrder::Events(ids),
+                resume: false,
+                ..SimRelease::default()
+            })
+            .await?;
+    }
+    point_endpoint(h, world, h.target.webhook_url()).await?;
+    h.sim.add_faults(faults)?;
+    // The log's copies never reached the target: not part of the trace.
+    world
+        .recorder
+        .skip_attempts(h, world.deliveries_mark, &world.endpoint_id);
+    if !r.keep_holding {
+        h.sim
+            .release(SimRelease {
+                order: ReleaseOrder::from_word(r.order.unwrap_or_default(), r.seed),
+                duplicate: r.duplicate,
+                resume: true,
+                ..SimRelease::default()
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Polls every future until all are done, on the caller's task: the requests of a burst run
+/// at once without spawning (the simulator handle is borrowed).
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }
 
 /// `fault`: the next matching deliveries go wrong.
@@ -145,19 +279,35 @@ pub(super) async fn endpoint_down(h: &Harness, world: &mut World) -> StepResult 
     Ok(())
 }
 
-/// `endpoint_up`: the endpoint reaches the target again.
+/// `endpoint_up`: the endpoint reaches the target again. If the outage lasted long enough for
+/// Stripe to disable the endpoint, it is re-enabled too, as the team fixing the outage does in
+/// the dashboard (the events Stripe sent nowhere meanwhile are resent at convergence).
 pub(super) async fn endpoint_up(h: &Harness, world: &mut World) -> StepResult {
-    point_endpoint(h, world, h.target.webhook_url()).await?;
+    let disabled = h
+        .sim
+        .webhook_endpoints()
+        .into_iter()
+        .any(|e| e.id == world.endpoint_id && e.status == "disabled");
+    let mut params = vec![("url", h.target.webhook_url())];
+    if disabled {
+        params.push(("disabled", "false".to_string()));
+        world.endpoint_was_disabled = true;
+    }
+    update_endpoint(h, world, &params).await?;
     world.endpoint_down = false;
     Ok(())
 }
 
 async fn point_endpoint(h: &Harness, world: &World, url: String) -> StepResult {
+    update_endpoint(h, world, &[("url", url)]).await
+}
+
+async fn update_endpoint(h: &Harness, world: &World, params: &[(&str, String)]) -> StepResult {
     api_ok(
         h,
         reqwest::Method::POST,
         &format!("/v1/webhook_endpoints/{}", world.endpoint_id),
-        &[("url", url)],
+        params,
     )
     .await?;
     Ok(())

@@ -22,6 +22,8 @@ use crate::state::ObservedOrder;
 use crate::target::TargetError;
 use crate::world::World;
 
+pub(crate) use orders::POLL_EVERY;
+
 /// How long deliveries may take to settle after a step before the target counts as hung.
 pub(crate) const SETTLE: Duration = Duration::from_secs(20);
 
@@ -117,9 +119,14 @@ pub(crate) async fn run_step(h: &Harness, world: &mut World, step: &Step) -> Ste
     }
 }
 
-/// Waits until the deliveries the step caused have settled.
+/// Waits until the deliveries the step caused have settled (and then `[observe].settle_ms`,
+/// for apps that apply webhooks in the background after answering them).
 pub(crate) async fn settle(h: &Harness) -> StepResult {
     if h.sim.wait_for_deliveries_so_far(SETTLE).await {
+        let pause = h.target.file.observe.settle();
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
         Ok(())
     } else {
         Err(Stop::CannotPlay(format!(

@@ -174,6 +174,27 @@ impl Control {
 
     /// Sends the held deliveries in `release.order`, one after the other (each awaited, so the
     /// receiver sees exactly that order) or all at once. Returns the records released.
+    ///
+    /// ```
+    /// use stripe_sim::{DeliveryMode, DuplicateMode, Release, ReleaseOrder, Simulator};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sim = Simulator::builder().seed(1).start().await?;
+    /// sim.set_delivery_mode(DeliveryMode::Hold);
+    /// // … a payment happens; its events wait …
+    /// let released = sim
+    ///     .release(Release {
+    ///         order: ReleaseOrder::Reverse,               // newest first
+    ///         duplicate: Some(DuplicateMode::Sequential), // and each one twice
+    ///         resume: true,                               // then deliver at once again
+    ///         ..Release::default()
+    ///     })
+    ///     .await?;
+    /// assert!(released.is_empty(), "nothing was held yet");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn release(&self, release: Release) -> ApiResult<Vec<DeliveryRecord>> {
         let jobs = self
             .shared
@@ -203,6 +224,24 @@ impl Control {
     /// Applies `fault` to the next matching delivery attempts, after checking that it means
     /// something (a count of at least one, a delay with its duration, an event type that
     /// exists, an endpoint that exists).
+    ///
+    /// ```
+    /// use stripe_sim::{Fault, FaultKind, Forgery, Simulator};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sim = Simulator::builder().seed(1).start().await?;
+    /// // The next checkout.session.completed attempt is signed too long ago: a replay.
+    /// sim.add_fault(Fault {
+    ///     event_type: Some("checkout.session.completed".into()),
+    ///     ..Fault::new(Forgery::Stale)
+    /// })?;
+    /// // A fault that could never apply is an error, not a silent no-op.
+    /// let typo = Fault { event_type: Some("checkout.sesion.completed".into()), ..Fault::new(FaultKind::Drop) };
+    /// assert!(sim.add_fault(typo).unwrap_err().message.starts_with("No event type matches"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn add_fault(&self, fault: Fault) -> ApiResult<()> {
         self.add_faults(vec![fault])
     }
@@ -267,7 +306,7 @@ impl Control {
                             .ok_or_else(|| ApiError::no_such("event", id, "event_id"))?;
                         match endpoint_id {
                             Some(endpoint) => store.event_body(id, endpoint).unwrap_or_default(),
-                            None => event.to_json(None),
+                            None => store.event_json(event, None),
                         }
                     }
                     DeliveryBody::Json(value) => serde_json::to_vec(value).unwrap_or_default(),

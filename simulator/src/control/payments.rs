@@ -10,6 +10,7 @@ use crate::payment::{Buyer, PaymentMethodInput};
 use crate::resources::event::EventType;
 use crate::store::Ctx;
 use crate::typed_ids::{EventId, PaymentLinkId, SessionId};
+use crate::versions::{self, ApiVersion};
 
 impl Control {
     /// A buyer opening a payment link with an optional `client_reference_id` (dropped silently
@@ -64,9 +65,30 @@ impl Control {
         })
     }
 
-    /// Any object by id (`cs_…`, `pi_…`, `ch_…`, `evt_…`, …), as `GET /v1/…` renders it.
+    /// Any object by id (`cs_…`, `pi_…`, `ch_…`, `evt_…`, …), as `GET /v1/…` renders it at the
+    /// account's default API version.
     pub fn object(&self, id: &str) -> Option<Value> {
-        self.shared.with_store(|store, _| store.render_by_id(id))
+        self.object_at(id, self.shared.config.default_version())
+    }
+
+    /// Any object by id, as `GET /v1/…` renders it at `version`.
+    pub fn object_at(&self, id: &str, version: ApiVersion) -> Option<Value> {
+        self.shared.with_store(|store, _| {
+            let mut value = store.render_by_id(id)?;
+            versions::render(&mut value, version, store);
+            Some(value)
+        })
+    }
+
+    /// An error answer with the objects it carries (`payment_intent`, `payment_method`)
+    /// rendered at `version`.
+    pub(crate) fn error_at(&self, mut error: ApiError, version: ApiVersion) -> ApiError {
+        self.shared.with_store(|store, _| {
+            for value in error.extra.values_mut() {
+                versions::render(value, version, store);
+            }
+        });
+        error
     }
 
     /// Every event so far, oldest first.
@@ -99,13 +121,12 @@ impl Control {
         })
     }
 
-    /// An event's `data.object`, as it was when the event happened.
+    /// An event's `data.object`, as it was when the event happened (at the event's version).
     pub fn event_object(&self, id: &EventId) -> Option<Value> {
         self.shared.with_store(|store, _| {
-            store
-                .events
-                .get(id)
-                .and_then(|e| serde_json::from_str(e.object.get()).ok())
+            let event = store.events.get(id)?;
+            let mut value = store.event_value(event, None);
+            Some(value["data"]["object"].take())
         })
     }
 

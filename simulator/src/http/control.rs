@@ -17,10 +17,11 @@ use serde_json::{json, Value};
 use crate::control::{parse_id, Control};
 use crate::error::{ApiError, ApiResult};
 use crate::form::{self, FormError, FormValue};
-use crate::http::request::authenticate;
+use crate::http::request::{authenticate, requested_version};
 use crate::payment::{Buyer, CardInput, PaymentMethodInput};
 use crate::shared::Shared;
 use crate::typed_ids::{PaymentLinkId, SessionId};
+use crate::versions::ApiVersion;
 
 pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     let protected = Router::new()
@@ -160,6 +161,12 @@ pub(crate) fn control(shared: &Arc<Shared>) -> Control {
     Control::new(shared.clone())
 }
 
+/// The API version an answer carrying Stripe objects is rendered at: the request's
+/// `Stripe-Version` (an SDK's `rawRequest` sends its own), or the account's default.
+fn version(shared: &Shared, headers: &HeaderMap) -> ApiResult<ApiVersion> {
+    Ok(requested_version(headers)?.unwrap_or_else(|| shared.config.default_version()))
+}
+
 /// `POST /_sim/checkout/sessions/{id}/pay`: pays as the hosted page would; answers the session or
 /// a 402 card error.
 async fn pay(
@@ -168,17 +175,20 @@ async fn pay(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
+    let version = version(&shared, &headers)?;
     let (method, buyer) = json_or_form_body::<PayRequest>(&headers, &body)?.method()?;
     let session = parse_id(&id, SessionId::parse, "checkout.session", "session")?;
     let control = control(&shared);
-    let paid = control.pay(&session, &method, &buyer)?;
-    rendered(&control, &paid.id)
+    let paid = control
+        .pay(&session, &method, &buyer)
+        .map_err(|e| control.error_at(e, version))?;
+    rendered(&control, &paid.id, version)
 }
 
-/// An object as the API renders it.
-fn rendered(control: &Control, id: &str) -> ApiResult<Json<Value>> {
+/// An object as the API renders it at `version`.
+fn rendered(control: &Control, id: &str, version: ApiVersion) -> ApiResult<Json<Value>> {
     control
-        .object(id)
+        .object_at(id, version)
         .map(Json)
         .ok_or_else(|| ApiError::internal(format!("{id} vanished")))
 }
@@ -198,6 +208,7 @@ async fn visit(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
+    let version = version(&shared, &headers)?;
     let request: VisitRequest = json_or_form_body(&headers, &body)?;
     let link = parse_id(&id, PaymentLinkId::parse, "payment_link", "id")?;
     let control = control(&shared);
@@ -206,7 +217,7 @@ async fn visit(
         request.client_reference_id.as_deref(),
         request.prefilled_email.as_deref(),
     )?;
-    rendered(&control, &session.id)
+    rendered(&control, &session.id, version)
 }
 
 async fn clock(State(shared): State<Arc<Shared>>) -> Json<Value> {

@@ -1,10 +1,11 @@
-//! The HTTP face of the simulator: the Stripe API at `/v1`, hosted pages at `/b` and `/c`, and
-//! the control API at `/_sim`.
+//! The HTTP face of the simulator: the Stripe API at `/v1`, hosted pages at `/b` and `/c`,
+//! receipts at `/receipts`, and the control API at `/_sim`.
 
 mod control;
 mod envelope;
 mod hosted;
 pub mod listener;
+mod receipts;
 mod request;
 mod state;
 mod v1;
@@ -26,6 +27,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .merge(v1::router(shared.clone()))
         .merge(control::router(shared.clone()))
         .merge(hosted::router())
+        .merge(receipts::router())
         .fallback(request::unknown_route);
     // Only when asked for: without --state and --max-objects a request pays nothing for it.
     let router = if shared.persist.is_some() || shared.config.retention.max_objects.is_some() {

@@ -1,5 +1,6 @@
-//! What every API request goes through: a request id, the API key check, idempotency for POSTs,
-//! and the parsing of form parameters into [`ApiRequest`].
+//! What every API request goes through: a request id, the API key check, the API version it
+//! asks for (`Stripe-Version`), idempotency for POSTs, and the parsing of form parameters into
+//! [`ApiRequest`].
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use crate::params::Params;
 use crate::resources::event::RequestMeta;
 use crate::shared::Shared;
 use crate::store::IdempotencyRecord;
+use crate::versions::{self, ApiVersion};
 
 pub const API_KEY_HEADER_HELP: &str = "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.";
 
@@ -29,12 +31,34 @@ impl From<FormError> for ApiError {
     }
 }
 
-/// A parsed API request: its parameters, its `expand[]` list and where it came from.
+/// A parsed API request: its parameters, its `expand[]` list, the API version its answer is
+/// rendered at, and where it came from.
 #[derive(Debug)]
 pub struct ApiRequest {
     pub params: Params,
     pub expand: Vec<String>,
+    pub version: ApiVersion,
     pub meta: RequestMeta,
+}
+
+/// The API version a request is answered at: its `Stripe-Version`, or the account's default.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestedVersion(pub ApiVersion);
+
+/// The version a request asks for with `Stripe-Version` (absent or empty: `None`); one Stripe
+/// never published is refused in Stripe's words.
+pub fn requested_version(headers: &HeaderMap) -> Result<Option<ApiVersion>, ApiError> {
+    match headers.get("stripe-version") {
+        None => Ok(None),
+        Some(value) => {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            versions::parse_or_invalid(text).map(Some)
+        }
+    }
 }
 
 impl FromRequest<Arc<Shared>> for ApiRequest {
@@ -46,6 +70,11 @@ impl FromRequest<Arc<Shared>> for ApiRequest {
             .get::<RequestMeta>()
             .cloned()
             .unwrap_or_default();
+        let version = req
+            .extensions()
+            .get::<RequestedVersion>()
+            .map(|v| v.0)
+            .unwrap_or_else(|| shared.config.default_version());
         let query = req.uri().query().unwrap_or_default().to_string();
         let is_json = req
             .headers()
@@ -73,6 +102,7 @@ impl FromRequest<Arc<Shared>> for ApiRequest {
         Ok(ApiRequest {
             params,
             expand,
+            version,
             meta,
         })
     }
@@ -140,16 +170,22 @@ pub fn authenticate(headers: &HeaderMap, expected: &str) -> Result<(), ApiError>
     Ok(())
 }
 
-/// Stamps `Request-Id` and `Stripe-Version`, checks the key, and makes POSTs idempotent.
+/// Stamps `Request-Id` and `Stripe-Version` (the version the answer is rendered at), checks the
+/// key and the version asked for, and makes POSTs idempotent.
 pub async fn api_layer(
     State(shared): State<Arc<Shared>>,
     mut req: Request,
     next: Next,
 ) -> Response {
     let request_id = shared.with_store(|s, _| s.request_ids.id(IdKind::Request));
-    let mut response = match authenticate(req.headers(), &shared.config.api_key) {
+    let mut version = shared.config.default_version();
+    let checked = authenticate(req.headers(), &shared.config.api_key)
+        .and_then(|()| requested_version(req.headers()));
+    let mut response = match checked {
         Err(e) => e.into_response(),
-        Ok(()) => {
+        Ok(requested) => {
+            version = requested.unwrap_or(version);
+            req.extensions_mut().insert(RequestedVersion(version));
             let key = req
                 .headers()
                 .get("idempotency-key")
@@ -171,9 +207,7 @@ pub async fn api_layer(
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert("request-id", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&shared.config.api_version) {
-        headers.insert("stripe-version", v);
-    }
+    headers.insert("stripe-version", HeaderValue::from_static(version.as_str()));
     response
 }
 

@@ -14,6 +14,7 @@ use crate::http::request::{api_layer, ApiRequest};
 use crate::params::Params;
 use crate::shared::Shared;
 use crate::store::{Ctx, ListQuery, Store};
+use crate::versions;
 
 type S = State<Arc<Shared>>;
 type Answer = ApiResult<Json<Value>>;
@@ -34,6 +35,7 @@ fn call(
         store.undo_ids_on_failure(|store| {
             let mut value = op(store, req.params, &ctx)?;
             expand::apply(store, &mut value, &req.expand)?;
+            versions::render(&mut value, req.version, store);
             Ok(Json(value))
         })
     })
@@ -99,6 +101,7 @@ pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         )
         .route("/v1/payment_intents", get(list_payment_intents))
         .route("/v1/payment_intents/{id}", get(retrieve_payment_intent))
+        .route("/v1/payment_methods/{id}", get(retrieve_payment_method))
         .route("/v1/charges", get(list_charges))
         .route("/v1/charges/{id}", get(retrieve_charge))
         .route("/v1/refunds", post(create_refund).get(list_refunds))
@@ -119,137 +122,114 @@ pub fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route_layer(middleware::from_fn_with_state(shared, api_layer))
 }
 
-async fn create_customer(State(s): S, req: ApiRequest) -> Answer {
-    call(&s, req, "customer", |st, p, c| st.create_customer(p, c))
-}
-async fn list_customers(State(s): S, req: ApiRequest) -> Answer {
-    list(&s, req, "customer", |st, q| st.list_customers(q))
-}
-async fn retrieve_customer(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    retrieve(&s, req, "customer", |st| st.retrieve_customer(&id))
-}
-async fn update_customer(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    call(&s, req, "customer", |st, p, c| {
-        st.update_customer(&id, p, c)
-    })
+// The handlers: one line each, by kind. `create` runs an operation on the request's parameters,
+// `update` the same on the object of the path's id, `list` a list operation (its `item`s listed
+// under `list:`), `retrieve` a lookup that takes only `expand[]`.
+
+macro_rules! create {
+    ($handler:ident, $returns:literal, $op:ident) => {
+        async fn $handler(State(s): S, req: ApiRequest) -> Answer {
+            call(&s, req, $returns, |st, p, c| st.$op(p, c))
+        }
+    };
 }
 
-async fn create_product(State(s): S, req: ApiRequest) -> Answer {
-    call(&s, req, "product", |st, p, c| st.create_product(p, c))
-}
-async fn list_products(State(s): S, req: ApiRequest) -> Answer {
-    list(&s, req, "product", |st, q| st.list_products(q))
-}
-async fn retrieve_product(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    retrieve(&s, req, "product", |st| st.retrieve_product(&id))
+macro_rules! update {
+    ($handler:ident, $returns:literal, $op:ident) => {
+        async fn $handler(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
+            call(&s, req, $returns, |st, p, c| st.$op(&id, p, c))
+        }
+    };
 }
 
-async fn create_price(State(s): S, req: ApiRequest) -> Answer {
-    call(&s, req, "price", |st, p, c| st.create_price(p, c))
-}
-async fn list_prices(State(s): S, req: ApiRequest) -> Answer {
-    list(&s, req, "price", |st, q| st.list_prices(q))
-}
-async fn retrieve_price(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    retrieve(&s, req, "price", |st| st.retrieve_price(&id))
-}
-
-async fn create_payment_link(State(s): S, req: ApiRequest) -> Answer {
-    call(&s, req, "payment_link", |st, p, c| {
-        st.create_payment_link(p, c)
-    })
-}
-async fn list_payment_links(State(s): S, req: ApiRequest) -> Answer {
-    list(&s, req, "payment_link", |st, q| st.list_payment_links(q))
-}
-async fn retrieve_payment_link(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    retrieve(&s, req, "payment_link", |st| st.retrieve_payment_link(&id))
-}
-async fn update_payment_link(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    call(&s, req, "payment_link", |st, p, c| {
-        st.update_payment_link(&id, p, c)
-    })
-}
-async fn payment_link_line_items(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    list(&s, req, "item", |st, q| st.payment_link_line_items(&id, q))
+macro_rules! list {
+    ($handler:ident, $item:literal, $op:ident) => {
+        async fn $handler(State(s): S, req: ApiRequest) -> Answer {
+            list(&s, req, $item, |st, q| st.$op(q))
+        }
+    };
+    ($handler:ident, $item:literal, $op:ident, by id) => {
+        async fn $handler(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
+            list(&s, req, $item, |st, q| st.$op(&id, q))
+        }
+    };
 }
 
-async fn create_session(State(s): S, req: ApiRequest) -> Answer {
-    call(&s, req, "checkout.session", |st, p, c| {
-        st.create_checkout_session(p, c)
-    })
-}
-async fn list_sessions(State(s): S, req: ApiRequest) -> Answer {
-    list(&s, req, "checkout.session", |st, q| {
-        st.list_checkout_sessions(q)
-    })
-}
-async fn retrieve_session(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    retrieve(&s, req, "checkout.session", |st| {
-        st.retrieve_checkout_session(&id)
-    })
-}
-async fn expire_session(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    call(&s, req, "checkout.session", |st, p, c| {
-        st.expire_checkout_session(&id, p, c)
-    })
-}
-async fn session_line_items(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    list(&s, req, "item", |st, q| {
-        st.checkout_session_line_items(&id, q)
-    })
+macro_rules! retrieve {
+    ($handler:ident, $returns:literal, $op:ident) => {
+        async fn $handler(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
+            retrieve(&s, req, $returns, |st| st.$op(&id))
+        }
+    };
 }
 
-async fn list_payment_intents(State(s): S, req: ApiRequest) -> Answer {
-    list(&s, req, "payment_intent", |st, q| {
-        st.list_payment_intents(q)
-    })
-}
-async fn retrieve_payment_intent(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    retrieve(&s, req, "payment_intent", |st| {
-        st.retrieve_payment_intent(&id)
-    })
-}
+create!(create_customer, "customer", create_customer);
+list!(list_customers, "customer", list_customers);
+retrieve!(retrieve_customer, "customer", retrieve_customer);
+update!(update_customer, "customer", update_customer);
 
-async fn list_charges(State(s): S, req: ApiRequest) -> Answer {
-    list(&s, req, "charge", |st, q| st.list_charges(q))
-}
-async fn retrieve_charge(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    retrieve(&s, req, "charge", |st| st.retrieve_charge(&id))
-}
+create!(create_product, "product", create_product);
+list!(list_products, "product", list_products);
+retrieve!(retrieve_product, "product", retrieve_product);
 
-async fn create_refund(State(s): S, req: ApiRequest) -> Answer {
-    call(&s, req, "refund", |st, p, c| st.create_refund(p, c))
-}
-async fn list_refunds(State(s): S, req: ApiRequest) -> Answer {
-    list(&s, req, "refund", |st, q| st.list_refunds(q))
-}
-async fn retrieve_refund(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    retrieve(&s, req, "refund", |st| st.retrieve_refund(&id))
-}
+create!(create_price, "price", create_price);
+list!(list_prices, "price", list_prices);
+retrieve!(retrieve_price, "price", retrieve_price);
 
-async fn list_events(State(s): S, req: ApiRequest) -> Answer {
-    list(&s, req, "event", |st, q| st.list_events(q))
-}
-async fn retrieve_event(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    retrieve(&s, req, "event", |st| st.retrieve_event(&id))
-}
+create!(create_payment_link, "payment_link", create_payment_link);
+list!(list_payment_links, "payment_link", list_payment_links);
+retrieve!(retrieve_payment_link, "payment_link", retrieve_payment_link);
+update!(update_payment_link, "payment_link", update_payment_link);
+list!(payment_link_line_items, "item", payment_link_line_items, by id);
 
-async fn create_webhook_endpoint(State(s): S, req: ApiRequest) -> Answer {
-    call(&s, req, "webhook_endpoint", |st, p, c| {
-        st.create_webhook_endpoint(p, c)
-    })
-}
-async fn list_webhook_endpoints(State(s): S, req: ApiRequest) -> Answer {
-    list(&s, req, "webhook_endpoint", |st, q| {
-        st.list_webhook_endpoints(q)
-    })
-}
-async fn retrieve_webhook_endpoint(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
-    retrieve(&s, req, "webhook_endpoint", |st| {
-        st.retrieve_webhook_endpoint(&id)
-    })
-}
+create!(create_session, "checkout.session", create_checkout_session);
+list!(list_sessions, "checkout.session", list_checkout_sessions);
+retrieve!(
+    retrieve_session,
+    "checkout.session",
+    retrieve_checkout_session
+);
+update!(expire_session, "checkout.session", expire_checkout_session);
+list!(session_line_items, "item", checkout_session_line_items, by id);
+
+list!(list_payment_intents, "payment_intent", list_payment_intents);
+retrieve!(
+    retrieve_payment_intent,
+    "payment_intent",
+    retrieve_payment_intent
+);
+retrieve!(
+    retrieve_payment_method,
+    "payment_method",
+    retrieve_payment_method
+);
+
+list!(list_charges, "charge", list_charges);
+retrieve!(retrieve_charge, "charge", retrieve_charge);
+
+create!(create_refund, "refund", create_refund);
+list!(list_refunds, "refund", list_refunds);
+retrieve!(retrieve_refund, "refund", retrieve_refund);
+
+list!(list_events, "event", list_events);
+retrieve!(retrieve_event, "event", retrieve_event);
+
+create!(
+    create_webhook_endpoint,
+    "webhook_endpoint",
+    create_webhook_endpoint
+);
+list!(
+    list_webhook_endpoints,
+    "webhook_endpoint",
+    list_webhook_endpoints
+);
+retrieve!(
+    retrieve_webhook_endpoint,
+    "webhook_endpoint",
+    retrieve_webhook_endpoint
+);
+
 async fn update_webhook_endpoint(State(s): S, Path(id): Path<String>, req: ApiRequest) -> Answer {
     call(&s, req, "webhook_endpoint", |st, p, _| {
         st.update_webhook_endpoint(&id, p)

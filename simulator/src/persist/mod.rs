@@ -101,6 +101,7 @@ tables! {
     "payment_intents" => payment_intents,
     "charges" => charges,
     "refunds" => refunds,
+    "payment_methods" => payment_methods,
     "webhook_endpoints" => webhook_endpoints,
     "events" => events,
     "delivery_records" => deliveries.records,

@@ -3,9 +3,10 @@
 
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::params::Metadata;
 use crate::resources::event::CreatedFilter;
+use crate::resources::payment_method::BillingDetails;
 use crate::resources::refund::Refund;
 use crate::store::{list_object, ListQuery, Store};
 use crate::table::Identified;
@@ -75,6 +76,7 @@ impl MethodDetails {
                     "brand": brand,
                     "checks": { "address_line1_check": null, "address_postal_code_check": null, "cvc_check": "pass" },
                     "country": country,
+                    "electronic_commerce_indicator": null,
                     "exp_month": exp_month,
                     "exp_year": exp_year,
                     "extended_authorization": { "status": "disabled" },
@@ -121,7 +123,6 @@ impl MethodDetails {
                     "bank_name": "STRIPE TEST BANK",
                     "fingerprint": fingerprint,
                     "last4": last4,
-                    "mandate": null,
                     "payment_reference": null,
                     "routing_number": routing_number,
                 },
@@ -196,7 +197,11 @@ pub struct Charge {
     pub customer: Option<String>,
     pub billing_email: Option<String>,
     pub billing_name: Option<String>,
+    pub billing_country: Option<String>,
     pub balance_transaction: Option<String>,
+    /// The receipt page, once the charge succeeded (Stripe makes one for every successful
+    /// payment and keeps it up to date with the refunds).
+    pub receipt_url: Option<String>,
     pub metadata: Metadata,
     /// How refunds of this charge settle (from the test card).
     pub refund_behaviour: RefundBehaviour,
@@ -208,6 +213,16 @@ impl Identified for Charge {
     fn id(&self) -> &str {
         &self.id
     }
+}
+
+/// Where the simulator serves the receipt of a charge (`http/receipts.rs`).
+pub fn receipt_url(base_url: &str, charge_id: &str) -> String {
+    format!("{base_url}/receipts/payment/{charge_id}")
+}
+
+/// Where the simulator serves the receipt of a refund, linked from its charge's receipt.
+pub fn refund_receipt_url(base_url: &str, refund_id: &str) -> String {
+    format!("{base_url}/receipts/refund/{refund_id}")
 }
 
 impl Charge {
@@ -230,13 +245,11 @@ impl Charge {
             "application_fee": null,
             "application_fee_amount": null,
             "balance_transaction": self.balance_transaction,
-            "billing_details": {
-                "address": { "city": null, "country": null, "line1": null, "line2": null, "postal_code": null, "state": null },
-                "email": self.billing_email,
-                "name": self.billing_name,
-                "phone": null,
-                "tax_id": null,
-            },
+            "billing_details": BillingDetails {
+                email: self.billing_email.clone(),
+                name: self.billing_name.clone(),
+                country: self.billing_country.clone(),
+            }.render(),
             "calculated_statement_descriptor": "STRIPE-SIM",
             "captured": self.status != ChargeStatus::Failed,
             "created": self.created,
@@ -256,11 +269,9 @@ impl Charge {
             "payment_intent": self.payment_intent,
             "payment_method": self.payment_method,
             "payment_method_details": self.method.render(self.amount, &self.fingerprint),
-            "presentment_details": null,
-            "radar_options": null,
             "receipt_email": null,
             "receipt_number": null,
-            "receipt_url": null,
+            "receipt_url": self.receipt_url,
             "refunded": self.refunded(),
             "review": null,
             "shipping": null,
@@ -277,10 +288,7 @@ impl Charge {
 
 impl Store {
     pub fn retrieve_charge(&self, id: &str) -> ApiResult<Value> {
-        self.charges
-            .get(id)
-            .map(Charge::render)
-            .ok_or_else(|| ApiError::no_such("charge", id, "id"))
+        self.charges.find(id, "charge", "id").map(Charge::render)
     }
 
     pub fn list_charges(&self, mut query: ListQuery) -> ApiResult<Value> {

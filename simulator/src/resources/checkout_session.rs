@@ -154,6 +154,7 @@ impl CheckoutSession {
             "adaptive_pricing": { "enabled": false },
             "after_expiration": null,
             "allow_promotion_codes": null,
+            "allowed_payment_method_types": null,
             "amount_subtotal": amount,
             "amount_total": amount,
             "automatic_tax": { "enabled": false, "liability": null, "provider": null, "status": null },
@@ -221,7 +222,7 @@ impl CheckoutSession {
             "subscription": null,
             "success_url": self.success_url,
             "total_details": { "amount_discount": 0, "amount_shipping": 0, "amount_tax": 0 },
-            "ui_mode": config.hosted_ui_mode(),
+            "ui_mode": "hosted_page",
             "url": self.url(config),
             "wallet_options": null,
         })
@@ -498,9 +499,8 @@ impl Store {
 
     pub fn retrieve_checkout_session(&self, id: &str) -> ApiResult<Value> {
         self.sessions
-            .get(id)
+            .find(id, "checkout.session", "session")
             .map(|s| s.render(&self.config))
-            .ok_or_else(|| ApiError::no_such("checkout.session", id, "session"))
     }
 
     pub fn list_checkout_sessions(&self, mut query: ListQuery) -> ApiResult<Value> {
@@ -533,10 +533,7 @@ impl Store {
     }
 
     pub fn checkout_session_line_items(&self, id: &str, query: ListQuery) -> ApiResult<Value> {
-        let session = self
-            .sessions
-            .get(id)
-            .ok_or_else(|| ApiError::no_such("checkout.session", id, "session"))?;
+        let session = self.sessions.find(id, "checkout.session", "session")?;
         self.list_line_items(
             &session.line_items,
             &format!("/v1/checkout/sessions/{id}/line_items"),
@@ -552,10 +549,7 @@ impl Store {
         ctx: &Ctx,
     ) -> ApiResult<Value> {
         params.finish()?;
-        let session = self
-            .sessions
-            .get(id)
-            .ok_or_else(|| ApiError::no_such("checkout.session", id, "session"))?;
+        let session = self.sessions.find(id, "checkout.session", "session")?;
         if session.status != SessionStatus::Open {
             return Err(ApiError::invalid(
                 format!(

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::ids::IdKind;
 use crate::params::{Metadata, Params};
 use crate::resources::event::EventType;
@@ -110,16 +110,12 @@ impl Store {
 
     pub fn retrieve_customer(&self, id: &str) -> ApiResult<Value> {
         self.customers
-            .get(id)
+            .find(id, "customer", "id")
             .map(Customer::render)
-            .ok_or_else(|| ApiError::no_such("customer", id, "id"))
     }
 
     pub fn update_customer(&mut self, id: &str, mut params: Params, ctx: &Ctx) -> ApiResult<Value> {
-        let customer = self
-            .customers
-            .get(id)
-            .ok_or_else(|| ApiError::no_such("customer", id, "id"))?;
+        let customer = self.customers.find(id, "customer", "id")?;
         let mut updated = customer.clone();
         let before = customer.render();
         if let Some(v) = params.update_string("email")? {

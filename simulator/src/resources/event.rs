@@ -1,5 +1,11 @@
 //! Events: the log of everything that happened, as `GET /v1/events` shows it and as webhooks
 //! deliver it. `data.object` is a snapshot taken when the event is created and never changes.
+//!
+//! As on Stripe, `data.object` is rendered at the version that was the account's default when
+//! the event happened (its `api_version`, whatever `Stripe-Version` asks to read it), and a
+//! delivery at its endpoint's `api_version` when the endpoint pins one. The snapshot is kept in
+//! the newest shape; the versions its consumers need that differ from it are rendered when the
+//! event is created, so embedded lists show the refunds and charges of that moment.
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -10,6 +16,7 @@ use crate::form::FormValue;
 use crate::params::Params;
 use crate::store::{ListQuery, Store};
 use crate::table::Identified;
+use crate::versions::{self, ApiVersion};
 
 /// Every event type the simulator emits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -100,6 +107,33 @@ impl EventType {
         EventType::ALL.iter().copied().find(|t| t.as_str() == name)
     }
 
+    /// The `object` of the events' `data.object`.
+    pub fn object_type(self) -> &'static str {
+        match self {
+            EventType::CheckoutSessionCompleted
+            | EventType::CheckoutSessionExpired
+            | EventType::CheckoutSessionAsyncPaymentSucceeded
+            | EventType::CheckoutSessionAsyncPaymentFailed => "checkout.session",
+            EventType::PaymentIntentCreated
+            | EventType::PaymentIntentProcessing
+            | EventType::PaymentIntentSucceeded
+            | EventType::PaymentIntentPaymentFailed
+            | EventType::PaymentIntentCanceled => "payment_intent",
+            EventType::ChargeSucceeded
+            | EventType::ChargePending
+            | EventType::ChargeFailed
+            | EventType::ChargeRefunded => "charge",
+            EventType::ChargeRefundUpdated
+            | EventType::RefundCreated
+            | EventType::RefundUpdated
+            | EventType::RefundFailed => "refund",
+            EventType::CustomerCreated | EventType::CustomerUpdated => "customer",
+            EventType::ProductCreated => "product",
+            EventType::PriceCreated => "price",
+            EventType::PaymentLinkCreated | EventType::PaymentLinkUpdated => "payment_link",
+        }
+    }
+
     /// Stripe's filter syntax: an exact type, `*`, or a prefix wildcard (`checkout.session.*`).
     pub fn matches(self, pattern: &str) -> bool {
         match pattern.strip_suffix('*') {
@@ -150,11 +184,15 @@ pub struct Event {
     pub id: String,
     pub event_type: EventType,
     pub created: i64,
-    pub api_version: String,
-    /// `data.object`, kept as the compact JSON text it was rendered to: a snapshot never changes,
-    /// and as text it takes a fifth of the memory of a parsed `Value` and goes into a webhook
-    /// body without being rendered again.
+    /// The account's default version when the event happened: `data` is rendered at it.
+    pub api_version: ApiVersion,
+    /// `data.object` in the newest shape, kept as the compact JSON text it was rendered to: a
+    /// snapshot never changes, and as text it takes a fifth of the memory of a parsed `Value`
+    /// and goes into a webhook body without being rendered again.
     pub object: Box<RawValue>,
+    /// `data.object` at the versions its consumers needed when it happened, where those differ
+    /// from the newest shape (usually none).
+    pub renderings: Vec<(ApiVersion, Box<RawValue>)>,
     /// `data.object.id`, for filters that look events up by object.
     pub object_id: Box<str>,
     pub previous_attributes: Option<Value>,
@@ -168,7 +206,7 @@ pub struct Event {
 struct Wire<'a> {
     id: &'a str,
     object: &'static str,
-    api_version: &'a str,
+    api_version: &'static str,
     created: i64,
     data: WireData<'a>,
     livemode: bool,
@@ -198,14 +236,15 @@ impl Identified for Event {
 }
 
 impl Event {
-    fn wire<'a>(&'a self, api_version: Option<&'a str>) -> Wire<'a> {
+    /// The event as rendered at `version`, with `object` rendered at it.
+    fn wire<'a>(&'a self, version: ApiVersion, object: &'a RawValue) -> Wire<'a> {
         Wire {
             id: &self.id,
             object: "event",
-            api_version: api_version.unwrap_or(&self.api_version),
+            api_version: version.as_str(),
             created: self.created,
             data: WireData {
-                object: &self.object,
+                object,
                 previous_attributes: self.previous_attributes.as_ref(),
             },
             livemode: false,
@@ -216,15 +255,6 @@ impl Event {
             },
             event_type: self.event_type.as_str(),
         }
-    }
-
-    pub fn render(&self) -> Value {
-        serde_json::to_value(self.wire(None)).unwrap_or(Value::Null)
-    }
-
-    /// The body of a webhook delivery, stamped with the endpoint's API version when it pins one.
-    pub fn to_json(&self, api_version: Option<&str>) -> Vec<u8> {
-        serde_json::to_vec(&self.wire(api_version)).unwrap_or_default()
     }
 
     /// The id of the object the event is about (`data.object.id`).
@@ -268,6 +298,69 @@ impl CreatedFilter {
 }
 
 impl Store {
+    /// `data.object` of `event` at `version`: the snapshot itself when the version does not
+    /// change its shape, a rendering made when the event happened, or (for a version nobody
+    /// needed then) the snapshot rendered now.
+    fn event_object_at(&self, event: &Event, version: ApiVersion) -> Option<Box<RawValue>> {
+        if !versions::touches(event.event_type.object_type(), version) {
+            return None;
+        }
+        if let Some((_, rendered)) = event.renderings.iter().find(|(v, _)| *v == version) {
+            return Some(rendered.clone());
+        }
+        let mut object: Value = serde_json::from_str(event.object.get()).ok()?;
+        versions::render(&mut object, version, self);
+        serde_json::value::to_raw_value(&object).ok()
+    }
+
+    /// An event at `version` (its own `api_version` when `None`), as JSON text: the body of a
+    /// webhook delivery.
+    pub fn event_json(&self, event: &Event, version: Option<ApiVersion>) -> Vec<u8> {
+        let version = version.unwrap_or(event.api_version);
+        let rendered = self.event_object_at(event, version);
+        let object = rendered.as_deref().unwrap_or(&event.object);
+        serde_json::to_vec(&event.wire(version, object)).unwrap_or_default()
+    }
+
+    /// An event as `GET /v1/events/{id}` shows it: at its own `api_version`.
+    pub fn event_value(&self, event: &Event, version: Option<ApiVersion>) -> Value {
+        let version = version.unwrap_or(event.api_version);
+        let rendered = self.event_object_at(event, version);
+        let object = rendered.as_deref().unwrap_or(&event.object);
+        serde_json::to_value(event.wire(version, object)).unwrap_or(Value::Null)
+    }
+
+    /// The renderings of a new event's `data.object` that its consumers need: the account's
+    /// default version and the versions of the endpoints it will be delivered to, where they
+    /// change its shape.
+    fn renderings_for(
+        &self,
+        event_type: EventType,
+        object: &Value,
+    ) -> Vec<(ApiVersion, Box<RawValue>)> {
+        let default = self.config.default_version();
+        let mut needed: Vec<ApiVersion> = self
+            .webhook_endpoints
+            .iter()
+            .filter(|e| e.wants(event_type))
+            .map(|e| e.api_version.unwrap_or(default))
+            .chain(std::iter::once(default))
+            .filter(|v| versions::touches(event_type.object_type(), *v))
+            .collect();
+        needed.sort();
+        needed.dedup();
+        needed
+            .into_iter()
+            .filter_map(|version| {
+                let mut rendered = object.clone();
+                versions::render(&mut rendered, version, self);
+                serde_json::value::to_raw_value(&rendered)
+                    .ok()
+                    .map(|raw| (version, raw))
+            })
+            .collect()
+    }
+
     /// Appends an event with a snapshot of `object` as it is now.
     pub fn emit(
         &mut self,
@@ -288,11 +381,13 @@ impl Store {
         now: i64,
     ) -> String {
         let object_id = object["id"].as_str().unwrap_or_default().into();
+        let renderings = self.renderings_for(event_type, &object);
         let object = serde_json::value::to_raw_value(&object)
             .unwrap_or_else(|_| RawValue::from_string("null".into()).unwrap_or_default());
         self.push_event(
             event_type,
             object,
+            renderings,
             object_id,
             previous_attributes,
             request,
@@ -300,10 +395,12 @@ impl Store {
         )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn push_event(
         &mut self,
         event_type: EventType,
         object: Box<RawValue>,
+        renderings: Vec<(ApiVersion, Box<RawValue>)>,
         object_id: Box<str>,
         previous_attributes: Option<Value>,
         request: &RequestMeta,
@@ -315,8 +412,9 @@ impl Store {
             id: id.clone(),
             event_type,
             created: now,
-            api_version: self.config.api_version.clone(),
+            api_version: self.config.default_version(),
             object,
+            renderings,
             object_id,
             previous_attributes,
             request: request.clone(),
@@ -337,6 +435,7 @@ impl Store {
         let new_id = self.push_event(
             original.event_type,
             original.object,
+            original.renderings,
             original.object_id,
             original.previous_attributes,
             &original.request,
@@ -347,9 +446,8 @@ impl Store {
 
     pub fn retrieve_event(&self, id: &str) -> ApiResult<Value> {
         self.events
-            .get(id)
-            .map(Event::render)
-            .ok_or_else(|| ApiError::no_such("event", id, "id"))
+            .find(id, "event", "id")
+            .map(|e| self.event_value(e, None))
     }
 
     pub fn list_events(&self, mut query: ListQuery) -> ApiResult<Value> {
@@ -376,7 +474,7 @@ impl Store {
                 (patterns.is_empty() || patterns.iter().any(|p| e.event_type.matches(p)))
                     && created.accepts(e.created)
             },
-            |e| Ok(e.render()),
+            |e| Ok(self.event_value(e, None)),
         )
     }
 }

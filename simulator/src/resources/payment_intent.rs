@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::params::Metadata;
 use crate::resources::event::CreatedFilter;
 use crate::store::{ListQuery, Store};
@@ -76,6 +76,7 @@ impl PaymentIntent {
         json!({
             "id": self.id,
             "object": "payment_intent",
+            "allowed_payment_method_types": null,
             "amount": self.amount,
             "amount_capturable": 0,
             "amount_details": { "tip": {} },
@@ -105,6 +106,7 @@ impl PaymentIntent {
             "payment_method_configuration_details": null,
             "payment_method_options": {},
             "payment_method_types": self.payment_method_types,
+            "payment_record": null,
             "processing": null,
             "receipt_email": self.receipt_email,
             "review": null,
@@ -123,9 +125,8 @@ impl PaymentIntent {
 impl Store {
     pub fn retrieve_payment_intent(&self, id: &str) -> ApiResult<Value> {
         self.payment_intents
-            .get(id)
+            .find(id, "payment_intent", "intent")
             .map(PaymentIntent::render)
-            .ok_or_else(|| ApiError::no_such("payment_intent", id, "intent"))
     }
 
     pub fn list_payment_intents(&self, mut query: ListQuery) -> ApiResult<Value> {

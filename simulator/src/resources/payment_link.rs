@@ -130,7 +130,6 @@ impl PaymentLink {
             "livemode": false,
             "managed_payments": null,
             "metadata": self.metadata,
-            "name_collection": null,
             "on_behalf_of": null,
             "optional_items": [],
             "payment_intent_data": null,
@@ -219,9 +218,8 @@ impl Store {
 
     pub fn retrieve_payment_link(&self, id: &str) -> ApiResult<Value> {
         self.payment_links
-            .get(id)
+            .find(id, "payment_link", "id")
             .map(|l| l.render(&self.config))
-            .ok_or_else(|| ApiError::no_such("payment_link", id, "id"))
     }
 
     pub fn update_payment_link(
@@ -230,10 +228,7 @@ impl Store {
         mut params: Params,
         ctx: &Ctx,
     ) -> ApiResult<Value> {
-        let link = self
-            .payment_links
-            .get(id)
-            .ok_or_else(|| ApiError::no_such("payment_link", id, "id"))?;
+        let link = self.payment_links.find(id, "payment_link", "id")?;
         let before = link.render(&self.config);
         let mut updated = link.clone();
         if let Some(active) = params.boolean("active")? {
@@ -277,10 +272,7 @@ impl Store {
     }
 
     pub fn payment_link_line_items(&self, id: &str, query: ListQuery) -> ApiResult<Value> {
-        let link = self
-            .payment_links
-            .get(id)
-            .ok_or_else(|| ApiError::no_such("payment_link", id, "id"))?;
+        let link = self.payment_links.find(id, "payment_link", "id")?;
         self.list_line_items(
             &link.line_items,
             &format!("/v1/payment_links/{id}/line_items"),

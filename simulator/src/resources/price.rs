@@ -271,10 +271,7 @@ impl Store {
     }
 
     pub fn retrieve_price(&self, id: &str) -> ApiResult<Value> {
-        self.prices
-            .get(id)
-            .map(Price::render)
-            .ok_or_else(|| ApiError::no_such("price", id, "id"))
+        self.prices.find(id, "price", "id").map(Price::render)
     }
 
     pub fn list_prices(&self, mut query: ListQuery) -> ApiResult<Value> {

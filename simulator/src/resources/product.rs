@@ -45,6 +45,7 @@ impl Product {
             "shippable": null,
             "statement_descriptor": null,
             "tax_code": null,
+            "tax_details": null,
             "type": "service",
             "unit_label": null,
             "updated": self.updated,
@@ -109,10 +110,7 @@ impl Store {
     }
 
     pub fn retrieve_product(&self, id: &str) -> ApiResult<Value> {
-        self.products
-            .get(id)
-            .map(Product::render)
-            .ok_or_else(|| ApiError::no_such("product", id, "id"))
+        self.products.find(id, "product", "id").map(Product::render)
     }
 
     pub fn list_products(&self, mut query: ListQuery) -> ApiResult<Value> {

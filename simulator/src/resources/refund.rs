@@ -42,6 +42,8 @@ pub struct Refund {
     pub status: RefundStatus,
     pub reason: Option<String>,
     pub failure_reason: Option<String>,
+    /// The balance transaction that takes a failed refund back.
+    pub failure_balance_transaction: Option<String>,
     pub metadata: Metadata,
     pub method_type: String,
     /// The charge's payment method (`pm_…`) and customer, as Stripe copies them onto refunds.
@@ -60,11 +62,12 @@ impl Identified for Refund {
 
 impl Refund {
     pub fn render(&self) -> Value {
-        // Card refunds say how they reach the cardholder; bank debits carry an empty hash.
+        // Card refunds say how they reach the cardholder (the network's reference comes later);
+        // the types have no hash for bank debits, so theirs is the type alone.
         let destination = if self.method_type == "card" {
-            json!({ "reference": null, "reference_status": "pending", "reference_type": null, "type": "refund" })
+            json!({ "type": self.method_type, "card": { "reference_status": "pending", "type": "refund" } })
         } else {
-            json!({})
+            json!({ "type": self.method_type })
         };
         let mut v = json!({
             "id": self.id,
@@ -76,10 +79,7 @@ impl Refund {
             "currency": self.currency,
             "customer": self.customer,
             "customer_account": null,
-            "destination_details": {
-                "type": self.method_type,
-                self.method_type.clone(): destination,
-            },
+            "destination_details": destination,
             "metadata": self.metadata,
             "payment_intent": self.payment_intent,
             "payment_method": self.payment_method,
@@ -94,7 +94,7 @@ impl Refund {
         }
         if self.status == RefundStatus::Failed {
             v["failure_reason"] = json!(self.failure_reason);
-            v["failure_balance_transaction"] = json!(null);
+            v["failure_balance_transaction"] = json!(self.failure_balance_transaction);
         }
         v
     }
@@ -176,15 +176,22 @@ impl Store {
         }
         let amount = amount.unwrap_or(remaining);
         if amount > remaining {
-            return Err(ApiError::invalid(
+            // Stripe's words differ: the charge's amount while nothing was refunded yet, what is
+            // left of it after earlier refunds.
+            let message = if charge.amount_refunded == 0 {
+                format!(
+                    "Refund amount ({}) is greater than charge amount ({})",
+                    display_amount(amount, &charge.currency),
+                    display_amount(charge.amount, &charge.currency)
+                )
+            } else {
                 format!(
                     "Refund amount ({}) is greater than unrefunded amount on charge ({})",
                     display_amount(amount, &charge.currency),
                     display_amount(remaining, &charge.currency)
-                ),
-                Some("amount"),
-            )
-            .with_code("amount_too_large"));
+                )
+            };
+            return Err(ApiError::invalid(message, Some("amount")).with_code("amount_too_large"));
         }
         let behaviour = charge.refund_behaviour;
         let refund = Refund {
@@ -201,6 +208,7 @@ impl Store {
             },
             reason,
             failure_reason: None,
+            failure_balance_transaction: None,
             metadata,
             method_type: charge.method.type_name().to_string(),
             payment_method: charge.payment_method.clone(),
@@ -254,20 +262,7 @@ impl Store {
                 }
                 refund.status = RefundStatus::Succeeded;
                 let rendered = refund.render();
-                self.emit_with_previous(
-                    EventType::RefundUpdated,
-                    rendered.clone(),
-                    Some(previous.clone()),
-                    &ctx.request,
-                    due,
-                );
-                self.emit_with_previous(
-                    EventType::ChargeRefundUpdated,
-                    rendered,
-                    Some(previous),
-                    &ctx.request,
-                    due,
-                );
+                self.emit_refund_updated(rendered, previous, &ctx, due);
             }
             RefundBehaviour::SucceedsThenFails => {
                 if refund.status != RefundStatus::Succeeded {
@@ -275,36 +270,38 @@ impl Store {
                 }
                 refund.status = RefundStatus::Failed;
                 refund.failure_reason = Some("expired_or_canceled_card".to_string());
+                refund.failure_balance_transaction =
+                    Some(format!("txn_{}", self.ids.alphanumeric(24)));
                 let amount = refund.amount;
                 let charge_id = refund.charge.clone();
                 let rendered = refund.render();
                 if let Some(charge) = self.charges.get_mut(&charge_id) {
                     charge.amount_refunded = (charge.amount_refunded - amount).max(0);
                 }
-                self.emit_with_previous(
-                    EventType::RefundUpdated,
-                    rendered.clone(),
-                    Some(previous.clone()),
-                    &ctx.request,
-                    due,
-                );
-                self.emit_with_previous(
-                    EventType::ChargeRefundUpdated,
-                    rendered.clone(),
-                    Some(previous),
-                    &ctx.request,
-                    due,
-                );
+                self.emit_refund_updated(rendered.clone(), previous, &ctx, due);
                 self.emit(EventType::RefundFailed, rendered, &ctx.request, due);
             }
         }
     }
 
+    /// A refund's status change is announced twice, as Stripe does: once as
+    /// `refund.updated` and once as the older `charge.refund.updated`.
+    fn emit_refund_updated(&mut self, rendered: Value, previous: Value, ctx: &Ctx, due: i64) {
+        for event_type in [EventType::RefundUpdated, EventType::ChargeRefundUpdated] {
+            self.emit_with_previous(
+                event_type,
+                rendered.clone(),
+                Some(previous.clone()),
+                &ctx.request,
+                due,
+            );
+        }
+    }
+
     pub fn retrieve_refund(&self, id: &str) -> ApiResult<Value> {
         self.refunds
-            .get(id)
+            .find(id, "refund", "refund")
             .map(Refund::render)
-            .ok_or_else(|| ApiError::no_such("refund", id, "refund"))
     }
 
     pub fn list_refunds(&self, mut query: ListQuery) -> ApiResult<Value> {

@@ -9,6 +9,7 @@ use crate::params::{Metadata, Params};
 use crate::store::{Ctx, ListQuery, Store};
 use crate::table::Identified;
 use crate::url_check::check_endpoint_url;
+use crate::versions::{self, ApiVersion};
 
 /// Stripe allows 16 endpoints per account.
 pub const MAX_ENDPOINTS: usize = 16;
@@ -29,7 +30,9 @@ pub struct WebhookEndpoint {
     pub created: i64,
     pub url: String,
     pub enabled_events: Vec<String>,
-    pub api_version: Option<String>,
+    /// The version its deliveries are rendered at; `None`: each event's own (the account's
+    /// default), as Stripe leaves an endpoint created without one.
+    pub api_version: Option<ApiVersion>,
     pub description: Option<String>,
     pub metadata: Metadata,
     pub disabled: bool,
@@ -56,7 +59,7 @@ impl WebhookEndpoint {
         json!({
             "id": self.id,
             "object": "webhook_endpoint",
-            "api_version": self.api_version,
+            "api_version": self.api_version.map(ApiVersion::as_str),
             "application": null,
             "created": self.created,
             "description": self.description,
@@ -164,6 +167,13 @@ impl Store {
             ));
         }
         check_endpoint_url(&spec.url, "url")?;
+        let api_version = match &spec.api_version {
+            Some(v) => Some(
+                ApiVersion::parse(v)
+                    .ok_or_else(|| versions::invalid(v).with_param("api_version"))?,
+            ),
+            None => None,
+        };
         let secret = match spec.secret {
             Some(s) => s,
             None => self.ids.id(IdKind::WebhookSecret),
@@ -173,10 +183,7 @@ impl Store {
             created: now,
             url: spec.url,
             enabled_events: spec.enabled_events,
-            api_version: Some(
-                spec.api_version
-                    .unwrap_or_else(|| self.config.api_version.clone()),
-            ),
+            api_version,
             description,
             metadata,
             disabled: false,
@@ -194,10 +201,7 @@ impl Store {
 
     /// An endpoint rendered with its `secret`, as only its creation shows it.
     fn render_new_endpoint(&self, id: &str) -> ApiResult<Value> {
-        let endpoint = self
-            .webhook_endpoints
-            .get(id)
-            .ok_or_else(|| ApiError::no_such("webhook_endpoint", id, "id"))?;
+        let endpoint = self.webhook_endpoints.find(id, "webhook_endpoint", "id")?;
         let mut rendered = endpoint.render();
         rendered["secret"] = json!(endpoint.secret());
         Ok(rendered)
@@ -228,9 +232,8 @@ impl Store {
 
     pub fn retrieve_webhook_endpoint(&self, id: &str) -> ApiResult<Value> {
         self.webhook_endpoints
-            .get(id)
+            .find(id, "webhook_endpoint", "id")
             .map(WebhookEndpoint::render)
-            .ok_or_else(|| ApiError::no_such("webhook_endpoint", id, "id"))
     }
 
     pub fn update_webhook_endpoint(&mut self, id: &str, mut params: Params) -> ApiResult<Value> {

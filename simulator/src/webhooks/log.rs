@@ -419,6 +419,32 @@ impl ReleaseOrder {
 }
 
 impl Store {
+    /// A record for resending an event to an endpoint it was never sent to (made while the
+    /// endpoint was disabled, or before it existed), so that the attempt shows in the log, as on
+    /// the event's page in Stripe's dashboard. It is `failed` (a resend is never retried) until
+    /// an attempt gets through. Returns its id.
+    fn record_for_resend(
+        &mut self,
+        event_id: &str,
+        event_type: EventType,
+        created: i64,
+        endpoint_id: &str,
+    ) -> String {
+        let id = DeliveryId::trusted(format!("wd_{}", self.ids.alphanumeric(24)));
+        self.deliveries.push(DeliveryRecord {
+            id: id.clone(),
+            event_id: EventId::trusted(event_id),
+            event_type,
+            endpoint_id: EndpointId::trusted(endpoint_id),
+            created,
+            status: RecordStatus::Failed,
+            next_attempt_at: None,
+            attempts: Vec::new(),
+            retries: 0,
+        });
+        id.to_string()
+    }
+
     /// Called for every new event: one record per enabled endpoint that wants it.
     pub fn enqueue_deliveries(&mut self, event_id: &str, event_type: EventType, now: i64) -> u32 {
         let endpoints: Vec<String> = self
@@ -452,15 +478,16 @@ impl Store {
         endpoints.len() as u32
     }
 
-    /// The event body for one endpoint: rendered at its API version with the current
+    /// The event body for one endpoint: rendered at the endpoint's API version (the event's own,
+    /// the account's default when it happened, when the endpoint pins none), with the current
     /// `pending_webhooks`.
     pub fn event_body(&self, event_id: &str, endpoint_id: &str) -> Option<Vec<u8>> {
         let event = self.events.get(event_id)?;
         let version = self
             .webhook_endpoints
             .get(endpoint_id)
-            .and_then(|e| e.api_version.as_deref());
-        Some(event.to_json(version))
+            .and_then(|e| e.api_version);
+        Some(self.event_json(event, version))
     }
 
     /// Marks a record canceled (its endpoint is gone or disabled) and recounts its event.
@@ -732,9 +759,10 @@ impl Store {
         endpoint: Option<&str>,
         now: i64,
     ) -> ApiResult<Vec<AttemptJob>> {
-        if self.events.get(event_id).is_none() {
+        let Some(event) = self.events.get(event_id) else {
             return Err(ApiError::no_such("event", event_id, "id"));
-        }
+        };
+        let (event_type, created) = (event.event_type, event.created);
         let endpoints: Vec<String> = match endpoint {
             Some(id) => {
                 if self.webhook_endpoints.get(id).is_none() {
@@ -757,18 +785,23 @@ impl Store {
             let Some(endpoint) = self.webhook_endpoints.get(&endpoint_id) else {
                 continue;
             };
-            let record_id = self
+            let (url, secrets) = (endpoint.url.clone(), endpoint.signing_secrets(now));
+            let Some(body) = self.event_body(event_id, &endpoint_id) else {
+                continue;
+            };
+            let existing = self
                 .deliveries
                 .of_event(event_id)
                 .find(|r| r.endpoint_id == endpoint_id.as_str())
                 .map(|r| r.id.to_string());
-            let Some(body) = self.event_body(event_id, &endpoint_id) else {
-                continue;
+            let record_id = match existing {
+                Some(id) => id,
+                None => self.record_for_resend(event_id, event_type, created, &endpoint_id),
             };
             jobs.push(AttemptJob {
-                record_id,
-                url: endpoint.url.clone(),
-                secrets: endpoint.signing_secrets(now),
+                record_id: Some(record_id),
+                url,
+                secrets,
                 body,
                 fault: None,
                 manual: true,

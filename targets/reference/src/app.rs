@@ -10,6 +10,7 @@ use crate::ids::OrderIds;
 use crate::order::Order;
 use crate::store::{Store, StoreError};
 use crate::stripe_api::StripeApi;
+use crate::variant::Design;
 
 /// Why the target could not start.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +59,7 @@ impl AppState {
         let seed = config.order_id_seed.unwrap_or_else(entropy_seed);
         Ok(AppState {
             shared: Arc::new(Shared {
-                store: Store::open(&config.database_path)?,
+                store: Store::open_as(config.design.storage, &config.database_path)?,
                 stripe: StripeApi::new(&config.stripe_api_base, &config.stripe_secret_key)?,
                 clock,
                 ids: OrderIds::seeded(seed),
@@ -73,6 +74,10 @@ impl AppState {
 
     pub fn defect(&self) -> Option<Defect> {
         self.shared.config.defect
+    }
+
+    pub fn design(&self) -> Design {
+        self.shared.config.design
     }
 
     pub fn store(&self) -> &Store {

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::defect::Defect;
+use crate::variant::Design;
 
 /// Everything the target needs to run. The binary fills it from the environment / flags; an
 /// embedding harness builds it directly (`..Config::default()` for the rest).
@@ -23,6 +24,9 @@ pub struct Config {
     pub database_path: String,
     /// `DEFECT`: the bug to switch on, or `None` for correct behaviour.
     pub defect: Option<Defect>,
+    /// `VARIANT`: which correct design to implement where the spec leaves room (see
+    /// [`crate::variant`]).
+    pub design: Design,
     /// Seed of the order-id sequence; `None` draws one from the time and process id.
     pub order_id_seed: Option<u64>,
     /// `LITERAL_PATHS`: match request paths as sent, without percent-decoding them, as Python's
@@ -44,6 +48,7 @@ impl Default for Config {
             app_url: "http://localhost:3000".to_owned(),
             database_path: ":memory:".to_owned(),
             defect: None,
+            design: Design::default(),
             order_id_seed: None,
             literal_paths: false,
         }
@@ -81,6 +86,7 @@ impl fmt::Debug for Config {
             .field("app_url", &self.app_url)
             .field("database_path", &self.database_path)
             .field("defect", &self.defect)
+            .field("design", &self.design)
             .field("order_id_seed", &self.order_id_seed)
             .field("literal_paths", &self.literal_paths)
             .finish()

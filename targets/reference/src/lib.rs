@@ -41,7 +41,8 @@
 //! * [`webhook`]: the webhook receiver; [`rules`]: what each event does to an order (pure).
 //! * [`signature`]: Stripe-Signature verification (and a signer for tests).
 //! * [`capture`]: the read-only return route; [`stripe_api`]: the Stripe reads it and refunds use.
-//! * [`store`]: SQLite; [`order`]: the order record and request validation.
+//! * [`store`]: SQLite, or [`memory_store`]; [`order`]: the order record and request validation.
+//! * [`variant`]: switches between correct designs (early refunds, a second payment, storage);
 //! * [`defect`]: the bug switch; [`config`], [`clock`], [`ids`]: injected settings, time, ids.
 
 pub mod app;
@@ -53,6 +54,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod log;
+pub mod memory_store;
 pub mod order;
 pub mod rules;
 pub mod server;
@@ -60,6 +62,7 @@ pub mod signature;
 pub mod store;
 pub mod stripe_api;
 pub mod stripe_objects;
+pub mod variant;
 pub mod webhook;
 
 pub use app::{AppState, StartError};
@@ -71,3 +74,4 @@ pub use http::router;
 pub use order::{Order, OrderStatus};
 pub use server::{banner, run, serve, RunningTarget};
 pub use signature::{compute_signature, sign_header, SignatureError};
+pub use variant::{Design, Variant};

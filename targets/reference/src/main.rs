@@ -37,6 +37,10 @@ struct Cli {
     /// The bug to switch on (empty for none).
     #[arg(long, env = "DEFECT", default_value = "", help = defect_help())]
     defect: String,
+    /// Correct designs to use where the spec leaves room, separated by commas (empty for the
+    /// default design).
+    #[arg(long, env = "VARIANT", default_value = "", help = variant_help())]
+    variant: String,
     /// Seed of the order-id sequence (random when unset).
     #[arg(long, env = "ORDER_ID_SEED")]
     order_id_seed: Option<u64>,
@@ -44,6 +48,13 @@ struct Cli {
     /// Python's http.server does.
     #[arg(long, env = "LITERAL_PATHS")]
     literal_paths: bool,
+}
+
+fn variant_help() -> String {
+    format!(
+        "Correct designs to use where the spec leaves room, separated by commas (empty for the default): {}",
+        reference_target::Variant::names()
+    )
 }
 
 fn defect_help() -> String {
@@ -64,6 +75,7 @@ async fn main() -> ExitCode {
 
 async fn start(cli: Cli) -> Result<(), String> {
     let defect = Defect::parse_optional(&cli.defect).map_err(|e| e.to_string())?;
+    let design = reference_target::Design::parse(&cli.variant).map_err(|e| e.to_string())?;
     if cli.stripe_api_base.starts_with("https://") {
         eprintln!(
             "reference-target: warning: this build has no TLS backend, so {} cannot be reached; point STRIPE_API_BASE at an http:// simulator",
@@ -78,6 +90,7 @@ async fn start(cli: Cli) -> Result<(), String> {
         app_url: cli.app_url,
         database_path: cli.database_path,
         defect,
+        design,
         order_id_seed: cli.order_id_seed,
         literal_paths: cli.literal_paths,
     };
@@ -86,7 +99,7 @@ async fn start(cli: Cli) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", config.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let state = AppState::new(config).map_err(|e| e.to_string())?;
-    println!("{}", banner(addr, defect));
+    println!("{}", banner(addr, defect, design));
     serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| e.to_string())

@@ -17,6 +17,7 @@ use std::fmt;
 use crate::defect::{Defect, DefectExt};
 use crate::order::{Order, OrderStatus};
 use crate::stripe_objects::{Charge, CheckoutSession, PaymentStatus};
+use crate::variant::SecondPayment;
 
 /// A change to write to an order. `None` ids keep the stored value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,6 +202,69 @@ pub fn session_succeeded(
     }
 }
 
+/// [`session_succeeded`] in a design: with [`SecondPayment::RecordLatest`], a paying session
+/// later than the one a paid order recorded (`recorded`, read from Stripe) replaces it.
+pub fn session_succeeded_in(
+    order: &Order,
+    session: &CheckoutSession,
+    defect: Option<Defect>,
+    second: SecondPayment,
+    recorded: Option<&CheckoutSession>,
+) -> Decision {
+    let decision = session_succeeded(order, session, defect);
+    // VARIANT(latest_session): the order names the payment the buyer made last; both are
+    // genuine, and the spec asks only that the order name a session that paid it. "Last" is by
+    // Stripe's clock, not by arrival: deliveries come in any order, and a refund of the earlier
+    // payment must still find the order it was waiting for (see `refund_of_newer_payment`).
+    if second == SecondPayment::RecordLatest
+        && decision == Decision::Ignore(Ignored::AlreadyPaid)
+        && order.provider_order_id.as_deref() != Some(session.id.as_str())
+        && recorded.is_some_and(|r| later(session, r))
+    {
+        return Decision::Update(Update::paid_by(session));
+    }
+    decision
+}
+
+/// Whether `a` was created after `b` (at the same second: the greater id), on Stripe's clock.
+pub fn later(a: &CheckoutSession, b: &CheckoutSession) -> bool {
+    (a.created.unwrap_or(0), a.id.as_str()) > (b.created.unwrap_or(0), b.id.as_str())
+}
+
+/// VARIANT(latest_session): a full refund of a genuine payment of a paid order that records
+/// an earlier payment: the refunded payment's completion will make the order record it, so the
+/// refund waits for that (503) instead of being dropped as another payment's.
+pub fn refund_of_newer_payment(
+    order: &Order,
+    session: &CheckoutSession,
+    recorded: &CheckoutSession,
+) -> bool {
+    order.status == OrderStatus::Paid
+        && order.provider_order_id.as_deref() == Some(recorded.id.as_str())
+        && later(session, recorded)
+}
+
+/// A full refund of a genuine payment of ours whose own event has not been applied yet (what
+/// [`unknown_refund`] answers [`UnknownRefund::RetryLater`] for), in the design that applies it
+/// at once: the order was paid by that session and is refunded now. A partial refund changes
+/// nothing: the payment's event, when it comes, marks the order paid.
+pub fn refund_at_once(session: &CheckoutSession, charge: &Charge) -> Decision {
+    if !charge.refunded {
+        return Decision::Ignore(Ignored::PartialRefund {
+            amount: charge.amount,
+            amount_refunded: charge.amount_refunded,
+        });
+    }
+    Decision::Update(Update {
+        status: OrderStatus::Refunded,
+        provider_order_id: Some(session.id.clone()),
+        provider_capture_id: charge
+            .payment_intent
+            .clone()
+            .or_else(|| session.payment_intent.clone()),
+    })
+}
+
 /// `checkout.session.async_payment_failed`.
 pub fn session_async_failed(
     order: &Order,
@@ -291,6 +355,7 @@ mod tests {
             payment_status,
             status: crate::stripe_objects::SessionStatus::Complete,
             payment_intent: Some("pi_1".into()),
+            created: Some(1),
         }
     }
 

@@ -12,6 +12,7 @@ use crate::app::{AppState, StartError};
 use crate::config::Config;
 use crate::defect::Defect;
 use crate::http::router;
+use crate::variant::Design;
 
 /// Builds the state from `config` and serves on `listener` until `shutdown` completes.
 pub async fn run(
@@ -36,9 +37,9 @@ pub async fn serve(
 }
 
 /// The line printed once the binary listens; harnesses wait for it.
-pub fn banner(addr: SocketAddr, defect: Option<Defect>) -> String {
+pub fn banner(addr: SocketAddr, defect: Option<Defect>, design: Design) -> String {
     let defect = defect.map_or("none", Defect::name);
-    format!("reference-target listening on http://{addr} (defect: {defect})")
+    format!("reference-target listening on http://{addr} (defect: {defect}, variant: {design})")
 }
 
 /// A target serving in the background on 127.0.0.1:`config.port` (use 0 for a free port).

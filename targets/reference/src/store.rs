@@ -1,4 +1,5 @@
-//! SQLite persistence: orders and processed webhook events.
+//! Persistence: orders and processed webhook events, in SQLite (or in memory, the `memory`
+//! [variant](crate::variant), in [`crate::memory_store`]).
 //!
 //! One connection behind a std [`Mutex`]: rusqlite's `Connection` is `Send` but not `Sync`, and
 //! every statement here is short and synchronous. No `.await` ever happens while the lock is
@@ -14,8 +15,10 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
+use crate::memory_store::{Memory, MemoryTx};
 use crate::order::{Order, OrderStatus, UnknownStatus};
 use crate::rules::Update;
+use crate::variant::Storage;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS orders (
@@ -50,15 +53,39 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("corrupt order row: {0}")]
     CorruptRow(#[from] UnknownStatus),
+    #[error("an order with id {0} exists already")]
+    DuplicateOrder(String),
 }
 
 /// The orders database.
 #[derive(Debug)]
 pub struct Store {
-    conn: Mutex<Connection>,
+    backend: Backend,
+}
+
+#[derive(Debug)]
+enum Backend {
+    Sqlite(Mutex<Connection>),
+    // Also a std mutex held only by the synchronous methods below, never across an `.await`.
+    Memory(Mutex<Memory>),
 }
 
 impl Store {
+    /// The store `storage` asks for: SQLite at `path`, or maps in memory (`path` unused).
+    pub fn open_as(storage: Storage, path: &str) -> Result<Store, StoreError> {
+        match storage {
+            Storage::Sqlite => Store::open(path),
+            Storage::Memory => Ok(Store::in_memory()),
+        }
+    }
+
+    /// Orders in maps in this process, no SQLite.
+    pub fn in_memory() -> Store {
+        Store {
+            backend: Backend::Memory(Mutex::new(Memory::default())),
+        }
+    }
+
     /// Opens (and creates) the database at `path`; `:memory:` keeps it in this process only.
     pub fn open(path: &str) -> Result<Store, StoreError> {
         let conn = if path == ":memory:" {
@@ -75,7 +102,7 @@ impl Store {
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         Ok(Store {
-            conn: Mutex::new(conn),
+            backend: Backend::Sqlite(Mutex::new(conn)),
         })
     }
 
@@ -86,14 +113,31 @@ impl Store {
         E: From<StoreError>,
     {
         // A panic in another request cannot leave a half-applied write behind (the transaction
-        // rolls back when dropped), so a poisoned lock is safe to keep using.
-        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let result = f(&OrderTx { tx: &tx })?;
-        tx.commit().map_err(StoreError::from)?;
-        Ok(result)
+        // rolls back when dropped; staged memory changes are dropped), so a poisoned lock is
+        // safe to keep using.
+        match &self.backend {
+            Backend::Sqlite(conn) => {
+                let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(StoreError::from)?;
+                let result = f(&OrderTx {
+                    inner: Tx::Sqlite(&tx),
+                })?;
+                tx.commit().map_err(StoreError::from)?;
+                Ok(result)
+            }
+            Backend::Memory(memory) => {
+                let mut memory = memory.lock().unwrap_or_else(PoisonError::into_inner);
+                let tx = MemoryTx::new(&memory);
+                let result = f(&OrderTx {
+                    inner: Tx::Memory(&tx),
+                })?;
+                let staged = tx.into_staged();
+                memory.commit(staged);
+                Ok(result)
+            }
+        }
     }
 
     pub fn insert_order(&self, order: &Order) -> Result<(), StoreError> {
@@ -101,30 +145,55 @@ impl Store {
     }
 
     pub fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        find_order(&conn, "id", id)
+        match &self.backend {
+            Backend::Sqlite(conn) => {
+                let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+                find_order(&conn, "id", id)
+            }
+            Backend::Memory(memory) => Ok(memory
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .order(id)),
+        }
     }
 
     /// How many events have been recorded as processed (for tests and diagnostics).
     pub fn processed_event_count(&self) -> Result<u64, StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(
-            conn.query_row("SELECT COUNT(*) FROM processed_events", [], |row| {
-                row.get(0)
-            })?,
-        )
+        match &self.backend {
+            Backend::Sqlite(conn) => {
+                let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+                Ok(
+                    conn.query_row("SELECT COUNT(*) FROM processed_events", [], |row| {
+                        row.get(0)
+                    })?,
+                )
+            }
+            Backend::Memory(memory) => Ok(memory
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .processed_count()),
+        }
     }
 }
 
 /// The operations available inside a write transaction.
 pub struct OrderTx<'a> {
-    tx: &'a Transaction<'a>,
+    inner: Tx<'a>,
+}
+
+enum Tx<'a> {
+    Sqlite(&'a Transaction<'a>),
+    Memory(&'a MemoryTx<'a>),
 }
 
 impl OrderTx<'_> {
     pub fn insert_order(&self, order: &Order) -> Result<(), StoreError> {
+        let tx = match &self.inner {
+            Tx::Sqlite(tx) => tx,
+            Tx::Memory(memory) => return memory.insert_order(order),
+        };
         // Cached statements: parsing the SQL again on every request was a tenth of a harness run.
-        self.tx.prepare_cached(
+        tx.prepare_cached(
             &format!("INSERT INTO orders ({ORDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
         )?.execute(
             params![
@@ -145,38 +214,50 @@ impl OrderTx<'_> {
     }
 
     pub fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
-        find_order(self.tx, "id", id)
+        match &self.inner {
+            Tx::Sqlite(tx) => find_order(tx, "id", id),
+            Tx::Memory(memory) => Ok(memory.order(id)),
+        }
     }
 
     /// The order paid by PaymentIntent `payment_intent`, if any.
     pub fn order_by_capture_id(&self, payment_intent: &str) -> Result<Option<Order>, StoreError> {
-        find_order(self.tx, "provider_capture_id", payment_intent)
+        match &self.inner {
+            Tx::Sqlite(tx) => find_order(tx, "provider_capture_id", payment_intent),
+            Tx::Memory(memory) => Ok(memory.order_by_capture_id(payment_intent)),
+        }
     }
 
     /// Writes `update` to order `id` and returns the order as it now is.
     pub fn apply(&self, id: &str, update: &Update, now: &str) -> Result<Option<Order>, StoreError> {
-        self.tx
-            .prepare_cached(
-                "UPDATE orders SET status = ?2,
+        let tx = match &self.inner {
+            Tx::Sqlite(tx) => tx,
+            Tx::Memory(memory) => return Ok(memory.apply(id, update, now)),
+        };
+        tx.prepare_cached(
+            "UPDATE orders SET status = ?2,
                  provider_order_id = COALESCE(?3, provider_order_id),
                  provider_capture_id = COALESCE(?4, provider_capture_id),
                  updated_at = ?5
              WHERE id = ?1",
-            )?
-            .execute(params![
-                id,
-                update.status.as_str(),
-                update.provider_order_id,
-                update.provider_capture_id,
-                now
-            ])?;
+        )?
+        .execute(params![
+            id,
+            update.status.as_str(),
+            update.provider_order_id,
+            update.provider_capture_id,
+            now
+        ])?;
         self.order(id)
     }
 
     /// Whether event `event_id` was already processed (a redelivery).
     pub fn is_processed(&self, event_id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .tx
+        let tx = match &self.inner {
+            Tx::Sqlite(tx) => tx,
+            Tx::Memory(memory) => return Ok(memory.is_processed(event_id)),
+        };
+        Ok(tx
             .prepare_cached("SELECT 1 FROM processed_events WHERE event_id = ?1")?
             .query_row([event_id], |_| Ok(()))
             .optional()?
@@ -190,8 +271,14 @@ impl OrderTx<'_> {
         event_type: &str,
         now: &str,
     ) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
+        let tx = match &self.inner {
+            Tx::Sqlite(tx) => tx,
+            Tx::Memory(memory) => {
+                memory.mark_processed(event_id);
+                return Ok(());
+            }
+        };
+        tx.prepare_cached(
                 "INSERT OR IGNORE INTO processed_events (event_id, event_type, processed_at) VALUES (?1, ?2, ?3)",
             )?
             .execute(params![event_id, event_type, now])?;
@@ -304,15 +391,38 @@ mod tests {
 
     #[test]
     fn a_failed_write_rolls_back_everything_it_did() {
-        let store = Store::open(":memory:").unwrap();
-        let result: Result<(), StoreError> = store.write(|tx| {
-            tx.insert_order(&pending("a"))?;
-            tx.mark_processed("evt_1", "checkout.session.completed", "t")?;
-            Err(StoreError::CorruptRow(UnknownStatus("boom".into())))
-        });
-        assert!(result.is_err());
-        assert_eq!(store.order("a").unwrap(), None);
-        assert_eq!(store.processed_event_count().unwrap(), 0);
+        for store in [Store::open(":memory:").unwrap(), Store::in_memory()] {
+            let result: Result<(), StoreError> = store.write(|tx| {
+                tx.insert_order(&pending("a"))?;
+                tx.mark_processed("evt_1", "checkout.session.completed", "t")?;
+                Err(StoreError::CorruptRow(UnknownStatus("boom".into())))
+            });
+            assert!(result.is_err());
+            assert_eq!(store.order("a").unwrap(), None);
+            assert_eq!(store.processed_event_count().unwrap(), 0);
+        }
+    }
+
+    #[test]
+    fn both_stores_find_an_order_by_the_payment_it_recorded_last() {
+        for store in [Store::open(":memory:").unwrap(), Store::in_memory()] {
+            store.insert_order(&pending("a")).unwrap();
+            let paid_by = |pi: &str| Update {
+                status: OrderStatus::Paid,
+                provider_order_id: Some(format!("cs_{pi}")),
+                provider_capture_id: Some(pi.to_string()),
+            };
+            store
+                .write(|tx| tx.apply("a", &paid_by("pi_1"), "t1"))
+                .unwrap();
+            store
+                .write(|tx| tx.apply("a", &paid_by("pi_2"), "t2"))
+                .unwrap();
+            let by = |pi: &str| store.write(|tx| tx.order_by_capture_id(pi)).unwrap();
+            assert_eq!(by("pi_2").map(|o| o.id), Some("a".to_string()));
+            assert_eq!(by("pi_1"), None);
+            assert!(store.write(|tx| tx.insert_order(&pending("a"))).is_err());
+        }
     }
 
     #[test]

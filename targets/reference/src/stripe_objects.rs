@@ -107,6 +107,9 @@ pub struct CheckoutSession {
     /// `pi_…`; an object when the API caller asked for `expand[]=payment_intent`.
     #[serde(default, deserialize_with = "expandable_id")]
     pub payment_intent: Option<String>,
+    /// Unix seconds: which of two sessions is the later (the `latest_session` variant).
+    #[serde(default)]
+    pub created: Option<i64>,
 }
 
 fn unknown_status() -> SessionStatus {

@@ -3,7 +3,8 @@
 //! Stripe retries anything that is not a 2xx, delivers at least once and in any order. So:
 //! a forged or unparseable request is a 400 that changes nothing; a genuine event whose effect
 //! is already in place (or does not apply) is acknowledged with 200; a refund that arrives
-//! before the payment it refunds is answered 503 so Stripe delivers it again later. Each event
+//! before the payment it refunds is answered 503 so Stripe delivers it again later (or, in the
+//! `refund_at_once` [variant](crate::variant), looked up at Stripe and applied at once). Each event
 //! is applied inside one `BEGIN IMMEDIATE` transaction that also records it in
 //! `processed_events`, and every transition is guarded by the order's current state, so neither
 //! duplicates nor concurrent deliveries can apply twice.
@@ -14,11 +15,15 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::defect::{Defect, DefectExt};
 use crate::error::{ApiError, RETRY_REFUND};
+
+/// The body of a 503 for a second payment's event that raced another one of the same order.
+const RETRY_RECORDED: &str = "the order's payment changed meanwhile; retry";
 use crate::order::Order;
 use crate::rules::{self, Decision, Ignored, UnknownRefund};
 use crate::signature::{self, DEFAULT_TOLERANCE_SECS};
 use crate::store::{OrderTx, StoreError};
 use crate::stripe_objects::{Charge, CheckoutSession, Event, EventType};
+use crate::variant::{EarlyRefund, SecondPayment};
 
 /// The 200 answer to a genuine event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,11 +68,37 @@ pub async fn receive(
     match EventType::parse(&event.event_type) {
         EventType::CheckoutSessionCompleted | EventType::CheckoutSessionAsyncPaymentSucceeded => {
             let session = parse_object(&event)?;
-            checkout(state, &event, &session, rules::session_succeeded)
+            let second = state.config().design.second_payment;
+            let recorded = match second {
+                SecondPayment::KeepFirst => None,
+                SecondPayment::RecordLatest => recorded_session(state, &session).await?,
+            };
+            checkout(state, &event, &session, |order, session, defect| {
+                // VARIANT(latest_session): decided against the session looked up above; if the
+                // order recorded another one meanwhile, Stripe delivers this again.
+                let paid_by_other = order.status == crate::order::OrderStatus::Paid
+                    && order.provider_order_id.as_deref() != Some(session.id.as_str());
+                if second == SecondPayment::RecordLatest
+                    && paid_by_other
+                    && order.provider_order_id.as_deref()
+                        != recorded.as_ref().map(|r| r.id.as_str())
+                {
+                    return Err(ApiError::RetryLater(RETRY_RECORDED));
+                }
+                Ok(rules::session_succeeded_in(
+                    order,
+                    session,
+                    defect,
+                    second,
+                    recorded.as_ref(),
+                ))
+            })
         }
         EventType::CheckoutSessionAsyncPaymentFailed => {
             let session = parse_object(&event)?;
-            checkout(state, &event, &session, rules::session_async_failed)
+            checkout(state, &event, &session, |order, session, defect| {
+                Ok(rules::session_async_failed(order, session, defect))
+            })
         }
         EventType::ChargeRefunded => {
             let charge = parse_object(&event)?;
@@ -112,10 +143,10 @@ fn checkout(
     state: &AppState,
     event: &Event,
     session: &CheckoutSession,
-    rule: fn(&Order, &CheckoutSession, Option<Defect>) -> Decision,
+    rule: impl Fn(&Order, &CheckoutSession, Option<Defect>) -> Result<Decision, ApiError>,
 ) -> Result<Ack, ApiError> {
     let now = state.now_rfc3339();
-    let ack = state.store().write(|tx| {
+    let ack = state.store().write(|tx| -> Result<Ack, ApiError> {
         if tx.is_processed(&event.id)? {
             return Ok(Ack::DUPLICATE);
         }
@@ -123,13 +154,42 @@ fn checkout(
             None => Decision::Ignore(Ignored::NoClientReference),
             Some(id) => match tx.order(id)? {
                 None => Decision::Ignore(Ignored::UnknownOrder(id.clone())),
-                Some(order) => rule(&order, session, state.defect()),
+                Some(order) => rule(&order, session, state.defect())?,
             },
         };
         let order_id = session.client_reference_id.as_deref().unwrap_or_default();
-        finish(tx, event, order_id, decision, &now)
+        Ok(finish(tx, event, order_id, decision, &now)?)
     })?;
     Ok(ack)
+}
+
+/// VARIANT(latest_session): the session a paid order recorded, read from Stripe (outside any
+/// lock), when it is not `session`: which of the two is the later decides what the order names.
+async fn recorded_session(
+    state: &AppState,
+    session: &CheckoutSession,
+) -> Result<Option<CheckoutSession>, ApiError> {
+    let Some(order_id) = session.client_reference_id.as_deref() else {
+        return Ok(None);
+    };
+    let recorded = match state.order(order_id)? {
+        Some(order) if order.provider_order_id.as_deref() != Some(session.id.as_str()) => {
+            order.provider_order_id
+        }
+        _ => None,
+    };
+    let Some(recorded) = recorded else {
+        return Ok(None);
+    };
+    state
+        .stripe()
+        .retrieve_session(&recorded)
+        .await
+        .map(Some)
+        .map_err(|err| {
+            crate::log::line(format_args!("lookup of session {recorded} failed: {err}"));
+            ApiError::RetryLater("could not look the recorded payment up at Stripe; retry")
+        })
 }
 
 /// `charge.refunded`: find the order by PaymentIntent; if none has it yet, ask Stripe whose
@@ -157,6 +217,11 @@ async fn refund(state: &AppState, event: &Event, charge: &Charge) -> Result<Ack,
             ));
             ApiError::RetryLater("could not look the payment up at Stripe; retry")
         })?;
+    let latest = state.design().second_payment == SecondPayment::RecordLatest;
+    let recorded = match (&session, latest) {
+        (Some(session), true) => recorded_session(state, session).await?,
+        _ => None,
+    };
     let now = state.now_rfc3339();
     let ack = state.store().write(|tx| {
         // Re-read under the write lock: the completed event may have been processed while we
@@ -172,7 +237,33 @@ async fn refund(state: &AppState, event: &Event, charge: &Charge) -> Result<Ack,
             Some(id) => tx.order(id)?,
             None => None,
         };
+        // VARIANT(latest_session): a refund of a later payment than the one the order names
+        // waits for that payment's completion, which will make the order name it.
+        if let (Some(order), Some(session), Some(recorded)) =
+            (order.as_ref(), session.as_ref(), recorded.as_ref())
+        {
+            if rules::refund_of_newer_payment(order, session, recorded)
+                && matches!(
+                    rules::unknown_refund(Some(session), Some(order), state.defect()),
+                    UnknownRefund::Ignore(Ignored::PaidByAnotherPayment)
+                )
+                && charge.refunded
+            {
+                return Err(ApiError::RetryLater(RETRY_REFUND));
+            }
+        }
         match rules::unknown_refund(session.as_ref(), order.as_ref(), state.defect()) {
+            // VARIANT(refund_at_once): Stripe said whose payment it is, so the order can be
+            // marked refunded now instead of waiting for the payment's event.
+            UnknownRefund::RetryLater
+                if state.config().design.early_refund == EarlyRefund::AtOnce =>
+            {
+                let (Some(session), Some(order)) = (session.as_ref(), order.as_ref()) else {
+                    return Err(ApiError::RetryLater(RETRY_REFUND));
+                };
+                let decision = rules::refund_at_once(session, charge);
+                Ok(finish(tx, event, &order.id, decision, &now)?)
+            }
             UnknownRefund::RetryLater => {
                 crate::log::line(format_args!(
                     "event {} refunds {payment_intent} before its payment \

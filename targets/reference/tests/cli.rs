@@ -72,7 +72,10 @@ fn the_binary_prints_one_banner_line_with_no_defect() {
         line.starts_with("reference-target listening on http://127.0.0.1:"),
         "{line}"
     );
-    assert!(line.ends_with(" (defect: none)"), "{line}");
+    assert!(
+        line.ends_with(" (defect: none, variant: default)"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -81,5 +84,20 @@ fn the_defect_flag_is_named_in_the_banner() {
         command.args(["--defect", "stale_ok"]);
     });
 
-    assert!(line.ends_with(" (defect: stale_ok)"), "{line}");
+    assert!(
+        line.ends_with(" (defect: stale_ok, variant: default)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn the_variant_is_named_in_the_banner() {
+    let line = banner_and_health(|command| {
+        command.env("VARIANT", "memory,refund_at_once");
+    });
+
+    assert!(
+        line.ends_with(" (defect: none, variant: refund_at_once,memory)"),
+        "{line}"
+    );
 }

@@ -1,13 +1,57 @@
 // Shared helpers of the stripe-node suite: the SDK pointed at the simulator the documented way,
 // the /_sim control API, a buyer paying sessions, and a webhook receiver that verifies every
-// delivery with the SDK's own constructEvent.
+// delivery with the SDK's own constructEvent. Every answer the SDK receives and every event it
+// verifies is checked against the SDK's own types (types.mjs); a test whose objects break them
+// fails after it ends, naming the fields.
 import http from 'node:http';
 import assert from 'node:assert/strict';
+import { afterEach } from 'node:test';
 import Stripe from 'stripe';
+import { typeProblems } from './types.mjs';
 
 export const SIM_URL = process.env.SIM_URL ?? 'http://127.0.0.1:12111';
 export const API_KEY = process.env.SIM_API_KEY ?? 'sk_test_stripesim';
 const base = new URL(SIM_URL);
+
+/** What broke the SDK's types in the current test: `["GET /v1/charges/ch_…: charge.x: …"]`. */
+const typeErrors = [];
+let typeChecked = 0;
+process.on('exit', () => {
+  console.log(`strict decoding: ${typeChecked} answers and events checked against stripe-node's types`);
+});
+
+/** Checks one object the SDK received; `label` says where it came from. */
+export function checkTypes(label, value) {
+  typeChecked += 1;
+  for (const problem of typeProblems(value)) typeErrors.push(`${label}: ${problem}`);
+}
+
+// Strict decoding: each test fails if anything it received did not fit stripe-node's types.
+afterEach(() => {
+  const found = typeErrors.splice(0);
+  assert.deepEqual(found, [], `objects that do not fit stripe-node ${Stripe.PACKAGE_VERSION ?? ''} types`);
+});
+
+/**
+ * The SDK's own Node HTTP client, with every JSON answer checked against the SDK's types before
+ * the SDK reads it (the SDK itself checks nothing at run time).
+ */
+function checkingHttpClient() {
+  const inner = Stripe.createNodeHttpClient();
+  return {
+    getClientName: () => inner.getClientName(),
+    async makeRequest(host, port, path, method, headers, requestData, protocol, timeout) {
+      const response = await inner.makeRequest(host, port, path, method, headers, requestData, protocol, timeout);
+      const toJSON = response.toJSON.bind(response);
+      response.toJSON = async () => {
+        const json = await toJSON();
+        checkTypes(`${method} ${path}`, json);
+        return json;
+      };
+      return response;
+    },
+  };
+}
 
 /** `new Stripe(key, {host, port, protocol})`, as stripe-node documents for another host. */
 export function stripeClient(key = API_KEY, extra = {}, url = base) {
@@ -16,6 +60,7 @@ export function stripeClient(key = API_KEY, extra = {}, url = base) {
     port: Number(url.port),
     protocol: url.protocol.replace(':', ''),
     maxNetworkRetries: 2,
+    httpClient: checkingHttpClient(),
     ...extra,
   });
 }
@@ -43,8 +88,18 @@ export const reset = () => sim('POST', '/_sim/reset', {});
 export const advance = (seconds) => sim('POST', '/_sim/clock/advance', { seconds });
 export const flush = () => sim('POST', '/_sim/webhooks/flush', {});
 
-/** The buyer paying a session on the hosted page. */
-export const pay = (sessionId, method) => sim('POST', `/_sim/checkout/sessions/${sessionId}/pay`, method);
+/** The buyer paying a session on the hosted page: the session, or the 402 card error thrown. */
+export async function pay(sessionId, method) {
+  const label = `pay ${sessionId}`;
+  try {
+    const session = await sim('POST', `/_sim/checkout/sessions/${sessionId}/pay`, method);
+    checkTypes(label, session);
+    return session;
+  } catch (e) {
+    if (e.body) checkTypes(`${label} (HTTP ${e.status})`, e.body);
+    throw e;
+  }
+}
 export const CARD_OK = { card: '4242424242424242' };
 export const SEPA_OK = { sepa_debit: { iban: 'DE89370400440532013000' } };
 export const SEPA_FAILS = { sepa_debit: { iban: 'DE62370400440532013001' } };
@@ -109,6 +164,7 @@ export class Receiver {
       try {
         record.event = stripe.webhooks.constructEvent(raw, header, this.secret);
         record.verified = true;
+        checkTypes(`webhook ${record.event.type}`, JSON.parse(raw.toString('utf8')));
       } catch (e) {
         record.error = e;
       }

@@ -1,6 +1,8 @@
 """Shared fixtures of the stripe-python suite: the SDK pointed at the simulator the documented
 way, the /_sim control API, a buyer paying sessions, and a webhook receiver that verifies every
-delivery with the SDK's own ``stripe.Webhook.construct_event``."""
+delivery with the SDK's own ``stripe.Webhook.construct_event``. Every answer the SDK receives and
+every event it verifies is checked against stripe-python's own classes (``typecheck.py``); a test
+whose objects break them fails after it ends, naming the fields."""
 
 from __future__ import annotations
 
@@ -8,12 +10,15 @@ import itertools
 import json
 import os
 import threading
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import stripe
+
+import typecheck
 
 SIM_URL = os.environ.get("SIM_URL", "http://127.0.0.1:12111")
 API_KEY = os.environ.get("SIM_API_KEY", "sk_test_stripesim")
@@ -22,6 +27,57 @@ CARD_OK = {"card": "4242424242424242"}
 SEPA_OK = {"sepa_debit": {"iban": "DE89370400440532013000"}}
 SEPA_FAILS = {"sepa_debit": {"iban": "DE62370400440532013001"}}
 ACH_OK = {"us_bank_account": {"routing_number": "110000000", "account_number": "000123456789"}}
+
+
+# What broke stripe-python's classes in the current test, and how many objects were checked.
+TYPE_ERRORS: list[str] = []
+TYPE_CHECKED = [0]
+
+
+def check_types(label: str, value: Any) -> None:
+    """Checks one object the SDK received (JSON text or parsed); ``label`` says where from."""
+    if isinstance(value, (bytes, str)):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return
+    TYPE_CHECKED[0] += 1
+    TYPE_ERRORS.extend(f"{label}: {p}" for p in typecheck.problems(value))
+
+
+def checking_http_client() -> Any:
+    """stripe-python's default HTTP client, with every answer checked against the SDK's classes
+    before the SDK reads it."""
+    base = type(stripe.new_default_http_client())
+
+    class Checking(base):  # type: ignore[misc, valid-type]
+        def request_with_retries(self, method, url, headers, post_data=None,
+                                 max_network_retries=None, *, _usage=None):
+            content, status, rheaders = super().request_with_retries(
+                method, url, headers, post_data, max_network_retries, _usage=_usage)
+            check_types(f"{method.upper()} {urllib.parse.urlsplit(url).path}", content)
+            return content, status, rheaders
+
+    return Checking()
+
+
+# The global client too (``stripe.api_base`` style calls).
+stripe.default_http_client = checking_http_client()
+
+
+@pytest.fixture(autouse=True)
+def strict_types():
+    """Strict decoding: each test fails if anything it received did not fit the SDK's classes."""
+    TYPE_ERRORS.clear()
+    yield
+    found = list(TYPE_ERRORS)
+    TYPE_ERRORS.clear()
+    assert not found, "objects that do not fit stripe-python's classes:\n" + "\n".join(found)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    terminalreporter.write_line(
+        f"strict decoding: {TYPE_CHECKED[0]} answers and events checked against stripe-python's classes")
 
 
 class SimError(Exception):
@@ -56,13 +112,20 @@ def flush() -> Any:
 
 
 def pay(session_id: str, method: dict) -> Any:
-    """The buyer paying a session on the hosted page."""
-    return sim("POST", f"/_sim/checkout/sessions/{session_id}/pay", method)
+    """The buyer paying a session on the hosted page: the session, or the 402 raised."""
+    try:
+        session = sim("POST", f"/_sim/checkout/sessions/{session_id}/pay", method)
+    except SimError as e:
+        check_types(f"pay {session_id} (HTTP {e.status})", e.body)
+        raise
+    check_types(f"pay {session_id}", session)
+    return session
 
 
 def make_client(api_key: str = API_KEY, base: str = SIM_URL, **kwargs: Any) -> stripe.StripeClient:
     """``StripeClient(key, base_addresses={"api": …})``, as stripe-python documents."""
     kwargs.setdefault("max_network_retries", 2)
+    kwargs.setdefault("http_client", checking_http_client())
     return stripe.StripeClient(api_key, base_addresses={"api": base}, **kwargs)
 
 
@@ -141,6 +204,7 @@ class Receiver:
         delivery = Delivery(raw, header)
         try:
             delivery.event = stripe.Webhook.construct_event(raw, header, self.secret)
+            check_types(f"webhook {delivery.event.type}", raw)
         except (stripe.SignatureVerificationError, ValueError) as e:
             delivery.error = e
         with self.lock:

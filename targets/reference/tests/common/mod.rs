@@ -82,6 +82,8 @@ pub fn session(order_id: Option<&str>, amount: i64, currency: &str, payment_stat
         "payment_status": payment_status,
         "status": "complete",
         "url": null,
+        // Later sessions are created later (the latest_session variant compares them).
+        "created": 1_700_000_000 + n,
     })
 }
 
@@ -238,6 +240,20 @@ pub struct TestApp {
 impl TestApp {
     pub async fn start() -> TestApp {
         TestApp::with_defect(None).await
+    }
+
+    pub async fn with_design(design: reference_target::Design) -> TestApp {
+        let stripe = FakeStripe::start().await;
+        let config = Config {
+            port: 0,
+            stripe_secret_key: SECRET_KEY.into(),
+            stripe_webhook_secret: WEBHOOK_SECRET.into(),
+            stripe_api_base: stripe.base_url.clone(),
+            design,
+            order_id_seed: Some(unique()),
+            ..Config::default()
+        };
+        TestApp::with_config(config, stripe).await
     }
 
     pub async fn with_defect(defect: Option<Defect>) -> TestApp {

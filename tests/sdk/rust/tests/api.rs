@@ -19,6 +19,7 @@ use stripe_misc::webhook_endpoint::{
     CreateWebhookEndpoint, CreateWebhookEndpointEnabledEvents, DeleteWebhookEndpoint, ListWebhookEndpoint,
     RetrieveWebhookEndpoint, UpdateWebhookEndpoint,
 };
+use stripe_payment::payment_method::RetrievePaymentMethod;
 use stripe_payment::payment_link::{
     CreatePaymentLink, CreatePaymentLinkLineItems, ListLineItemsPaymentLink, ListPaymentLink, RetrievePaymentLink,
     UpdatePaymentLink,
@@ -303,6 +304,8 @@ async fn card_declines_are_402_card_errors() {
                     assert_eq!(e.decline_code.as_deref(), Some(d), "{number}");
                 }
                 assert!(e.message.is_some());
+                let method = e.payment_method.as_ref().expect("the whole PaymentMethod in the 402 body");
+                assert_eq!(method.card.as_ref().map(|c| c.last4.as_str()), Some(&number[12..]), "{number}");
                 if number == "4000000000009995" {
                     assert_eq!(e.message.as_deref(), Some("Your card has insufficient funds."));
                 }
@@ -326,14 +329,35 @@ async fn card_declines_are_402_card_errors() {
     if let Some(i) = &intent.typed {
         let e = i.last_payment_error.as_ref().expect("last_payment_error");
         assert_eq!(e.type_, stripe_shared::ApiErrorsType::CardError);
+        let method = e.payment_method.as_ref().expect("the whole PaymentMethod");
+        assert_eq!(method.card.as_ref().map(|c| c.last4.as_str()), Some("0019"));
     }
     let charges = t.call(&ListCharge::new().payment_intent(pi.clone())).await.expect("failed charges");
     assert!(charges.raw["data"].as_array().unwrap().iter().all(|c| c["status"] == "failed"));
     assert_eq!(charges.raw["data"].as_array().unwrap().len(), 5);
-    let paid = t.pay(&sid, card(CARD_OK)).await.expect("pay");
+    let paid = t.pay(&sid, json!({ "card": CARD_OK, "email": "ada@example.com" })).await.expect("pay");
     assert_eq!(paid["payment_status"], "paid");
-    let intent = t.call(&RetrievePaymentIntent::new(pi)).await.expect("intent");
+    let intent = t
+        .call(&RetrievePaymentIntent::new(pi).expand(vec!["payment_method".to_string(), "latest_charge".to_string()]))
+        .await
+        .expect("intent");
     assert_eq!(intent.s("/status"), "succeeded");
+    let method_id = intent.s("/payment_method/id");
+    assert!(method_id.starts_with("pm_"), "{method_id}");
+    if let Some(i) = &intent.typed {
+        let method = i.payment_method.as_ref().and_then(|m| m.as_object()).expect("expanded PaymentMethod");
+        assert_eq!(method.card.as_ref().map(|c| c.last4.as_str()), Some("4242"));
+    }
+    let method = t.call(&RetrievePaymentMethod::new(method_id)).await.expect("payment method");
+    if let Some(m) = &method.typed {
+        assert_eq!(m.type_, stripe_shared::PaymentMethodType::Card);
+        assert_eq!(m.billing_details.email.as_deref(), Some("ada@example.com"));
+    }
+    // The charge's receipt, served by the simulator.
+    let receipt = intent.s("/latest_charge/receipt_url");
+    let page = t.http.get(&receipt).send().await.expect("receipt");
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap_or_default().contains("4242"));
     t.finish();
 }
 
@@ -368,6 +392,13 @@ async fn delayed_methods_sepa_and_ach() {
         assert_eq!(session.s("/payment_status"), expected);
         let charges = t.call(&ListCharge::new().payment_intent(intent_id.clone())).await.expect("charges");
         assert_eq!(charges.s("/data/0/status"), if *outcome == "succeeded" { "succeeded" } else { "failed" });
+        if let (Some(i), true) = (&intent.typed, *outcome != "succeeded") {
+            // A failed bank debit: Stripe's failed-attempt error, the bank's reason on the charge.
+            let e = i.last_payment_error.as_ref().expect("last_payment_error");
+            assert_eq!(e.type_, stripe_shared::ApiErrorsType::InvalidRequestError);
+            assert_eq!(e.code, Some(stripe_shared::ApiErrorsCode::PaymentIntentPaymentAttemptFailed));
+            assert!(e.payment_method.is_some(), "the whole PaymentMethod");
+        }
     }
     t.finish();
 }
@@ -504,6 +535,49 @@ async fn webhook_endpoints_crud() {
         .expect("create pinned");
     assert_eq!(pinned.s("/api_version"), stripe_shared::version::VERSION.as_str());
     t.call(&DeleteWebhookEndpoint::new(pinned.id())).await.expect("delete pinned");
+    t.finish();
+}
+
+#[tokio::test]
+async fn answers_follow_the_sdks_api_version() {
+    let t = Suite::start("answers_follow_the_sdks_api_version").await;
+    let version = stripe_shared::version::VERSION.as_str();
+    let get = |v: &str| {
+        t.http.get(format!("{}/v1/products", sim_url())).bearer_auth(api_key()).header("stripe-version", v.to_string()).send()
+    };
+    let answer = get(version).await.expect("products");
+    assert_eq!(answer.status().as_u16(), 200);
+    assert_eq!(answer.headers().get("stripe-version").and_then(|v| v.to_str().ok()), Some(version));
+    let refused = get("garbage").await.expect("refused");
+    assert_eq!(refused.status().as_u16(), 400);
+    let body: Value = refused.json().await.expect("error body");
+    match miniserde::json::from_str::<stripe_shared::Error>(&body.to_string()) {
+        Ok(e) => {
+            t.record("400 invalid Stripe-Version (SDK error parse)".into(), "stripe_shared::Error".into(), None, vec![]);
+            assert_eq!(e.error.type_, stripe_shared::ApiErrorsType::InvalidRequestError);
+            assert_eq!(e.error.message.as_deref(), Some("Invalid Stripe API version: garbage"));
+        }
+        Err(_) => t.record(
+            "400 invalid Stripe-Version (SDK error parse)".into(),
+            "stripe_shared::Error".into(),
+            Some("error deserializing Stripe error".into()),
+            diagnose::<stripe_shared::Error>(&body),
+        ),
+    }
+    // An endpoint created without api_version stays so: the SDK reads it, and its secret.
+    let created = t
+        .call(&CreateWebhookEndpoint::new(
+            vec![CreateWebhookEndpointEnabledEvents::from_str("*").unwrap()],
+            "http://127.0.0.1:9/unversioned",
+        ))
+        .await
+        .expect("create");
+    assert_eq!(created.raw["api_version"], Value::Null);
+    if let Some(w) = &created.typed {
+        assert_eq!(w.api_version, None);
+        assert!(w.secret.as_deref().is_some_and(|s| s.starts_with("whsec_")));
+    }
+    t.call(&DeleteWebhookEndpoint::new(created.id())).await.expect("delete");
     t.finish();
 }
 
