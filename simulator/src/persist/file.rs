@@ -9,7 +9,11 @@
 //!   with no fsync: it survives the simulator crashing or being killed. With `--state-fsync`
 //!   every record is also fsynced, so it survives a power cut too.
 //! * The log is folded into SQLite (WAL mode, `synchronous=NORMAL`, or `FULL` with
-//!   `--state-fsync`) in large transactions, and emptied once the fold is committed.
+//!   `--state-fsync`) in large transactions, and emptied once the fold is committed. A reset is
+//!   folded at once, before it is answered, and the file shrunk (`VACUUM`): nothing of the
+//!   forgotten state stays in either file.
+//! * At start, the log is read before anything is changed: what it holds is folded, a write cut
+//!   short at its end is dropped, and a record damaged in its middle is refused, naming the log.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -165,23 +169,36 @@ pub fn open(path: &Path, fsync: bool) -> Result<(Connection, Log, Rows), StateEr
     // nothing but the next commit).
     conn.execute_batch("PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=4096;")
         .map_err(err)?;
-    // Take the exclusive lock now, and keep it: a second simulator fails here.
+    // Take the exclusive lock now, and keep it: a second simulator fails here, before it reads
+    // or writes the log.
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)
         .map_err(err)?;
+    // What the last run committed to its log and had not folded into SQLite yet (it was
+    // killed). Read before anything is changed: a damaged log is refused with both files as
+    // they were.
+    let log_path = log::path_of(path);
+    let records = Log::read(path).map_err(|e| match e {
+        log::ReadError::Io(e) => StateError::Open {
+            path: log_path.clone(),
+            message: e.to_string(),
+        },
+        log::ReadError::Damaged(message) => StateError::Corrupt {
+            path: log_path.clone(),
+            message: format!("{message} (the commit log of {})", path.display()),
+        },
+    })?;
     check_schema(path, &tx)?;
     tx.commit().map_err(err)?;
-    // What the last run committed to its log and had not folded into SQLite yet (it was
-    // killed): fold it now.
-    let log_err = |e: std::io::Error| StateError::Open {
-        path: log::path_of(path),
-        message: e.to_string(),
-    };
-    let (mut log, records) = Log::open(path, fsync).map_err(log_err)?;
     if !records.is_empty() {
         apply(&mut conn, records.iter().flatten()).map_err(err)?;
-        log.clear().map_err(log_err)?;
     }
+    // Everything the log held is in SQLite now: start it empty (this also drops what a crash
+    // left cut short at its end, which new records must not follow).
+    let log = Log::create(path, fsync).map_err(|e| StateError::Open {
+        path: log_path.clone(),
+        message: e.to_string(),
+    })?;
     let rows = read_rows(&conn).map_err(err)?;
     Ok((conn, log, rows))
 }
@@ -365,6 +382,15 @@ impl Writer {
                 .fail(format!("cannot write the state file's log: {e}"));
         }
         self.pending_bytes += self.pending[start..].iter().map(Op::size).sum::<usize>();
+        if batch.iter().any(|c| c.reset) {
+            // A reset is answered once SQLite holds no more than the fresh state and the log is
+            // empty: nothing of the forgotten state stays on disk.
+            self.fold();
+            if self.durable.failure().is_some() {
+                return;
+            }
+            self.shrink();
+        }
         let last = batch.last().map(|c| c.seq).unwrap_or_default();
         self.durable.committed.store(last, Ordering::Release);
         self.durable.progress.notify_waiters();
@@ -389,6 +415,15 @@ impl Writer {
             }
             Err(e) => self.durable.fail(e),
         }
+    }
+
+    /// After a reset: gives the pages of the deleted rows back to the file system (`VACUUM`,
+    /// quick on the few rows left) and empties SQLite's WAL. Best effort: the rows are gone
+    /// already, and a file left larger than it needs is still correct.
+    fn shrink(&mut self) {
+        let _ = self
+            .conn
+            .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);");
     }
 }
 
@@ -461,4 +496,126 @@ fn apply<'a>(conn: &mut Connection, ops: impl Iterator<Item = &'a Op>) -> rusqli
         }
     }
     tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A state file path of its own, removed with its WAL and log when dropped.
+    struct Temp(PathBuf);
+
+    impl Temp {
+        fn new(name: &str) -> Temp {
+            Temp(
+                std::env::temp_dir()
+                    .join(format!("stripe-sim-file-{name}-{}.db", std::process::id())),
+            )
+        }
+    }
+
+    impl Drop for Temp {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm", "-log"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+            }
+        }
+    }
+
+    fn customer(id: &str) -> Op {
+        Op::Upsert {
+            kind: "customers".into(),
+            id: id.into(),
+            pos: 0,
+            body: b"{}".to_vec(),
+        }
+    }
+
+    fn customers(path: &Path) -> usize {
+        let (_conn, _log, mut rows) = open(path, false).unwrap();
+        rows.take("customers").len()
+    }
+
+    /// Rows in the SQLite file itself, the log left aside.
+    fn rows_in_sqlite(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM state_rows", [], |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_second_open_is_refused_before_it_touches_the_log() {
+        let file = Temp::new("lock");
+        let (conn, mut log, _) = open(&file.0, false).unwrap();
+        log.append(&[customer("cus_1")]).unwrap();
+        let before = std::fs::read(log::path_of(&file.0)).unwrap();
+
+        assert!(matches!(
+            open(&file.0, false),
+            Err(StateError::Locked { .. })
+        ));
+
+        assert_eq!(std::fs::read(log::path_of(&file.0)).unwrap(), before);
+        drop((conn, log)); // as a kill -9 leaves them: the record in the log, not folded
+        assert_eq!(customers(&file.0), 1);
+    }
+
+    #[test]
+    fn a_write_cut_short_at_the_end_of_the_log_is_dropped_and_later_records_count() {
+        let file = Temp::new("torn");
+        let (conn, mut log, _) = open(&file.0, false).unwrap();
+        log.append(&[customer("cus_1")]).unwrap();
+        drop((conn, log));
+        let mut torn = std::fs::OpenOptions::new()
+            .append(true)
+            .open(log::path_of(&file.0))
+            .unwrap();
+        std::io::Write::write_all(&mut torn, &[200, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]).unwrap();
+        drop(torn);
+
+        let (conn, mut log, mut rows) = open(&file.0, false).unwrap();
+        assert_eq!(rows.take("customers").len(), 1);
+        assert_eq!(std::fs::metadata(log::path_of(&file.0)).unwrap().len(), 0);
+        log.append(&[customer("cus_2")]).unwrap();
+        drop((conn, log));
+
+        assert_eq!(
+            customers(&file.0),
+            2,
+            "the record after the torn one is read"
+        );
+    }
+
+    #[test]
+    fn a_damaged_record_in_the_middle_of_the_log_is_refused_and_nothing_changes() {
+        let file = Temp::new("damaged");
+        let (conn, mut log, _) = open(&file.0, false).unwrap();
+        for id in ["cus_1", "cus_2", "cus_3"] {
+            log.append(&[customer(id)]).unwrap();
+        }
+        drop((conn, log));
+        let log_path = log::path_of(&file.0);
+        let mut bytes = std::fs::read(&log_path).unwrap();
+        let second = bytes.len() / 3;
+        bytes[second + 20] ^= 0x40;
+        std::fs::write(&log_path, &bytes).unwrap();
+
+        let error = open(&file.0, false).unwrap_err();
+
+        let message = error.to_string();
+        assert!(
+            matches!(&error, StateError::Corrupt { path, .. } if *path == log_path),
+            "{message}"
+        );
+        assert!(
+            message.contains(&log_path.display().to_string()),
+            "{message}"
+        );
+        assert!(message.contains("record 2 of the log"), "{message}");
+        assert_eq!(std::fs::read(&log_path).unwrap(), bytes);
+        assert_eq!(rows_in_sqlite(&file.0), 0, "nothing of the log was folded");
+    }
 }

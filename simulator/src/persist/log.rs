@@ -12,14 +12,20 @@
 //! A record is `length (u32) | checksum (u64, FNV-1a of the payload) | payload`, the payload a
 //! list of [`Op`]s. Replaying the log at start is safe whatever was folded already: each op sets
 //! or deletes whole rows (a reset deletes them all), so applying a suffix of the history again
-//! ends in the same rows. A record cut short or failing its checksum (the machine lost power in
-//! the middle of a write that was never acknowledged) ends the log.
+//! ends in the same rows.
 //!
-//! The log is opened only after SQLite's exclusive lock is taken, so a second simulator never
-//! touches it, and it is removed when the simulator stops cleanly.
+//! What a crash can leave at the end of the log is ignored: a last record cut short or failing
+//! its checksum (the simulator was killed, or the machine lost power, in the middle of a write
+//! that was never acknowledged), or zeros (a file system that grew the file before writing the
+//! data). A damaged record with more records after it is not a crash's doing: the log is refused,
+//! naming the file, and nothing is changed.
+//!
+//! The log is read, and written, only after SQLite's exclusive lock is taken, so a second
+//! simulator never touches it. It is emptied once folded, and removed when the simulator stops
+//! cleanly.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// One change to the rows of the state file.
@@ -69,25 +75,38 @@ pub fn path_of(state: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Why a log cannot be read.
+#[derive(Debug)]
+pub enum ReadError {
+    Io(std::io::Error),
+    /// A record in the middle of the log is damaged (what it says).
+    Damaged(String),
+}
+
 impl Log {
-    /// Opens (or creates) the log of `state` and reads the records it holds, oldest first.
-    pub fn open(state: &Path, fsync: bool) -> std::io::Result<(Log, Vec<Vec<Op>>)> {
+    /// The records in the log of `state`, oldest first (none when there is no log). Changes
+    /// nothing.
+    pub fn read(state: &Path) -> Result<Vec<Vec<Op>>, ReadError> {
+        let bytes = match std::fs::read(path_of(state)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(ReadError::Io(e)),
+        };
+        decode_records(&bytes).map_err(ReadError::Damaged)
+    }
+
+    /// Opens the log of `state` for appending, empty (created when missing): what it held must
+    /// be in SQLite already.
+    pub fn create(state: &Path, fsync: bool) -> std::io::Result<Log> {
         let path = path_of(state);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
-        let records = decode_records(&bytes);
-        let log = Log {
+        let file = OpenOptions::new().append(true).create(true).open(&path)?;
+        file.set_len(0)?;
+        Ok(Log {
             path,
             file,
             fsync,
             buffer: Vec::new(),
-        };
-        Ok((log, records))
+        })
     }
 
     /// Appends one record; once this returns, the ops survive the simulator being killed (and,
@@ -206,31 +225,54 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Every whole record, up to the first one cut short or damaged.
-fn decode_records(mut bytes: &[u8]) -> Vec<Vec<Op>> {
+/// Every whole record. The end of the log may be a record cut short, a last record failing its
+/// checksum, or zeros: what a crash leaves, ignored. A damaged record followed by anything but
+/// zeros, or a record whose changes cannot be read, is an error saying which.
+fn decode_records(bytes: &[u8]) -> Result<Vec<Vec<Op>>, String> {
     let mut records = Vec::new();
-    while bytes.len() >= HEADER {
-        let length = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+    let mut at = 0;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        if rest.len() < HEADER || rest.iter().all(|&b| b == 0) {
+            break; // cut short, or zeros
+        }
+        let length = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
         let mut checksum = [0; 8];
-        checksum.copy_from_slice(&bytes[4..HEADER]);
-        let Some(payload) = bytes.get(HEADER..HEADER + length) else {
-            break;
+        checksum.copy_from_slice(&rest[4..HEADER]);
+        let Some(payload) = HEADER
+            .checked_add(length)
+            .and_then(|end| rest.get(HEADER..end))
+        else {
+            break; // runs past the end: cut short
         };
+        let end = at + HEADER + length;
+        let number = records.len() + 1;
         if fnv1a(payload) != u64::from_le_bytes(checksum) {
-            break;
+            if bytes[end..].iter().all(|&b| b == 0) {
+                break; // the last record, torn
+            }
+            return Err(format!(
+                "record {number} of the log (at byte {at} of {}) fails its checksum and more records follow it, so it was not cut short by a crash",
+                bytes.len()
+            ));
         }
         let mut reader = Reader(payload);
         let mut ops = Vec::new();
         while !reader.0.is_empty() {
             match reader.op() {
                 Some(op) => ops.push(op),
-                None => return records,
+                None => {
+                    return Err(format!(
+                        "record {number} of the log (at byte {at} of {}) holds a change this version of stripe-sim cannot read",
+                        bytes.len()
+                    ))
+                }
             }
         }
         records.push(ops);
-        bytes = &bytes[HEADER + length..];
+        at = end;
     }
-    records
+    Ok(records)
 }
 
 #[cfg(test)]
@@ -250,12 +292,24 @@ mod tests {
         std::env::temp_dir().join(format!("stripe-sim-log-{name}-{}.db", std::process::id()))
     }
 
+    fn record(ops: &[Op]) -> Vec<u8> {
+        let mut payload = Vec::new();
+        for op in ops {
+            encode_op(op, &mut payload);
+        }
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&fnv1a(&payload).to_le_bytes());
+        bytes.extend_from_slice(&payload);
+        bytes
+    }
+
     #[test]
     fn records_come_back_in_the_order_they_were_appended() {
         let state = temp("order");
         let _ = std::fs::remove_file(path_of(&state));
-        let (mut log, records) = Log::open(&state, false).unwrap();
-        assert!(records.is_empty());
+        assert!(Log::read(&state).unwrap().is_empty(), "no log, no records");
+        let mut log = Log::create(&state, false).unwrap();
         let first = vec![Op::Reset, upsert("cus_1", "{\"a\":1}")];
         let second = vec![Op::Delete {
             kind: "customers".into(),
@@ -265,43 +319,73 @@ mod tests {
         log.append(&second).unwrap();
         drop(log);
 
-        let (log, records) = Log::open(&state, false).unwrap();
-        assert_eq!(records, vec![first, second]);
+        assert_eq!(Log::read(&state).unwrap(), vec![first, second]);
+        let log = Log::create(&state, false).unwrap();
+        assert!(Log::read(&state).unwrap().is_empty(), "create empties it");
         log.remove().unwrap();
         assert!(!path_of(&state).exists());
     }
 
     #[test]
-    fn a_record_cut_short_or_damaged_ends_the_log() {
+    fn what_a_crash_leaves_at_the_end_is_ignored() {
         let one = vec![upsert("cus_1", "{}")];
-        let mut bytes = Vec::new();
-        for ops in [&one, &one] {
-            let mut payload = Vec::new();
-            for op in ops {
-                encode_op(op, &mut payload);
-            }
-            bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-            bytes.extend_from_slice(&fnv1a(&payload).to_le_bytes());
-            bytes.extend_from_slice(&payload);
+        let mut bytes = record(&one);
+        bytes.extend(record(&one));
+        assert_eq!(decode_records(&bytes).unwrap().len(), 2);
+        // Cut short anywhere in the last record, header included.
+        for cut in 1..record(&one).len() {
+            let torn = &bytes[..bytes.len() - cut];
+            assert_eq!(decode_records(torn).unwrap().len(), 1, "cut {cut}");
         }
-        assert_eq!(decode_records(&bytes).len(), 2);
-        assert_eq!(decode_records(&bytes[..bytes.len() - 1]).len(), 1);
+        // The last record damaged, or followed by zeros.
         let last = bytes.len() - 1;
-        bytes[last] ^= 1;
-        assert_eq!(decode_records(&bytes).len(), 1);
+        let mut damaged = bytes.clone();
+        damaged[last] ^= 1;
+        assert_eq!(decode_records(&damaged).unwrap().len(), 1);
+        damaged.extend([0; 100]);
+        assert_eq!(decode_records(&damaged).unwrap().len(), 1);
+        let mut zeros = bytes.clone();
+        zeros.extend([0; 4096]);
+        assert_eq!(decode_records(&zeros).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_damaged_record_in_the_middle_is_an_error() {
+        let one = vec![upsert("cus_1", "{}")];
+        let mut bytes = record(&one);
+        let first = bytes.len();
+        bytes.extend(record(&one));
+        bytes.extend(record(&one));
+        bytes[first + HEADER + 3] ^= 1;
+        let error = decode_records(&bytes).unwrap_err();
+        assert!(
+            error.starts_with(&format!("record 2 of the log (at byte {first} of")),
+            "{error}"
+        );
+
+        // Whole by its checksum, but not a list of changes.
+        let mut bytes = record(&one);
+        let payload = [9u8, 1, 2];
+        bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&fnv1a(&payload).to_le_bytes());
+        bytes.extend_from_slice(&payload);
+        let error = decode_records(&bytes).unwrap_err();
+        assert!(error.contains("cannot read"), "{error}");
     }
 
     #[test]
     fn emptying_the_log_starts_it_again() {
         let state = temp("clear");
         let _ = std::fs::remove_file(path_of(&state));
-        let (mut log, _) = Log::open(&state, true).unwrap();
+        let mut log = Log::create(&state, true).unwrap();
         log.append(&[Op::Reset]).unwrap();
         log.clear().unwrap();
         log.append(&[upsert("cus_2", "{}")]).unwrap();
         drop(log);
-        let (log, records) = Log::open(&state, false).unwrap();
-        assert_eq!(records, vec![vec![upsert("cus_2", "{}")]]);
-        log.remove().unwrap();
+        assert_eq!(
+            Log::read(&state).unwrap(),
+            vec![vec![upsert("cus_2", "{}")]]
+        );
+        Log::create(&state, false).unwrap().remove().unwrap();
     }
 }

@@ -18,7 +18,8 @@
 //!   while it committed goes into its next record: group commit, so many concurrent requests
 //!   share one commit. Every few MiB, when idle and at shutdown, the writer folds the log into
 //!   SQLite (WAL mode) in one transaction and empties it; a start after a crash folds what the
-//!   log still holds before reading the rows.
+//!   log still holds before reading the rows. A reset is folded before it is answered, so it
+//!   leaves neither file holding the state it forgot.
 //!
 //! "A request answered 2xx is on disk": an HTTP request that changed something waits, after
 //! its handler and without the store lock, until the writer has committed its change (see
