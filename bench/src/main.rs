@@ -58,7 +58,8 @@ struct Cli {
     /// Checkout Sessions stored for the memory figure (default 1,000,000; 100,000 with --quick).
     #[arg(long)]
     sessions: Option<u64>,
-    /// Sections to run, comma-separated: api, webhooks, harness, scale, state (default: all).
+    /// Sections to run, comma-separated: api, webhooks, harness, scale, state (default: all);
+    /// `state.creates`, `state.reset` or `state.long` runs one part of the state section.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// The stripe-sim binary (default: next to this one, i.e. target/release/stripe-sim).
@@ -207,7 +208,8 @@ fn run(cli: Cli) -> Result<(), String> {
         }
     }
 
-    if section("state") {
+    let state_part = |part: &str| section("state") || section(&format!("state.{part}"));
+    if ["creates", "reset", "long"].iter().any(|p| state_part(p)) {
         report.state = Some(state::measure(
             &runtime,
             &programs,
@@ -217,6 +219,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 measure: Duration::from_secs_f64(seconds),
                 sessions: size.reset_sessions,
                 events: size.long_run_events,
+                creates: state_part("creates"),
+                reset: state_part("reset"),
+                long_run: state_part("long"),
             },
         ));
     }

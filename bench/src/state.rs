@@ -32,7 +32,7 @@ pub struct StateFigures {
     pub creates: Vec<(usize, Runs, Runs, Runs)>,
     pub sessions: u64,
     /// Resident memory (KiB): at start, filled, after the reset.
-    pub reset_kib: (u64, u64, u64),
+    pub reset_kib: Option<(u64, u64, u64)>,
     pub long_run: Option<LongRun>,
 }
 
@@ -45,6 +45,23 @@ pub struct LongRun {
     pub max_rss_kib: u64,
     pub end_rss_kib: u64,
     pub peak_kib: u64,
+    /// Resident memory (KiB) after each tenth of the run.
+    pub samples_kib: Vec<u64>,
+}
+
+impl LongRun {
+    /// Bounded: the last sample is within 10% of the one half-way through (by then the run is
+    /// several times `--max-records` past its start, so retention drops as much as comes in).
+    pub fn bounded(&self) -> bool {
+        let half = (self.samples_kib.len() / 2).checked_sub(1);
+        match (
+            half.and_then(|i| self.samples_kib.get(i)),
+            self.samples_kib.last(),
+        ) {
+            (Some(&half), Some(&last)) => last as f64 <= half as f64 * 1.1,
+            _ => false,
+        }
+    }
 }
 
 /// Settings of the state section.
@@ -55,6 +72,10 @@ pub struct StatePlan {
     pub measure: Duration,
     pub sessions: u64,
     pub events: u64,
+    /// Which parts to run.
+    pub creates: bool,
+    pub reset: bool,
+    pub long_run: bool,
 }
 
 fn temp_state(name: &str) -> PathBuf {
@@ -62,7 +83,7 @@ fn temp_state(name: &str) -> PathBuf {
 }
 
 fn remove_state(path: &std::path::Path) {
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", "-log"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
@@ -125,7 +146,7 @@ pub fn measure(
         sessions: plan.sessions,
         ..StateFigures::default()
     };
-    for connections in [2, 16] {
+    for connections in [2, 16].into_iter().filter(|_| plan.creates) {
         eprintln!("== state: creates at {connections} connections");
         figures.creates.push((
             connections,
@@ -140,10 +161,14 @@ pub fn measure(
             )?,
         ));
     }
-    eprintln!("== state: memory after a reset");
-    figures.reset_kib = reset_memory(runtime, programs, plan.sessions)?;
-    eprintln!("== state: long run of {} events", plan.events);
-    figures.long_run = Some(long_run(runtime, programs, plan.events)?);
+    if plan.reset {
+        eprintln!("== state: memory after a reset");
+        figures.reset_kib = Some(reset_memory(runtime, programs, plan.sessions)?);
+    }
+    if plan.long_run {
+        eprintln!("== state: long run of {} events", plan.events);
+        figures.long_run = Some(long_run(runtime, programs, plan.events)?);
+    }
     Ok(figures)
 }
 
@@ -230,13 +255,16 @@ fn long_run(
     let step = (events / 10).max(1);
     let mut done = 0;
     let mut max_rss = 0;
+    let mut samples = Vec::new();
     while done < events {
         let count = step.min(events - done);
         runtime.block_on(run_count(server.addr, key, 8, count, op.clone()))?;
         done += count;
         // Let the deliveries catch up, as a developer's receiver would between bursts.
         runtime.block_on(receiver.wait_for(done, Duration::from_secs(120)));
-        max_rss = max_rss.max(server.memory_kib().unwrap_or(0));
+        let rss = server.memory_kib().unwrap_or(0);
+        samples.push(rss);
+        max_rss = max_rss.max(rss);
     }
     let delivered = runtime.block_on(receiver.wait_for(events, Duration::from_secs(120)));
     let (_, bad) = receiver.counts();
@@ -250,6 +278,7 @@ fn long_run(
         max_rss_kib: max_rss,
         end_rss_kib: server.memory_kib().unwrap_or(0),
         peak_kib: server.peak_memory_kib().unwrap_or(0),
+        samples_kib: samples,
     })
 }
 
@@ -282,8 +311,8 @@ pub fn render(result: &Result<StateFigures, String>) -> String {
             if ratio >= 0.5 { "✅" } else { "❌" }
         ));
     }
-    let (start, filled, after) = figures.reset_kib;
-    out.push_str(&format!(
+    if let Some((start, filled, after)) = figures.reset_kib {
+        out.push_str(&format!(
         "| resident memory: at start / after {} Checkout Sessions / after `POST /_sim/reset` | {} / {} / {} | gives it back {} |\n",
         figures.sessions,
         mib(start),
@@ -291,16 +320,43 @@ pub fn render(result: &Result<StateFigures, String>) -> String {
         mib(after),
         if after <= start + filled.saturating_sub(start) / 4 { "✅" } else { "❌" }
     ));
+    }
     if let Some(run) = &figures.long_run {
         out.push_str(&format!(
-            "| long run: {} `customer.updated` events, each delivered to one endpoint, `--max-records {LONG_RUN_MAX_RECORDS}` | {} delivered in {:.0} s; resident memory at most {} sampled, {} at the end (peak {}) | stays bounded |\n",
+            "| long run: {} `customer.updated` events, each delivered to one endpoint, `--max-records {LONG_RUN_MAX_RECORDS}` | {} delivered in {:.0} s; resident memory at most {} sampled, {} at the end (peak {}); after each tenth: {} MiB | stays bounded {} |\n",
             run.events,
             run.delivered,
             run.elapsed.as_secs_f64(),
             mib(run.max_rss_kib),
             mib(run.end_rss_kib),
             mib(run.peak_kib),
+            run.samples_kib
+                .iter()
+                .map(|kib| format!("{:.0}", *kib as f64 / 1024.0))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if run.bounded() { "✅" } else { "❌" },
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(samples: &[u64]) -> LongRun {
+        LongRun {
+            samples_kib: samples.to_vec(),
+            ..LongRun::default()
+        }
+    }
+
+    #[test]
+    fn a_long_run_is_bounded_when_its_second_half_stays_near_its_middle() {
+        assert!(run(&[366, 466, 495, 495, 520, 520, 520, 520, 520, 533]).bounded());
+        assert!(!run(&[100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]).bounded());
+        assert!(!run(&[]).bounded());
+        assert!(!run(&[500]).bounded());
+    }
 }

@@ -78,6 +78,7 @@ pub mod form;
 mod http;
 mod idempotency;
 mod ids;
+mod memory;
 mod params;
 mod payment;
 mod persist;

@@ -121,8 +121,9 @@ impl Shared {
     /// repeat across them.
     ///
     /// The old store is dropped before the new one is built, so the new one does not sit on top
-    /// of the freed memory and the allocator can give it back; with a state file, the file is
-    /// emptied and the fresh state written in one transaction.
+    /// of the freed memory, and the freed memory is then handed back to the operating system
+    /// ([`crate::memory`]); with a state file, the file and its log are emptied and the fresh
+    /// state written.
     pub fn reset_with_seed(&self, seed: u64) -> Result<(), SeedError> {
         let config = SimConfig {
             seed,
@@ -145,6 +146,9 @@ impl Shared {
             let written = persist.capture(&mut store, &self.clock, true);
             note_written(written);
         }
+        drop(store);
+        // The old store is freed, but the allocator keeps what it freed: hand it back.
+        crate::memory::give_back();
         result
     }
 

@@ -46,7 +46,7 @@ impl StateFile {
 
 impl Drop for StateFile {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
+        for suffix in ["", "-wal", "-shm", "-journal", "-log"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
         }
     }
@@ -358,14 +358,78 @@ async fn a_file_from_a_newer_version_or_with_an_unreadable_row_is_refused() {
 }
 
 #[tokio::test]
+async fn a_file_of_the_first_schema_is_migrated_and_keeps_everything() {
+    let file = StateFile::new("schema-1");
+    let t = start_with(manual(&file)).await;
+    let customer = t.post("/v1/customers", &[("name", "Ada")]).await.ok();
+    stop(t).await;
+    // Schema 1 kept the rows in a `WITHOUT ROWID` table ordered by (kind, id).
+    rusqlite::Connection::open(file.path())
+        .unwrap()
+        .execute_batch(
+            "ALTER TABLE state_rows RENAME TO rows_2;
+             CREATE TABLE state_rows (
+                 kind TEXT NOT NULL, id TEXT NOT NULL, pos INTEGER NOT NULL, body BLOB NOT NULL,
+                 PRIMARY KEY (kind, id)
+             ) WITHOUT ROWID;
+             INSERT INTO state_rows SELECT kind, id, pos, body FROM rows_2;
+             DROP TABLE rows_2;
+             UPDATE stripe_sim SET value = '1' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+
+    let again = start_with(manual(&file)).await;
+
+    let id = customer["id"].as_str().unwrap();
+    let found = again.get(&format!("/v1/customers/{id}")).await.ok();
+    assert_eq!(found["name"], "Ada");
+    stop(again).await;
+    let version: String = rusqlite::Connection::open(file.path())
+        .unwrap()
+        .query_row(
+            "SELECT value FROM stripe_sim WHERE key = 'schema_version'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, "2");
+}
+
+fn log_of(file: &StateFile) -> PathBuf {
+    PathBuf::from(format!("{}-log", file.path().display()))
+}
+
+/// Rows of `kind` in the SQLite file (the simulator stopped).
+fn rows_of_kind(file: &StateFile, kind: &str) -> i64 {
+    rusqlite::Connection::open(file.path())
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM state_rows WHERE kind = ?1",
+            [kind],
+            |row| row.get(0),
+        )
+        .unwrap()
+}
+
+#[tokio::test]
 async fn a_reset_empties_the_state_file_too() {
     let file = StateFile::new("reset");
     let t = start_with(manual(&file)).await;
     let customer = t.post("/v1/customers", &[("name", "Ada")]).await.ok();
+    for n in 0..50 {
+        t.post("/v1/customers", &[("name", &format!("c{n}"))])
+            .await
+            .ok();
+    }
     t.control(Method::POST, "/_sim/reset", Some(json!({})))
         .await
         .ok();
+    // Answered once the log is folded into SQLite and emptied.
+    assert_eq!(std::fs::metadata(log_of(&file)).unwrap().len(), 0);
     stop(t).await;
+    assert!(!log_of(&file).exists(), "a clean stop removes the log");
+    assert_eq!(rows_of_kind(&file, "customers"), 0);
+    assert_eq!(rows_of_kind(&file, "events"), 0);
 
     let again = start_with(manual(&file)).await;
 
@@ -381,6 +445,40 @@ async fn a_reset_empties_the_state_file_too() {
         again.sim.seeded_link("lifetime").is_some(),
         "the seed is applied again"
     );
+    stop(again).await;
+}
+
+#[tokio::test]
+async fn a_log_damaged_in_the_middle_is_refused_naming_it() {
+    let file = StateFile::new("damaged-log");
+    let t = start_with(manual(&file)).await;
+    let customer = t.post("/v1/customers", &[("name", "Ada")]).await.ok();
+    stop(t).await;
+    // A record whose checksum fails, with more after it: not what a crash leaves.
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&5u32.to_le_bytes());
+    bytes.extend_from_slice(&[7; 8]);
+    bytes.extend_from_slice(b"12345");
+    bytes.extend_from_slice(&[1; 40]);
+    std::fs::write(log_of(&file), &bytes).unwrap();
+
+    let message = start_error(manual(&file).start().await);
+
+    assert!(
+        message.contains(&log_of(&file).display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("fails its checksum"), "{message}");
+    assert_eq!(
+        std::fs::read(log_of(&file)).unwrap(),
+        bytes,
+        "left as it was"
+    );
+    // Moved aside, the file starts with what SQLite holds.
+    std::fs::remove_file(log_of(&file)).unwrap();
+    let again = start_with(manual(&file)).await;
+    let id = customer["id"].as_str().unwrap();
+    assert_eq!(again.get(&format!("/v1/customers/{id}")).await.status, 200);
     stop(again).await;
 }
 
@@ -538,4 +636,67 @@ async fn a_kill_9_mid_load_loses_nothing_that_was_answered() {
         "kill -9 after {load_ms} ms: {} customers answered, all present and delivered after the restart",
         answered.len()
     );
+}
+
+/// `POST /v1/customers` on a spawned simulator; the new customer's id.
+async fn create_customer(client: &reqwest::Client, base: &str, name: &str) -> String {
+    let body: Value = client
+        .post(format!("{base}/v1/customers"))
+        .bearer_auth(KEY)
+        .form(&[("name", name)])
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["id"].as_str().unwrap().to_string()
+}
+
+async fn customer_status(client: &reqwest::Client, base: &str, id: &str) -> u16 {
+    client
+        .get(format!("{base}/v1/customers/{id}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_cut_short_by_a_kill_9_is_ignored_at_restart() {
+    let file = StateFile::new("torn");
+    let hook = receiver(200).await;
+    let forward = format!("{}/hook", hook.uri());
+    let client = reqwest::Client::new();
+    let (mut child, base) = spawn(file.path(), &forward);
+    let first = create_customer(&client, &base, "before the kill").await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // What a kill in the middle of a write leaves: the start of a record.
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(log_of(&file))
+        .unwrap();
+    std::io::Write::write_all(&mut log, &[90, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 2, 9, 0]).unwrap();
+    drop(log);
+
+    let (mut child, base) = spawn(file.path(), &forward);
+    assert_eq!(customer_status(&client, &base, &first).await, 200);
+    let second = create_customer(&client, &base, "after the restart").await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let (mut child, base) = spawn(file.path(), &forward);
+    let statuses = (
+        customer_status(&client, &base, &first).await,
+        customer_status(&client, &base, &second).await,
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(statuses, (200, 200), "both customers are back");
 }

@@ -14,8 +14,12 @@
 //!   `meta` row, compared with the last one sent;
 //! * the changed objects are cloned under the lock (microseconds) and handed to one writer
 //!   thread, which serializes them (serde JSON, readable with the `sqlite3` shell) and commits
-//!   them to SQLite in WAL mode. Whatever queued while it committed goes into its next
-//!   transaction: group commit, so many concurrent requests share one commit.
+//!   them by appending one record to the file's log ([`log`], one `write`). Whatever queued
+//!   while it committed goes into its next record: group commit, so many concurrent requests
+//!   share one commit. Every few MiB, when idle and at shutdown, the writer folds the log into
+//!   SQLite (WAL mode) in one transaction and empties it; a start after a crash folds what the
+//!   log still holds before reading the rows. A reset is folded before it is answered, so it
+//!   leaves neither file holding the state it forgot.
 //!
 //! "A request answered 2xx is on disk": an HTTP request that changed something waits, after
 //! its handler and without the store lock, until the writer has committed its change (see
@@ -40,6 +44,7 @@
 //! [`file::MIGRATIONS`] and a new [`file::SCHEMA_VERSION`]).
 
 mod file;
+mod log;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -345,7 +350,7 @@ pub fn open(
         manual_start,
         endpoints,
     } = options;
-    let (conn, mut rows) = file::open(path, fsync)?;
+    let (conn, log, mut rows) = file::open(path, fsync)?;
     let (mut store, clock, restored) = match rows.take(META).pop() {
         None => {
             if let Some(kind) = rows.kinds().next() {
@@ -406,7 +411,7 @@ pub fn open(
     let writer_durable = durable.clone();
     let writer = std::thread::Builder::new()
         .name("stripe-sim-state".into())
-        .spawn(move || file::run_writer(conn, receiver, writer_durable))
+        .spawn(move || file::run_writer(conn, log, receiver, writer_durable))
         .map_err(|e| StateError::Open {
             path: path.to_path_buf(),
             message: format!("cannot start the writer thread: {e}"),
