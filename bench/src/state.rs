@@ -83,7 +83,7 @@ fn temp_state(name: &str) -> PathBuf {
 }
 
 fn remove_state(path: &std::path::Path) {
-    for suffix in ["", "-wal", "-shm", "-log"] {
+    for suffix in ["", "-wal", "-shm", "-log", "-log.folding"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }

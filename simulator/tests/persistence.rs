@@ -46,7 +46,7 @@ impl StateFile {
 
 impl Drop for StateFile {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm", "-journal", "-log"] {
+        for suffix in ["", "-wal", "-shm", "-journal", "-log", "-log.folding"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
         }
     }

@@ -1,31 +1,35 @@
 //! The state file itself: SQLite in WAL mode, one table of rows `(kind, id, pos, body)` and one
-//! of facts about the file (its schema version), with its commit log in front. The only part of
-//! the simulator that does disk I/O, on its own thread.
+//! of facts about the file (its schema version), with its commit log in front. The writer
+//! thread (folds, and fsyncs with `--state-fsync`) is the only part of the simulator that
+//! writes SQLite; appends to the log are made by the operation that changed the store.
 //!
 //! * An exclusive lock, taken at open and held until the simulator stops (SQLite's exclusive
 //!   locking mode), keeps a second simulator off the same file; the operating system drops it
 //!   when the process dies, even by `kill -9`.
 //! * A change is committed when its record is appended to the log beside the file ([`Log`]),
 //!   with no fsync: it survives the simulator crashing or being killed. With `--state-fsync`
-//!   every record is also fsynced, so it survives a power cut too.
+//!   the writer also fsyncs the log (once for every record appended meanwhile) before the
+//!   change counts as committed, so it survives a power cut too.
 //! * The log is folded into SQLite (WAL mode, `synchronous=NORMAL`, or `FULL` with
-//!   `--state-fsync`) in large transactions, and emptied once the fold is committed. A reset is
-//!   folded at once, before it is answered, and the file shrunk (`VACUUM`): nothing of the
-//!   forgotten state stays in either file.
-//! * At start, the log is read before anything is changed: what it holds is folded, a write cut
-//!   short at its end is dropped, and a record damaged in its middle is refused, naming the log.
+//!   `--state-fsync`) in large transactions: moved aside first (appends go on in a new log),
+//!   and removed once the fold is committed. A reset is folded at once, before it is answered,
+//!   and the file shrunk (`VACUUM`): nothing of the forgotten state stays in either file.
+//! * At start, the logs are read before anything is changed: what they hold is folded, a write
+//!   cut short at an end is dropped, and a record damaged in a middle is refused, naming the
+//!   log.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 
 use super::log::{self, Log, Op};
-use super::{ChangeSet, Durable, META};
+use super::{Appended, Appender, ChangeSet, Durable, META};
 
 /// The version of the file's layout this simulator writes and reads.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -60,9 +64,6 @@ fn rows_in_write_order(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
          DROP TABLE state_rows_1;"
     ))
 }
-
-/// At most this many change sets in one record, so one commit never grows without bound.
-const MAX_BATCH: usize = 4096;
 
 /// Why a state file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -177,14 +178,13 @@ pub fn open(path: &Path, fsync: bool) -> Result<(Connection, Log, Rows), StateEr
     // What the last run committed to its log and had not folded into SQLite yet (it was
     // killed). Read before anything is changed: a damaged log is refused with both files as
     // they were.
-    let log_path = log::path_of(path);
     let records = Log::read(path).map_err(|e| match e {
-        log::ReadError::Io(e) => StateError::Open {
-            path: log_path.clone(),
+        log::ReadError::Io(log_path, e) => StateError::Open {
+            path: log_path,
             message: e.to_string(),
         },
-        log::ReadError::Damaged(message) => StateError::Corrupt {
-            path: log_path.clone(),
+        log::ReadError::Damaged(log_path, message) => StateError::Corrupt {
+            path: log_path,
             message: format!("{message} (the commit log of {})", path.display()),
         },
     })?;
@@ -195,8 +195,8 @@ pub fn open(path: &Path, fsync: bool) -> Result<(Connection, Log, Rows), StateEr
     }
     // Everything the log held is in SQLite now: start it empty (this also drops what a crash
     // left cut short at its end, which new records must not follow).
-    let log = Log::create(path, fsync).map_err(|e| StateError::Open {
-        path: log_path.clone(),
+    let log = Log::create(path).map_err(|e| StateError::Open {
+        path: log::path_of(path),
         message: e.to_string(),
     })?;
     let rows = read_rows(&conn).map_err(err)?;
@@ -302,118 +302,180 @@ fn read_rows(conn: &Connection) -> rusqlite::Result<Rows> {
     Ok(rows)
 }
 
-/// What the writer does between two wake-ups, and the state it keeps.
-struct Writer {
-    conn: Connection,
-    log: Log,
-    durable: Arc<Durable>,
-    /// Ops in the log and not yet in SQLite, oldest first.
+/// The writer thread: folds what was appended to the log into SQLite, and with
+/// `--state-fsync` makes appends durable by fsyncing the log.
+pub(super) struct Writer {
+    pub conn: Connection,
+    /// The state file's path (its logs are named after it).
+    pub state: PathBuf,
+    pub appender: Arc<Mutex<Option<Appender>>>,
+    pub from_appender: Receiver<Appended>,
+    pub durable: Arc<Durable>,
+    /// With `--state-fsync`: a handle on the current log, to fsync it.
+    pub fsync: Option<File>,
+}
+
+/// What the writer holds between two wake-ups.
+#[derive(Default)]
+struct Folding {
+    /// Ops appended and not yet in SQLite, oldest first.
     pending: Vec<Op>,
     pending_bytes: usize,
+    /// The last change set received.
+    received: u64,
+    /// A reset received and not yet folded.
+    reset: Option<u64>,
+}
+
+impl Folding {
+    fn take(&mut self, appended: Appended) {
+        self.pending_bytes += appended.ops.iter().map(Op::size).sum::<usize>();
+        self.pending.extend(appended.ops);
+        self.received = appended.seq;
+        if appended.reset {
+            self.reset = Some(appended.seq);
+        }
+    }
 }
 
 /// Fold the log into SQLite once this much waits in it...
 const FOLD_BYTES: usize = 4 << 20;
-/// ...or when no change came for this long.
+/// ...or when nothing was appended for this long (with `--state-fsync`)...
 const FOLD_IDLE: Duration = Duration::from_millis(20);
-
-/// The writer thread: takes every change set queued, appends them to the log as one record,
-/// tells the waiters, and goes round again; folds the log into SQLite now and then; stops after
-/// a last fold once the simulator drops its sender.
-pub fn run_writer(conn: Connection, log: Log, changes: Receiver<ChangeSet>, durable: Arc<Durable>) {
-    let mut writer = Writer {
-        conn,
-        log,
-        durable,
-        pending: Vec::new(),
-        pending_bytes: 0,
-    };
-    loop {
-        let first = if writer.pending.is_empty() {
-            match changes.recv() {
-                Ok(first) => first,
-                Err(_) => break,
-            }
-        } else {
-            match changes.recv_timeout(FOLD_IDLE) {
-                Ok(first) => first,
-                Err(RecvTimeoutError::Timeout) => {
-                    writer.fold();
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-        };
-        // Group commit: everything that queued meanwhile shares this record.
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match changes.try_recv() {
-                Ok(more) => batch.push(more),
-                Err(_) => break,
-            }
-        }
-        if writer.durable.failure().is_some() {
-            continue; // the file is broken: nothing more is written, every waiter is told
-        }
-        writer.commit(&batch);
-        if writer.pending_bytes >= FOLD_BYTES {
-            writer.fold();
-        }
-    }
-    writer.fold();
-    if writer.durable.failure().is_none() {
-        // Everything is in SQLite: a clean stop leaves no log behind.
-        let _ = writer.log.remove();
-    }
-}
+/// ...or between two looks (without it).
+const POLL: Duration = Duration::from_millis(5);
 
 impl Writer {
-    /// Appends `batch` to the log and tells whoever waits for it.
-    fn commit(&mut self, batch: &[ChangeSet]) {
-        let start = self.pending.len();
-        if let Err(e) = ops_of(batch, &mut self.pending) {
-            self.pending.truncate(start);
-            return self.durable.fail(e);
-        }
-        if let Err(e) = self.log.append(&self.pending[start..]) {
-            self.pending.truncate(start);
-            return self
-                .durable
-                .fail(format!("cannot write the state file's log: {e}"));
-        }
-        self.pending_bytes += self.pending[start..].iter().map(Op::size).sum::<usize>();
-        if batch.iter().any(|c| c.reset) {
-            // A reset is answered once SQLite holds no more than the fresh state and the log is
-            // empty: nothing of the forgotten state stays on disk.
-            self.fold();
-            if self.durable.failure().is_some() {
-                return;
+    /// Runs until the persister is closed, then folds what is left and removes the logs.
+    pub fn run(mut self) {
+        let mut folding = Folding::default();
+        loop {
+            let first = if folding.pending.is_empty() {
+                match self.from_appender.recv() {
+                    Ok(first) => first,
+                    Err(_) => break,
+                }
+            } else if self.fsync.is_some() {
+                match self.from_appender.recv_timeout(FOLD_IDLE) {
+                    Ok(first) => first,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.fold(&mut folding);
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                // Nothing waits for this thread: look every few milliseconds rather than block,
+                // so that an append wakes nobody (a wake-up per request cost more than the
+                // append itself).
+                std::thread::sleep(POLL);
+                match self.from_appender.try_recv() {
+                    Ok(first) => first,
+                    Err(TryRecvError::Empty) => {
+                        self.fold(&mut folding);
+                        continue;
+                    }
+                    Err(TryRecvError::Disconnected) => break,
+                }
+            };
+            folding.take(first);
+            // Group commit: one fsync for everything appended meanwhile.
+            while let Ok(more) = self.from_appender.try_recv() {
+                folding.take(more);
             }
-            self.shrink();
+            if self.durable.failure().is_some() {
+                continue; // the file is broken: nothing more is written, every waiter is told
+            }
+            if let Some(log) = &self.fsync {
+                self.synced(log, folding.received);
+            }
+            if folding.reset.is_some() || folding.pending_bytes >= FOLD_BYTES {
+                self.fold(&mut folding);
+            }
         }
-        let last = batch.last().map(|c| c.seq).unwrap_or_default();
-        self.durable.committed.store(last, Ordering::Release);
-        self.durable.progress.notify_waiters();
+        self.fold(&mut folding);
+        if self.durable.failure().is_none() {
+            // Everything is in SQLite: a clean stop leaves no log behind.
+            let _ = log::remove_all(&self.state);
+        }
     }
 
-    /// Writes what the log holds into SQLite in one transaction, then empties the log.
-    fn fold(&mut self) {
-        if self.pending.is_empty() || self.durable.failure().is_some() {
+    /// fsyncs `log`; then every change set up to `received` is committed.
+    fn synced(&self, log: &File, received: u64) {
+        match log.sync_data() {
+            Ok(()) => {
+                self.durable.committed.store(received, Ordering::Release);
+                self.durable.progress.notify_waiters();
+            }
+            Err(e) => self
+                .durable
+                .fail(format!("cannot fsync the state file's log: {e}")),
+        }
+    }
+
+    /// Moves the log aside (appends go on in a new one), writes what it held into SQLite in one
+    /// transaction, and removes it. After a reset, also shrinks the file and answers the reset.
+    fn fold(&mut self, folding: &mut Folding) {
+        if self.durable.failure().is_some() {
             return;
         }
-        let folded = apply(&mut self.conn, self.pending.iter())
+        let moved = {
+            let mut appender = self.appender.lock().unwrap_or_else(|p| p.into_inner());
+            // Everything in the log has been handed over (append and hand-over are one step
+            // under this lock): take what is still on its way.
+            while let Ok(more) = self.from_appender.try_recv() {
+                folding.take(more);
+            }
+            if folding.pending.is_empty() {
+                return;
+            }
+            match appender.as_mut() {
+                // Stopping: nothing is appended any more, and the log is removed once folded.
+                None => None,
+                Some(appender) => match appender.log.move_aside(&self.state) {
+                    Ok(moved) => {
+                        if self.fsync.is_some() {
+                            match appender.log.sync_handle() {
+                                Ok(handle) => self.fsync = Some(handle),
+                                Err(e) => {
+                                    return self.durable.fail(format!(
+                                        "cannot open the state file's new log twice: {e}"
+                                    ))
+                                }
+                            }
+                        }
+                        Some(moved)
+                    }
+                    Err(e) => {
+                        return self
+                            .durable
+                            .fail(format!("cannot move the state file's log aside: {e}"))
+                    }
+                },
+            }
+        };
+        if self.fsync.is_some() {
+            if let Some(moved) = &moved {
+                self.synced(moved, folding.received);
+            }
+        }
+        let folded = apply(&mut self.conn, folding.pending.iter())
             .map_err(|e| e.to_string())
             .and_then(|()| {
-                self.log
-                    .clear()
-                    .map_err(|e| format!("cannot empty the state file's log: {e}"))
+                log::remove_folded(&self.state)
+                    .map_err(|e| format!("cannot remove the folded log: {e}"))
             });
-        match folded {
-            Ok(()) => {
-                self.pending.clear();
-                self.pending_bytes = 0;
-            }
-            Err(e) => self.durable.fail(e),
+        if let Err(e) = folded {
+            return self.durable.fail(e);
+        }
+        folding.pending.clear();
+        folding.pending_bytes = 0;
+        if let Some(reset) = folding.reset.take() {
+            // A reset is answered once SQLite holds no more than the fresh state and the logs
+            // are empty: nothing of the forgotten state stays on disk.
+            self.shrink();
+            self.durable.reset_folded.store(reset, Ordering::Release);
+            self.durable.progress.notify_waiters();
         }
     }
 
@@ -429,7 +491,7 @@ impl Writer {
 
 /// The rows `batch` writes, in order: per change set a reset first, then deletes, then rows;
 /// the meta row once, as the last change set left it.
-fn ops_of(batch: &[ChangeSet], out: &mut Vec<Op>) -> Result<(), String> {
+pub(super) fn ops_of(batch: &[ChangeSet], out: &mut Vec<Op>) -> Result<(), String> {
     let mut meta = None;
     for changes in batch {
         if changes.reset {
@@ -518,7 +580,7 @@ mod tests {
 
     impl Drop for Temp {
         fn drop(&mut self) {
-            for suffix in ["", "-wal", "-shm", "-log"] {
+            for suffix in ["", "-wal", "-shm", "-log", "-log.folding"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
             }
         }
@@ -561,6 +623,19 @@ mod tests {
         assert_eq!(std::fs::read(log::path_of(&file.0)).unwrap(), before);
         drop((conn, log)); // as a kill -9 leaves them: the record in the log, not folded
         assert_eq!(customers(&file.0), 1);
+    }
+
+    #[test]
+    fn a_crash_in_the_middle_of_a_fold_loses_nothing() {
+        let file = Temp::new("fold");
+        let (conn, mut log, _) = open(&file.0, false).unwrap();
+        log.append(&[customer("cus_1")]).unwrap();
+        drop(log.move_aside(&file.0).unwrap());
+        log.append(&[customer("cus_2")]).unwrap();
+        drop((conn, log)); // killed before the moved log was folded into SQLite
+
+        assert_eq!(customers(&file.0), 2);
+        assert!(!log::folding_path_of(&file.0).exists(), "folded at start");
     }
 
     #[test]

@@ -5,9 +5,14 @@
 //! WAL, two system calls a page. Creating one customer changes three rows (the customer, its
 //! event, the meta row) on about four pages, so a commit was 8 to 16 system calls and well over
 //! 100 µs, paid by every request that waits for it. Appending the same rows to this log is one
-//! `write` (plus one `fdatasync` with `--state-fsync`). The writer folds the log into SQLite in
-//! large transactions (every few MiB, when idle, and at shutdown), where a page is written once
-//! for hundreds of changes, and then empties the log.
+//! `write`, made by the request itself (with `--state-fsync`, the writer thread then fsyncs the
+//! log once for every record appended meanwhile). The writer folds the log into SQLite in large
+//! transactions (every few MiB, when idle, and at shutdown), where a page is written once for
+//! hundreds of changes.
+//!
+//! A fold first moves the log aside (`FILE-log.folding`) and starts a new one, so appending
+//! never waits for SQLite; the moved log is removed once its records are in SQLite. At start,
+//! the moved log (if a crash left one) is read before the log: its records are the older ones.
 //!
 //! A record is `length (u32) | checksum (u64, FNV-1a of the payload) | payload`, the payload a
 //! list of [`Op`]s. Replaying the log at start is safe whatever was folded already: each op sets
@@ -21,8 +26,7 @@
 //! naming the file, and nothing is changed.
 //!
 //! The log is read, and written, only after SQLite's exclusive lock is taken, so a second
-//! simulator never touches it. It is emptied once folded, and removed when the simulator stops
-//! cleanly.
+//! simulator never touches it. It is removed when the simulator stops cleanly.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -56,12 +60,11 @@ impl Op {
     }
 }
 
-/// The open log, appended to by the writer thread only.
+/// The open log, appended to under the persister's lock.
 #[derive(Debug)]
 pub struct Log {
     path: PathBuf,
     file: File,
-    fsync: bool,
     /// Reused for each record.
     buffer: Vec<u8>,
 }
@@ -70,47 +73,64 @@ const HEADER: usize = 12;
 
 /// Where the log of the state file at `state` lives.
 pub fn path_of(state: &Path) -> PathBuf {
+    with_suffix(state, "-log")
+}
+
+/// Where a log being folded into SQLite lives.
+pub fn folding_path_of(state: &Path) -> PathBuf {
+    with_suffix(state, "-log.folding")
+}
+
+fn with_suffix(state: &Path, suffix: &str) -> PathBuf {
     let mut name = state.as_os_str().to_os_string();
-    name.push("-log");
+    name.push(suffix);
     PathBuf::from(name)
 }
 
 /// Why a log cannot be read.
 #[derive(Debug)]
 pub enum ReadError {
-    Io(std::io::Error),
-    /// A record in the middle of the log is damaged (what it says).
-    Damaged(String),
+    Io(PathBuf, std::io::Error),
+    /// A record in the middle of the log at this path is damaged (what it says).
+    Damaged(PathBuf, String),
 }
 
 impl Log {
-    /// The records in the log of `state`, oldest first (none when there is no log). Changes
-    /// nothing.
+    /// The records the logs of `state` hold, oldest first: a log moved aside for a fold that a
+    /// crash interrupted, then the log (none when there is neither). Changes nothing.
     pub fn read(state: &Path) -> Result<Vec<Vec<Op>>, ReadError> {
-        let bytes = match std::fs::read(path_of(state)) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(ReadError::Io(e)),
-        };
-        decode_records(&bytes).map_err(ReadError::Damaged)
+        let mut records = Vec::new();
+        for path in [folding_path_of(state), path_of(state)] {
+            let bytes = match std::fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(ReadError::Io(path, e)),
+            };
+            records.extend(decode_records(&bytes).map_err(|m| ReadError::Damaged(path, m))?);
+        }
+        Ok(records)
     }
 
-    /// Opens the log of `state` for appending, empty (created when missing): what it held must
-    /// be in SQLite already.
-    pub fn create(state: &Path, fsync: bool) -> std::io::Result<Log> {
+    /// Opens the log of `state` for appending, empty (created when missing), and removes a log
+    /// moved aside for a fold: what they held must be in SQLite already.
+    pub fn create(state: &Path) -> std::io::Result<Log> {
+        remove_if_there(&folding_path_of(state))?;
+        Log::start(state)
+    }
+
+    fn start(state: &Path) -> std::io::Result<Log> {
         let path = path_of(state);
         let file = OpenOptions::new().append(true).create(true).open(&path)?;
         file.set_len(0)?;
         Ok(Log {
             path,
             file,
-            fsync,
             buffer: Vec::new(),
         })
     }
 
     /// Appends one record; once this returns, the ops survive the simulator being killed (and,
-    /// with `fsync`, the machine losing power).
+    /// once [`Log::sync_handle`]'s file is synced, the machine losing power).
     pub fn append(&mut self, ops: &[Op]) -> std::io::Result<()> {
         self.buffer.clear();
         self.buffer.extend_from_slice(&[0; HEADER]);
@@ -124,22 +144,38 @@ impl Log {
         let checksum = fnv1a(payload);
         self.buffer[..4].copy_from_slice(&length.to_le_bytes());
         self.buffer[4..HEADER].copy_from_slice(&checksum.to_le_bytes());
-        self.file.write_all(&self.buffer)?;
-        if self.fsync {
-            self.file.sync_data()?;
-        }
-        Ok(())
+        self.file.write_all(&self.buffer)
     }
 
-    /// Empties the log, once everything in it is in SQLite.
-    pub fn clear(&mut self) -> std::io::Result<()> {
-        self.file.set_len(0)
+    /// A second handle on the log's file, to fsync it without holding the log.
+    pub fn sync_handle(&self) -> std::io::Result<File> {
+        self.file.try_clone()
     }
 
-    /// Removes the log (everything in it is in SQLite, the simulator is stopping).
-    pub fn remove(self) -> std::io::Result<()> {
-        drop(self.file);
-        std::fs::remove_file(&self.path)
+    /// Moves the log aside for a fold (`FILE-log.folding`, which must not exist) and goes on in
+    /// a new, empty log. Returns a handle on the moved one, to fsync what was appended to it.
+    pub fn move_aside(&mut self, state: &Path) -> std::io::Result<File> {
+        std::fs::rename(&self.path, folding_path_of(state))?;
+        let moved = std::mem::replace(self, Log::start(state)?);
+        Ok(moved.file)
+    }
+}
+
+/// Removes the log moved aside for a fold, once its records are in SQLite.
+pub fn remove_folded(state: &Path) -> std::io::Result<()> {
+    remove_if_there(&folding_path_of(state))
+}
+
+/// Removes both logs (everything in them is in SQLite, the simulator is stopping).
+pub fn remove_all(state: &Path) -> std::io::Result<()> {
+    remove_if_there(&folding_path_of(state))?;
+    remove_if_there(&path_of(state))
+}
+
+fn remove_if_there(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 
@@ -309,7 +345,7 @@ mod tests {
         let state = temp("order");
         let _ = std::fs::remove_file(path_of(&state));
         assert!(Log::read(&state).unwrap().is_empty(), "no log, no records");
-        let mut log = Log::create(&state, false).unwrap();
+        let mut log = Log::create(&state).unwrap();
         let first = vec![Op::Reset, upsert("cus_1", "{\"a\":1}")];
         let second = vec![Op::Delete {
             kind: "customers".into(),
@@ -320,9 +356,10 @@ mod tests {
         drop(log);
 
         assert_eq!(Log::read(&state).unwrap(), vec![first, second]);
-        let log = Log::create(&state, false).unwrap();
+        let log = Log::create(&state).unwrap();
         assert!(Log::read(&state).unwrap().is_empty(), "create empties it");
-        log.remove().unwrap();
+        drop(log);
+        remove_all(&state).unwrap();
         assert!(!path_of(&state).exists());
     }
 
@@ -374,18 +411,28 @@ mod tests {
     }
 
     #[test]
-    fn emptying_the_log_starts_it_again() {
-        let state = temp("clear");
-        let _ = std::fs::remove_file(path_of(&state));
-        let mut log = Log::create(&state, true).unwrap();
-        log.append(&[Op::Reset]).unwrap();
-        log.clear().unwrap();
+    fn a_log_moved_aside_for_a_fold_is_read_first_until_it_is_removed() {
+        let state = temp("aside");
+        remove_all(&state).unwrap();
+        let mut log = Log::create(&state).unwrap();
+        log.append(&[upsert("cus_1", "{}")]).unwrap();
+        let moved = log.move_aside(&state).unwrap();
+        moved.sync_data().unwrap();
         log.append(&[upsert("cus_2", "{}")]).unwrap();
         drop(log);
+
+        // As a crash in the middle of a fold leaves them: the older records come first.
+        assert_eq!(
+            Log::read(&state).unwrap(),
+            vec![vec![upsert("cus_1", "{}")], vec![upsert("cus_2", "{}")]]
+        );
+        remove_folded(&state).unwrap();
         assert_eq!(
             Log::read(&state).unwrap(),
             vec![vec![upsert("cus_2", "{}")]]
         );
-        Log::create(&state, false).unwrap().remove().unwrap();
+        drop(Log::create(&state).unwrap());
+        remove_all(&state).unwrap();
+        assert!(!path_of(&state).exists() && !folding_path_of(&state).exists());
     }
 }
