@@ -62,6 +62,18 @@ impl LongRun {
             _ => false,
         }
     }
+
+    /// The goal's mark: a run that stores fewer events than twice `--max-records` never
+    /// reaches the limit (the smoke and quick sizes), so it can show no bound.
+    pub fn verdict(&self) -> &'static str {
+        if self.events < 2 * LONG_RUN_MAX_RECORDS as u64 {
+            "— (too short to reach `--max-records`)"
+        } else if self.bounded() {
+            "✅"
+        } else {
+            "❌"
+        }
+    }
 }
 
 /// Settings of the state section.
@@ -335,7 +347,7 @@ pub fn render(result: &Result<StateFigures, String>) -> String {
                 .map(|kib| format!("{:.0}", *kib as f64 / 1024.0))
                 .collect::<Vec<_>>()
                 .join(", "),
-            if run.bounded() { "✅" } else { "❌" },
+            run.verdict(),
         ));
     }
     out
@@ -358,5 +370,19 @@ mod tests {
         assert!(!run(&[100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]).bounded());
         assert!(!run(&[]).bounded());
         assert!(!run(&[500]).bounded());
+    }
+
+    #[test]
+    fn a_run_too_short_to_reach_the_limit_gets_no_mark() {
+        let short = LongRun {
+            events: 20_000,
+            ..run(&[17, 23, 28, 34, 39, 44, 48, 55, 60, 65])
+        };
+        assert!(short.verdict().starts_with('—'));
+        let long = LongRun {
+            events: 1_000_000,
+            ..run(&[366, 466, 495, 495, 520, 520, 520, 520, 520, 533])
+        };
+        assert_eq!(long.verdict(), "✅");
     }
 }
