@@ -459,12 +459,15 @@ impl Writer {
                 self.synced(moved, folding.received);
             }
         }
-        let folded = apply(&mut self.conn, folding.pending.iter())
-            .map_err(|e| e.to_string())
-            .and_then(|()| {
-                log::remove_folded(&self.state)
-                    .map_err(|e| format!("cannot remove the folded log: {e}"))
-            });
+        let folded = apply(
+            &mut self.conn,
+            last_of_each_row(&folding.pending).into_iter(),
+        )
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            log::remove_folded(&self.state)
+                .map_err(|e| format!("cannot remove the folded log: {e}"))
+        });
         if let Err(e) = folded {
             return self.durable.fail(e);
         }
@@ -528,6 +531,28 @@ pub(super) fn ops_of(batch: &[ChangeSet], out: &mut Vec<Op>) -> Result<(), Strin
         });
     }
     Ok(())
+}
+
+/// What applying `ops` in order comes to: everything from the last reset on, and of that only
+/// the last op of each row (each op sets or deletes a whole row), in their order. A fold holds
+/// thousands of writes of the meta row and of objects changed again and again; SQLite gets one
+/// each.
+fn last_of_each_row(ops: &[Op]) -> Vec<&Op> {
+    let from = ops
+        .iter()
+        .rposition(|op| matches!(op, Op::Reset))
+        .unwrap_or(0);
+    let mut seen: std::collections::HashSet<(&str, &str)> = std::collections::HashSet::new();
+    let mut kept: Vec<&Op> = ops[from..]
+        .iter()
+        .rev()
+        .filter(|op| match op {
+            Op::Reset => true,
+            Op::Delete { kind, id } | Op::Upsert { kind, id, .. } => seen.insert((kind, id)),
+        })
+        .collect();
+    kept.reverse();
+    kept
 }
 
 /// Applies `ops` to the rows in one transaction.
@@ -623,6 +648,29 @@ mod tests {
         assert_eq!(std::fs::read(log::path_of(&file.0)).unwrap(), before);
         drop((conn, log)); // as a kill -9 leaves them: the record in the log, not folded
         assert_eq!(customers(&file.0), 1);
+    }
+
+    #[test]
+    fn a_fold_writes_only_the_last_op_of_each_row_since_the_last_reset() {
+        let body = |b: &str| Op::Upsert {
+            kind: "customers".into(),
+            id: "cus_1".into(),
+            pos: 0,
+            body: b.as_bytes().to_vec(),
+        };
+        let ops = vec![
+            customer("cus_0"),
+            Op::Reset,
+            body("1"),
+            customer("cus_2"),
+            body("2"),
+            Op::Delete {
+                kind: "customers".into(),
+                id: "cus_2".into(),
+            },
+        ];
+        let kept: Vec<Op> = last_of_each_row(&ops).into_iter().cloned().collect();
+        assert_eq!(kept, vec![Op::Reset, body("2"), ops[5].clone()]);
     }
 
     #[test]
