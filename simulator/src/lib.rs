@@ -98,6 +98,9 @@ mod versions;
 mod vocabulary;
 mod webhooks;
 
+/// The calendar date of simulator (unix) time, for drivers that print dates (the harness's
+/// reports).
+pub use clock::civil_date;
 pub use clock::ClockMode;
 pub use config::{SimConfig, DEFAULT_API_KEY, DEFAULT_API_VERSION};
 pub use control::{
