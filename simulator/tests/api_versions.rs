@@ -6,12 +6,11 @@
 
 mod common;
 
-use common::{str_of, TestSim, CLOCK_START};
+use common::{receiver, str_of, TestSim, CLOCK_START};
 use reqwest::Method;
 use serde_json::{json, Value};
 use stripe_sim::{ClockMode, Simulator, StartError};
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 const OLD: &str = "2022-08-01";
 const PRE_DAHLIA: &str = "2024-06-20";
@@ -30,15 +29,6 @@ async fn get_at(t: &TestSim, path: &str, version: &str) -> (u16, Value, String) 
         .unwrap_or_default()
         .to_string();
     (answer.status, answer.body, echoed)
-}
-
-async fn receiver() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
-    server
 }
 
 /// The bodies a receiver got, oldest first.
@@ -195,8 +185,8 @@ async fn events_keep_the_version_of_the_account_when_they_happened() {
 async fn each_webhook_endpoint_receives_events_at_its_own_api_version() {
     // Arrange: one endpoint without a version, one pinned before 2022-11-15.
     let t = common::start().await;
-    let plain = receiver().await;
-    let pinned = receiver().await;
+    let plain = receiver(200).await;
+    let pinned = receiver(200).await;
     let created = t
         .post(
             "/v1/webhook_endpoints",

@@ -7,12 +7,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{start_with, TestSim, CLOCK_START};
+use common::{answer, receiver, start_with, TestSim, CLOCK_START};
 use reqwest::Method;
 use serde_json::{json, Value};
 use stripe_sim::{ClockMode, EndpointSpec, RetryPolicy, Simulator, SimulatorBuilder};
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SETTLE: Duration = Duration::from_secs(10);
 
@@ -21,24 +19,6 @@ fn builder() -> SimulatorBuilder {
         .clock(ClockMode::Manual)
         .clock_start(CLOCK_START)
         .seed(11)
-}
-
-async fn receiver(status: u16) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(status))
-        .mount(&server)
-        .await;
-    server
-}
-
-/// Makes the receiver answer `status` from now on.
-async fn answer(server: &MockServer, status: u16) {
-    server.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(status))
-        .mount(server)
-        .await;
 }
 
 async fn create_customer(t: &TestSim, name: &str) -> String {

@@ -13,14 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{start_with, TestSim, CLOCK_START};
+use common::{answer, receiver, start_with, TestSim, CLOCK_START};
 use reqwest::Method;
 use serde_json::{json, Value};
 use stripe_sim::{
     ClockMode, EndpointSpec, RetryPolicy, Simulator, SimulatorBuilder, StartError, StateError,
 };
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::Request;
 
 const SETTLE: Duration = Duration::from_secs(10);
 
@@ -58,23 +57,6 @@ fn manual(file: &StateFile) -> SimulatorBuilder {
         .clock_start(CLOCK_START)
         .seed(5)
         .state_file(file.path())
-}
-
-async fn receiver(status: u16) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(status))
-        .mount(&server)
-        .await;
-    server
-}
-
-async fn answer(server: &MockServer, status: u16) {
-    server.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(status))
-        .mount(server)
-        .await;
 }
 
 async fn stop(t: TestSim) {

@@ -7,12 +7,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{start_with, TestSim, CLOCK_START};
+use common::{receiver, start_with, TestSim, CLOCK_START};
 use reqwest::Method;
 use serde_json::{json, Value};
 use stripe_sim::{ClockMode, EndpointSpec, Retention, Simulator, SimulatorBuilder};
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn builder(retention: Retention) -> SimulatorBuilder {
     Simulator::builder()
@@ -49,15 +47,6 @@ fn created_event(t: &TestSim, customer: &str) -> String {
 
 async fn storage(t: &TestSim) -> Value {
     t.control(Method::GET, "/_sim/info", None).await.ok()["storage"].clone()
-}
-
-async fn receiver(status: u16) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(status))
-        .mount(&server)
-        .await;
-    server
 }
 
 #[tokio::test]

@@ -10,6 +10,8 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder};
 use serde_json::{json, Value};
 use stripe_sim::{ClockMode, Simulator};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// Where every manual clock starts: 2026-01-01T00:00:00Z, so runs are reproducible.
 pub const CLOCK_START: i64 = 1_767_225_600;
@@ -440,4 +442,20 @@ impl TestSim {
     pub async fn charge(&self, id: &str) -> Value {
         self.object(&format!("/v1/charges/{id}")).await
     }
+}
+
+/// A webhook receiver on a real socket that answers every POST with `status`.
+pub async fn receiver(status: u16) -> MockServer {
+    let server = MockServer::start().await;
+    answer(&server, status).await;
+    server
+}
+
+/// Makes the receiver answer `status` from now on.
+pub async fn answer(server: &MockServer, status: u16) {
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(status))
+        .mount(server)
+        .await;
 }
