@@ -14,7 +14,7 @@ use crate::judge::{
 use crate::rules::Rule;
 use crate::scenario::{Scenario, Step};
 use crate::state::OrderState;
-use crate::steps::{run_step, settle, StepOutcome, StepResult, Stop};
+use crate::steps::{endpoint_disabled, run_step, settle, StepOutcome, StepResult, Stop};
 use crate::trace::{Recorder, StepTrace, TraceLevel, TraceOptions};
 use crate::world::World;
 
@@ -391,12 +391,7 @@ fn given_up(h: &Harness, world: &World) -> Vec<EventId> {
 
 async fn converge(h: &Harness, world: &mut World) -> StepResult {
     h.sim.clear_faults();
-    let disabled = h
-        .sim
-        .webhook_endpoints()
-        .into_iter()
-        .any(|e| e.id == world.endpoint_id && e.status == "disabled");
-    if world.endpoint_down || disabled {
+    if world.endpoint_down || endpoint_disabled(h, world) {
         match run_step(h, world, &Step::EndpointUp {}).await {
             StepOutcome::Played => {}
             other => return Err(outcome_stop(other)),

@@ -283,19 +283,22 @@ pub(super) async fn endpoint_down(h: &Harness, world: &mut World) -> StepResult 
 /// Stripe to disable the endpoint, it is re-enabled too, as the team fixing the outage does in
 /// the dashboard (the events Stripe sent nowhere meanwhile are resent at convergence).
 pub(super) async fn endpoint_up(h: &Harness, world: &mut World) -> StepResult {
-    let disabled = h
-        .sim
-        .webhook_endpoints()
-        .into_iter()
-        .any(|e| e.id == world.endpoint_id && e.status == "disabled");
     let mut params = vec![("url", h.target.webhook_url())];
-    if disabled {
+    if endpoint_disabled(h, world) {
         params.push(("disabled", "false".to_string()));
         world.endpoint_was_disabled = true;
     }
     update_endpoint(h, world, &params).await?;
     world.endpoint_down = false;
     Ok(())
+}
+
+/// Whether Stripe disabled the scenario's endpoint (it failed every delivery for too long).
+pub(crate) fn endpoint_disabled(h: &Harness, world: &World) -> bool {
+    h.sim
+        .webhook_endpoints()
+        .into_iter()
+        .any(|e| e.id == world.endpoint_id && e.status == "disabled")
 }
 
 async fn point_endpoint(h: &Harness, world: &World, url: String) -> StepResult {

@@ -22,6 +22,7 @@ use crate::state::ObservedOrder;
 use crate::target::TargetError;
 use crate::world::World;
 
+pub(crate) use deliveries::endpoint_disabled;
 pub(crate) use orders::POLL_EVERY;
 
 /// How long deliveries may take to settle after a step before the target counts as hung.
