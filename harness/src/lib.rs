@@ -46,6 +46,7 @@ pub mod runner;
 pub mod scenario;
 pub mod signals;
 mod sink;
+pub mod snapshots;
 pub mod state;
 mod steps;
 pub mod target;
