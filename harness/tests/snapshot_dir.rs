@@ -424,3 +424,52 @@ fn pending_snapshots_are_accepted_or_rejected_from_the_command_line() {
     assert_eq!(folder.accepted("a").unwrap().unwrap().body, "1");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_files_read_the_same_with_insta_in_both_directions() {
+    // The Node target's snapshots, written by the harness, and the reference target's, written
+    // by insta: each reads the other's files to the same metadata and text, so `cargo insta
+    // review` works on the harness's folders.
+    let root = common::workspace();
+    let mut read = 0;
+    for folder in ["targets/node/snapshots", "scenarios/snapshots"] {
+        for entry in std::fs::read_dir(root.join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "snap") {
+                continue;
+            }
+            let ours = stripe_harness::snapshots::SnapFile::parse(
+                &std::fs::read_to_string(&path).unwrap(),
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let theirs = insta::Snapshot::from_file(&path).unwrap();
+            let meta = theirs.metadata();
+            assert_eq!(
+                meta.source(),
+                Some(ours.source.as_str()),
+                "{}",
+                path.display()
+            );
+            assert_eq!(
+                meta.expression(),
+                Some(ours.expression.as_str()),
+                "{}",
+                path.display()
+            );
+            assert_eq!(
+                meta.input_file(),
+                ours.input_file.as_deref(),
+                "{}",
+                path.display()
+            );
+            assert_eq!(
+                theirs.as_text().unwrap().to_string(),
+                ours.body,
+                "{}",
+                path.display()
+            );
+            read += 1;
+        }
+    }
+    assert!(read > 100, "only {read} snapshots read");
+}
