@@ -47,6 +47,7 @@ pub struct ScenarioResult {
     /// `snapshot` steps: label → per alias state.
     pub labelled: Vec<(String, BTreeMap<String, OrderState>)>,
     /// Per order alias: the order as the target answered at the end, raw (ids not replaced).
+    /// Recorded with a full trace only, as `aliases` (property histories do without).
     pub final_orders: BTreeMap<String, Value>,
     /// Every id the scenario made that has an alias: id → alias (orders `a`, sessions `s1`,
     /// `s1.payment_intent`, `s1.charge`), for showing the target's answers without raw ids.
@@ -240,7 +241,10 @@ async fn play_with(
     result.trace = std::mem::take(&mut world.recorder).finish();
     result.history = world.history.clone();
     result.labelled = world.labelled.clone();
-    result.aliases = aliases(h, &world);
+    let full = options.level == TraceLevel::Full;
+    if full {
+        result.aliases = aliases(h, &world);
+    }
     for order in &world.orders {
         if let Ok(observed) = h.target.get_order(&order.id).await {
             let session_alias = |id: &Option<String>| {
@@ -262,9 +266,11 @@ async fn play_with(
                         .unwrap_or_else(|| "[unnamed]".to_string())
                 })
             };
-            result
-                .final_orders
-                .insert(order.alias.clone(), observed.raw.clone());
+            if full {
+                result
+                    .final_orders
+                    .insert(order.alias.clone(), observed.raw.clone());
+            }
             result.finals.insert(
                 order.alias.clone(),
                 json!({

@@ -258,6 +258,11 @@ fn a_design_the_judge_allows_fails_with_a_diff_on_exactly_the_scenarios_where_it
     let xml = junit(&report);
     assert!(xml.contains("type=\"snapshot-matches\""), "{xml}");
     assert!(xml.contains("→ 503&quot;"), "{xml}");
+    let page = stripe_harness::report::html::html(&report);
+    assert!(
+        page.contains("<pre class=\"diff\">"),
+        "the HTML report shows the diff"
+    );
     let md = markdown(&report);
     assert!(md.contains("```diff\n@@"), "{md}");
     let json = serde_json::to_value(&report).unwrap();
