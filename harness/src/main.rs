@@ -558,6 +558,23 @@ fn run(args: RunArgs) -> Result<bool, String> {
     }
     if let (Some(options), Some(found)) = (&snapshot_check, &snapshot_summary) {
         println!("{}", found.describe(options));
+        // Only a run of the whole library knows which snapshots belong to no scenario.
+        let whole_library =
+            args.paths.is_empty() && args.filter.is_none() && args.partition.is_none();
+        if whole_library && stopped.is_none() {
+            let orphans = snapshots::orphans(&options.dir, &results).map_err(|e| e.to_string())?;
+            if !orphans.is_empty() {
+                println!(
+                    "  {} accepted snapshots belong to no scenario of the library (renamed or removed? delete them): {}",
+                    orphans.len(),
+                    orphans
+                        .iter()
+                        .map(|n| options.dir.accepted_path(n).display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
     }
     match stopped {
         None => {

@@ -137,6 +137,15 @@ fn a_first_run_writes_pending_snapshots_and_fails_and_accepting_makes_the_next_r
     assert_eq!(summary.matched.len(), 2);
     assert_eq!(files(&dir), vec!["card_success.snap", "refund_full.snap"]);
 
+    // A snapshot no scenario made any more is pointed out (by a run of the whole library).
+    std::fs::copy(dir.join("refund_full.snap"), dir.join("renamed_away.snap")).unwrap();
+    let folder = SnapshotDir::new(&dir).unwrap();
+    assert_eq!(
+        stripe_harness::snapshots::orphans(&folder, &results).unwrap(),
+        vec!["renamed_away"]
+    );
+    std::fs::remove_file(dir.join("renamed_away.snap")).unwrap();
+
     let snap = std::fs::read_to_string(dir.join("refund_full.snap")).unwrap();
     assert!(snap.starts_with("---\nsource: stripe-harness run --snapshots\nexpression: what the target did in scenario refund_full\n"), "{snap}");
     for raw in ["cs_test_", "pi_", "evt_", " ms"] {

@@ -291,6 +291,19 @@ pub fn check_results(
     Ok(summary)
 }
 
+/// The accepted snapshots in the folder that no scenario of `results` made: left behind by
+/// scenarios renamed or removed. Meaningful only when a run played the whole library.
+pub fn orphans(
+    dir: &SnapshotDir,
+    results: &[ScenarioResult],
+) -> Result<Vec<String>, SnapshotError> {
+    Ok(dir
+        .accepted_names()?
+        .into_iter()
+        .filter(|name| !results.iter().any(|r| &r.name == name))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

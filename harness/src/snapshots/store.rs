@@ -100,6 +100,16 @@ impl SnapshotDir {
 
     /// The names of the pending snapshots, sorted (none when the folder does not exist).
     pub fn pending_names(&self) -> Result<Vec<String>, SnapshotError> {
+        self.names(PENDING)
+    }
+
+    /// The names of the accepted snapshots, sorted (none when the folder does not exist).
+    pub fn accepted_names(&self) -> Result<Vec<String>, SnapshotError> {
+        self.names(ACCEPTED)
+    }
+
+    /// The names of the files ending in `suffix`.
+    fn names(&self, suffix: &str) -> Result<Vec<String>, SnapshotError> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -119,7 +129,7 @@ impl SnapshotDir {
                 source,
             })?;
             let file_name = entry.file_name();
-            if let Some(name) = file_name.to_str().and_then(|n| n.strip_suffix(PENDING)) {
+            if let Some(name) = file_name.to_str().and_then(|n| n.strip_suffix(suffix)) {
                 names.push(name.to_string());
             }
         }
@@ -208,7 +218,9 @@ mod tests {
         dir.write_pending("b", &file("2")).unwrap();
         dir.write_pending("a", &file("1")).unwrap();
         assert_eq!(dir.pending_names().unwrap(), vec!["a", "b"]);
+        assert!(dir.accepted_names().unwrap().is_empty());
         dir.accept("a").unwrap();
+        assert_eq!(dir.accepted_names().unwrap(), vec!["a"]);
         assert_eq!(dir.accepted("a").unwrap().unwrap().body, "1");
         dir.reject("b").unwrap();
         assert!(dir.accepted("b").unwrap().is_none());
