@@ -13,8 +13,8 @@
 use maud::{html, Markup, PreEscaped};
 
 use crate::test_cards::{
-    CardBehaviour, DelayedOutcome, TestCard, TEST_BANK_ACCOUNTS, TEST_CARDS, TEST_IBANS,
-    TEST_ROUTING_NUMBER,
+    CardBehaviour, DelayedOutcome, RefundBehaviour, TestCard, TEST_BANK_ACCOUNTS, TEST_CARDS,
+    TEST_IBANS, TEST_ROUTING_NUMBER,
 };
 
 use super::page::{merchant_header, MERCHANT};
@@ -393,8 +393,10 @@ fn card_note(card: &TestCard) -> String {
         other => other,
     };
     match card.behaviour {
-        CardBehaviour::Succeeds(_) => format!("{brand}: {}", card.note),
-        CardBehaviour::Declines(_) => card.note.to_string(),
+        CardBehaviour::Succeeds(RefundBehaviour::Immediate) => {
+            format!("{brand} {}: succeeds", card.funding)
+        }
+        CardBehaviour::Succeeds(_) | CardBehaviour::Declines(_) => card.note.to_string(),
     }
 }
 

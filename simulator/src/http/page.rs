@@ -111,6 +111,7 @@ label{display:block;margin:12px 0 4px;font-size:14px;font-weight:500;color:#3031
 input[type=text],input[type=email],input:not([type]){width:100%;padding:10px 12px;font:inherit;color:#1a1f36;background:#fff;border:1px solid #8792a2;border-radius:6px}
 input::placeholder{color:#6a7383;opacity:1}
 input:focus{border-color:#635bff}
+#payment-form>h2:first-child{margin-top:0}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:12px}
 fieldset{border:0;padding:0;margin:20px 0 0}
 legend{font-size:16px;font-weight:600;padding:0;margin:0 0 8px}
