@@ -164,7 +164,7 @@ impl CheckoutView {
 /// The checkout page's body: the summary column and the payment column.
 pub fn checkout(view: &CheckoutView) -> Markup {
     html! {
-        div.checkout {
+        main.checkout {
             section.summary aria-label="Order summary" {
                 div.column { (summary(view)) }
             }

@@ -17,7 +17,7 @@ pub const MERCHANT: &str = "stripe-sim";
 pub enum Layout {
     /// One centred card: confirmations, errors, receipts.
     Narrow,
-    /// The checkout page: its body brings its own two columns.
+    /// The checkout page: its body brings its own `<main>` with two columns.
     Wide,
 }
 
