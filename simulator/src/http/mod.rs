@@ -1,10 +1,12 @@
 //! The HTTP face of the simulator: the Stripe API at `/v1`, hosted pages at `/b` and `/c`,
 //! receipts at `/receipts`, and the control API at `/_sim`.
 
+mod checkout_page;
 mod control;
 mod envelope;
 mod hosted;
 pub mod listener;
+mod page;
 mod receipts;
 mod request;
 mod state;
