@@ -518,12 +518,12 @@ pub(super) fn ops_of(changes: ChangeSet) -> Result<Vec<Op>, String> {
             body,
         });
     }
-    if let Some(meta) = &changes.meta {
+    if let Some(meta) = changes.meta {
         out.push(Op::Upsert {
             kind: META.into(),
             id: "state".to_string(),
             pos: 0,
-            body: serde_json::to_vec(meta).map_err(|e| e.to_string())?,
+            body: meta,
         });
     }
     Ok(out)
@@ -699,7 +699,10 @@ mod tests {
 
         let (conn, mut log, mut rows) = open(&file.0, false).unwrap();
         assert_eq!(rows.take("customers").len(), 1);
-        assert_eq!(std::fs::metadata(log::path_of(&file.0)).unwrap().len(), 0);
+        assert_eq!(
+            std::fs::metadata(log::path_of(&file.0)).unwrap().len(),
+            log::MAGIC.len() as u64
+        );
         log.append(&[customer("cus_2")]).unwrap();
         drop((conn, log));
 

@@ -14,8 +14,11 @@
 //! never waits for SQLite; the moved log is removed once its records are in SQLite. At start,
 //! the moved log (if a crash left one) is read before the log: its records are the older ones.
 //!
-//! A record is `length (u32) | checksum (u64, FNV-1a of the payload) | payload`, the payload a
-//! list of [`Op`]s. Replaying the log at start is safe whatever was folded already: each op sets
+//! A log starts with [`MAGIC`], then records: `length (u32) | checksum (u64) | payload`, the
+//! payload a list of [`Op`]s. The checksum is FNV-1a over the payload's 64-bit words (then its
+//! last bytes): eight times fewer steps than byte by byte, which cost a request about a
+//! microsecond. A log without the magic was written before it (version 1: FNV-1a byte by byte)
+//! and is still read. Replaying the log at start is safe whatever was folded already: each op sets
 //! or deletes whole rows (a reset deletes them all), so applying a suffix of the history again
 //! ends in the same rows.
 //!
@@ -75,6 +78,37 @@ pub struct Log {
 
 const HEADER: usize = 12;
 
+/// The first bytes of a log whose checksums are [`Checksum::Words`].
+pub const MAGIC: &[u8; 8] = b"simlog2\n";
+
+/// How a log's records are checksummed.
+#[derive(Debug, Clone, Copy)]
+enum Checksum {
+    /// Version 1 (no magic): FNV-1a byte by byte.
+    Bytes,
+    /// Version 2: FNV-1a over little-endian 64-bit words, then the remaining bytes.
+    Words,
+}
+
+impl Checksum {
+    fn of(self, payload: &[u8]) -> u64 {
+        match self {
+            Checksum::Bytes => fnv1a(FNV_OFFSET, payload),
+            Checksum::Words => {
+                let mut hash = FNV_OFFSET;
+                let mut words = payload.chunks_exact(8);
+                for word in &mut words {
+                    let mut w = [0; 8];
+                    w.copy_from_slice(word);
+                    hash ^= u64::from_le_bytes(w);
+                    hash = hash.wrapping_mul(FNV_PRIME);
+                }
+                fnv1a(hash, words.remainder())
+            }
+        }
+    }
+}
+
 /// Where the log of the state file at `state` lives.
 pub fn path_of(state: &Path) -> PathBuf {
     with_suffix(state, "-log")
@@ -124,8 +158,9 @@ impl Log {
 
     fn start(state: &Path) -> std::io::Result<Log> {
         let path = path_of(state);
-        let file = OpenOptions::new().append(true).create(true).open(&path)?;
+        let mut file = OpenOptions::new().append(true).create(true).open(&path)?;
         file.set_len(0)?;
+        file.write_all(MAGIC)?;
         Ok(Log {
             path,
             file,
@@ -145,7 +180,7 @@ impl Log {
         let length = u32::try_from(payload.len()).map_err(|_| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "a record over 4 GiB")
         })?;
-        let checksum = fnv1a(payload);
+        let checksum = Checksum::Words.of(payload);
         self.buffer[..4].copy_from_slice(&length.to_le_bytes());
         self.buffer[4..HEADER].copy_from_slice(&checksum.to_le_bytes());
         self.file.write_all(&self.buffer)
@@ -183,11 +218,13 @@ fn remove_if_there(path: &Path) -> std::io::Result<()> {
     }
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        hash = hash.wrapping_mul(FNV_PRIME);
     }
     hash
 }
@@ -269,16 +306,22 @@ impl<'a> Reader<'a> {
 /// checksum, or zeros: what a crash leaves, ignored. A damaged record followed by anything but
 /// zeros, or a record whose changes cannot be read, is an error saying which.
 fn decode_records(bytes: &[u8]) -> Result<Vec<Vec<Op>>, String> {
+    let (checksum, mut at) = if bytes.starts_with(MAGIC) {
+        (Checksum::Words, MAGIC.len())
+    } else if MAGIC.starts_with(bytes) {
+        return Ok(Vec::new()); // empty, or killed while the magic was written
+    } else {
+        (Checksum::Bytes, 0)
+    };
     let mut records = Vec::new();
-    let mut at = 0;
     while at < bytes.len() {
         let rest = &bytes[at..];
         if rest.len() < HEADER || rest.iter().all(|&b| b == 0) {
             break; // cut short, or zeros
         }
         let length = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        let mut checksum = [0; 8];
-        checksum.copy_from_slice(&rest[4..HEADER]);
+        let mut stored = [0; 8];
+        stored.copy_from_slice(&rest[4..HEADER]);
         let Some(payload) = HEADER
             .checked_add(length)
             .and_then(|end| rest.get(HEADER..end))
@@ -287,7 +330,7 @@ fn decode_records(bytes: &[u8]) -> Result<Vec<Vec<Op>>, String> {
         };
         let end = at + HEADER + length;
         let number = records.len() + 1;
-        if fnv1a(payload) != u64::from_le_bytes(checksum) {
+        if checksum.of(payload) != u64::from_le_bytes(stored) {
             if bytes[end..].iter().all(|&b| b == 0) {
                 break; // the last record, torn
             }
@@ -333,15 +376,50 @@ mod tests {
     }
 
     fn record(ops: &[Op]) -> Vec<u8> {
+        record_with(Checksum::Words, ops)
+    }
+
+    fn record_with(checksum: Checksum, ops: &[Op]) -> Vec<u8> {
         let mut payload = Vec::new();
         for op in ops {
             encode_op(op, &mut payload);
         }
         let mut bytes = Vec::new();
         bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(&fnv1a(&payload).to_le_bytes());
+        bytes.extend_from_slice(&checksum.of(&payload).to_le_bytes());
         bytes.extend_from_slice(&payload);
         bytes
+    }
+
+    /// A log as this version writes it: the magic, then `records`.
+    fn log_of(records: &[Vec<u8>]) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        for record in records {
+            bytes.extend_from_slice(record);
+        }
+        bytes
+    }
+
+    #[test]
+    fn a_log_written_before_the_magic_is_read_with_its_own_checksum() {
+        let one = vec![upsert("cus_1", "{\"a\":1}")];
+        let old: Vec<u8> = [
+            record_with(Checksum::Bytes, &one),
+            record_with(Checksum::Bytes, &one),
+        ]
+        .concat();
+        assert_eq!(
+            decode_records(&old).unwrap(),
+            vec![one.clone(), one.clone()]
+        );
+        // The two checksums differ, so neither version's records pass for the other's.
+        let new_in_old = [record(&one), record(&one)].concat();
+        assert!(decode_records(&new_in_old).is_err());
+        assert_eq!(decode_records(&log_of(&[record(&one)])).unwrap(), vec![one]);
+        // Killed while the magic was written: an empty log.
+        for cut in 0..MAGIC.len() {
+            assert!(decode_records(&MAGIC[..cut]).unwrap().is_empty());
+        }
     }
 
     #[test]
@@ -370,8 +448,7 @@ mod tests {
     #[test]
     fn what_a_crash_leaves_at_the_end_is_ignored() {
         let one = vec![upsert("cus_1", "{}")];
-        let mut bytes = record(&one);
-        bytes.extend(record(&one));
+        let bytes = log_of(&[record(&one), record(&one)]);
         assert_eq!(decode_records(&bytes).unwrap().len(), 2);
         // Cut short anywhere in the last record, header included.
         for cut in 1..record(&one).len() {
@@ -393,10 +470,8 @@ mod tests {
     #[test]
     fn a_damaged_record_in_the_middle_is_an_error() {
         let one = vec![upsert("cus_1", "{}")];
-        let mut bytes = record(&one);
-        let first = bytes.len();
-        bytes.extend(record(&one));
-        bytes.extend(record(&one));
+        let mut bytes = log_of(&[record(&one), record(&one), record(&one)]);
+        let first = MAGIC.len() + record(&one).len();
         bytes[first + HEADER + 3] ^= 1;
         let error = decode_records(&bytes).unwrap_err();
         assert!(
@@ -405,10 +480,10 @@ mod tests {
         );
 
         // Whole by its checksum, but not a list of changes.
-        let mut bytes = record(&one);
+        let mut bytes = log_of(&[record(&one)]);
         let payload = [9u8, 1, 2];
         bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(&fnv1a(&payload).to_le_bytes());
+        bytes.extend_from_slice(&Checksum::Words.of(&payload).to_le_bytes());
         bytes.extend_from_slice(&payload);
         let error = decode_records(&bytes).unwrap_err();
         assert!(error.contains("cannot read"), "{error}");

@@ -153,7 +153,8 @@ struct ChangeSet {
     reset: bool,
     deletes: Vec<(&'static str, String)>,
     upserts: Vec<Upsert>,
-    meta: Option<Meta>,
+    /// The meta row, encoded.
+    meta: Option<Vec<u8>>,
 }
 
 impl ChangeSet {
@@ -218,13 +219,14 @@ struct TimelineRow<J> {
     job: J,
 }
 
-/// The small state beside the tables, written whole as one row when it changes.
+/// The small state beside the tables, one row, written with every change set (the id
+/// generator moves with every operation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Meta {
-    seed: u64,
-    /// The id generator's state; also the reason every operation changes the meta row, so
-    /// it is only compared with `ids` left out.
+    /// The id generator's state. First, so that a change set whose only other change is this
+    /// number writes the row from the last encoding (see [`MetaEncoding`]).
     ids: u64,
+    seed: u64,
     timeline_seq: u64,
     clock_mode: ClockMode,
     /// Offset from the wall clock (system mode) or the time itself (manual mode).
@@ -239,8 +241,8 @@ struct Meta {
 impl Meta {
     fn of(store: &Store, clock: &Clock) -> Meta {
         Meta {
-            seed: store.config.seed,
             ids: store.ids.state(),
+            seed: store.config.seed,
             timeline_seq: store.timeline_seq,
             clock_mode: clock.mode(),
             clock: clock.raw(),
@@ -252,33 +254,32 @@ impl Meta {
         }
     }
 
-    /// Whether anything but the id generator moved (a GET draws a request id; that alone is
-    /// not worth a write: the next real change carries it).
-    fn same_apart_from_ids(&self, other: &Meta) -> bool {
-        // Field by field, not `self == other` with `ids` copied over: that needed a clone of
-        // the faults and links on every operation. Destructured, so a new field cannot be
-        // forgotten here.
+    /// Whether the store and clock still hold this, apart from the id generator (a GET draws
+    /// a request id; that alone is not worth a write: the next real change carries it).
+    /// Compared in place, not with a new `Meta`: that cloned the faults and links on every
+    /// operation. Destructured, so a new field cannot be forgotten here.
+    fn matches(&self, store: &Store, clock: &Clock) -> bool {
         let Meta {
-            seed,
             ids: _,
+            seed,
             timeline_seq,
             clock_mode,
-            clock,
+            clock: raw_clock,
             delivery_mode,
             faults,
             seeded_links,
             events_dropped,
             deliveries_dropped,
         } = self;
-        *seed == other.seed
-            && *timeline_seq == other.timeline_seq
-            && *clock_mode == other.clock_mode
-            && *clock == other.clock
-            && *delivery_mode == other.delivery_mode
-            && *faults == other.faults
-            && *seeded_links == other.seeded_links
-            && *events_dropped == other.events_dropped
-            && *deliveries_dropped == other.deliveries_dropped
+        *seed == store.config.seed
+            && *timeline_seq == store.timeline_seq
+            && *clock_mode == clock.mode()
+            && *raw_clock == clock.raw()
+            && *delivery_mode == store.deliveries.mode
+            && *faults == store.deliveries.faults
+            && *seeded_links == store.seeded_links
+            && *events_dropped == store.events_dropped
+            && *deliveries_dropped == store.deliveries.dropped
     }
 
     /// Simulator time as the file left it.
@@ -325,7 +326,41 @@ impl Durable {
 #[derive(Debug, Default)]
 struct CaptureState {
     seq: u64,
-    last_meta: Option<Meta>,
+    /// The meta row last written, and its encoding.
+    last_meta: Option<(Meta, MetaEncoding)>,
+}
+
+/// The meta row's JSON split after its first field, `ids`: the row for another id generator
+/// state is `{"ids":N` and the same rest. Serializing the whole row (faults, links) for every
+/// operation cost more than the operation's own rows.
+#[derive(Debug, Default)]
+struct MetaEncoding {
+    /// Everything after the `ids` value: `,"seed":…}`.
+    rest: Vec<u8>,
+}
+
+impl MetaEncoding {
+    const HEAD: &'static [u8] = b"{\"ids\":";
+
+    fn of(meta: &Meta) -> serde_json::Result<MetaEncoding> {
+        let json = serde_json::to_vec(meta)?;
+        let digits = json.get(Self::HEAD.len()..).map_or(0, |after| {
+            after.iter().take_while(|b| b.is_ascii_digit()).count()
+        });
+        debug_assert!(json.starts_with(Self::HEAD), "ids is Meta's first field");
+        Ok(MetaEncoding {
+            rest: json[Self::HEAD.len() + digits..].to_vec(),
+        })
+    }
+
+    /// The row with the id generator at `ids`.
+    fn with_ids(&self, ids: u64) -> Vec<u8> {
+        let mut row = Vec::with_capacity(Self::HEAD.len() + 20 + self.rest.len());
+        row.extend_from_slice(Self::HEAD);
+        row.extend_from_slice(ids.to_string().as_bytes());
+        row.extend_from_slice(&self.rest);
+        row
+    }
 }
 
 /// The simulator's side of a state file: capture and append under the lock, and waiting for
@@ -586,19 +621,31 @@ impl Persister {
                 }
             }
         }
-        let meta = Meta::of(store, clock);
         let mut state = self.capture.lock().unwrap_or_else(|p| p.into_inner());
         let meta_moved = state
             .last_meta
             .as_ref()
-            .is_none_or(|last| !meta.same_apart_from_ids(last));
+            .is_none_or(|(last, _)| !last.matches(store, clock));
         if changes.is_empty() && !meta_moved {
             return None;
         }
+        if meta_moved {
+            let meta = Meta::of(store, clock);
+            match MetaEncoding::of(&meta) {
+                Ok(encoding) => state.last_meta = Some((meta, encoding)),
+                Err(e) => {
+                    self.durable
+                        .fail(format!("cannot serialize the simulator's state: {e}"));
+                    return None;
+                }
+            }
+        }
         state.seq += 1;
-        state.last_meta = Some(meta.clone());
         changes.seq = state.seq;
-        changes.meta = Some(meta);
+        changes.meta = state
+            .last_meta
+            .as_ref()
+            .map(|(_, encoding)| encoding.with_ids(store.ids.state()));
         let seq = state.seq;
         drop(state);
         if let Err(e) = self.append(changes) {
@@ -688,5 +735,36 @@ impl Persister {
 impl Drop for Persister {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn the_meta_row_rebuilt_for_new_ids_reads_back_as_the_row_with_those_ids() {
+        let mut store = Store::new(crate::config::SimConfig::default());
+        store
+            .seeded_links
+            .insert("lifetime".into(), "plink_1\"quoted\"".into());
+        let clock = Clock::manual(1_700_000_000);
+        let meta = Meta::of(&store, &clock);
+        let encoding = MetaEncoding::of(&meta).unwrap();
+        for ids in [0, 7, 12_345, u64::MAX] {
+            let row: Meta = serde_json::from_slice(&encoding.with_ids(ids)).unwrap();
+            assert_eq!(
+                row,
+                Meta {
+                    ids,
+                    ..meta.clone()
+                }
+            );
+        }
+        assert!(meta.matches(&store, &clock));
+        store.events_dropped += 1;
+        assert!(!meta.matches(&store, &clock), "a moved field is seen");
     }
 }
