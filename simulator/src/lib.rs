@@ -71,6 +71,7 @@
 mod clock;
 mod config;
 mod control;
+mod dashboard;
 mod error;
 mod expand;
 mod facts;
@@ -78,6 +79,7 @@ pub mod form;
 mod http;
 mod idempotency;
 mod ids;
+mod live;
 mod memory;
 mod params;
 mod payment;
@@ -105,12 +107,14 @@ pub use clock::ClockMode;
 pub use config::{SimConfig, DEFAULT_API_KEY, DEFAULT_API_VERSION};
 pub use control::{
     CheckoutSessionView, ClockState, Control, Delivery, DeliveryBody, DeliveryFilter, DeliveryPage,
-    DeliveryStatus, DeliveryTarget, EventView, PaymentLinkInfo, Release, RolledSecret, SimInfo,
-    StorageInfo, WebhookEndpointInfo, MAX_ADVANCE, MAX_DELIVERY_PAGE, MAX_ROLL_OVERLAP,
+    DeliveryStatus, DeliveryTarget, EventView, PaymentLinkInfo, Release, RolledSecret,
+    SessionDetail, SimInfo, StorageInfo, WebhookEndpointInfo, MAX_ADVANCE, MAX_DELIVERY_PAGE,
+    MAX_ROLL_OVERLAP,
 };
 pub use error::{ApiError, ErrorType};
 pub use facts::{RefundHistory, SessionFacts};
 pub use ids::fresh_seed;
+pub use live::{Notice, Subscription};
 pub use payment::{Buyer, CardInput, PaymentMethodInput};
 pub use persist::{Restored, StateError};
 pub use resources::checkout_session::{PaymentStatus, SessionStatus, DEFAULT_LIFETIME};
