@@ -177,8 +177,8 @@ fn attempts_table(records: &[DeliveryRecord]) -> Markup {
                                     @if let Some(fault) = attempt.fault { " " span.pill.warn { (fault.to_string()) } }
                                 }
                                 td.num { (attempt.latency_ms) " ms" }
-                                td.hide-narrow.mono { (attempt.signature.as_deref().unwrap_or("")) }
-                                td.hide-narrow.mono { (excerpt(&attempt.response)) }
+                                td.hide-narrow.mono.sig { (attempt.signature.as_deref().unwrap_or("")) }
+                                td.hide-narrow.mono.sig { (excerpt(&attempt.response)) }
                             }
                         }
                     }

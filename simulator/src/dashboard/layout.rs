@@ -44,6 +44,7 @@ body[data-stream=open] .stream { background:#d7f7e6; color:var(--ok); }
 main { max-width:1180px; margin:0 auto; padding:16px; }
 h1 { font-size:22px; margin:8px 0 16px; }
 h2 { font-size:16px; margin:24px 0 8px; }
+section.card > h2:first-child { margin-top:4px; }
 section.card { background:#fff; border:1px solid var(--line); border-radius:8px; padding:12px 16px; margin-bottom:16px; overflow-x:auto; }
 table { border-collapse:collapse; width:100%; }
 th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
@@ -64,7 +65,7 @@ button, .button { font:inherit; padding:5px 12px; border:1px solid var(--accent)
 button.secondary, .button.secondary { background:#fff; color:var(--accent); }
 button.danger { background:#fff; color:var(--bad); border-color:var(--bad); }
 .clock { font-size:20px; font-weight:600; font-variant-numeric:tabular-nums; }
-.grid { display:grid; grid-template-columns:repeat(auto-fit, minmax(150px, 1fr)); gap:8px; }
+.grid { margin-bottom:16px; display:grid; grid-template-columns:repeat(auto-fit, minmax(150px, 1fr)); gap:8px; }
 .stat { background:#fff; border:1px solid var(--line); border-radius:8px; padding:10px 12px; }
 .stat b { display:block; font-size:20px; }
 details > summary { cursor:pointer; color:var(--accent); }
@@ -73,9 +74,16 @@ details > summary { cursor:pointer; color:var(--accent); }
 ol.tail { list-style:none; margin:0; padding:8px; background:#0f1222; color:#d5d9e6; border-radius:8px; min-height:240px; font-family:ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:12.5px; overflow-x:auto; }
 ol.tail li { white-space:pre; padding:1px 0; }
 ol.tail li.fail { color:#ff8fa3; } ol.tail li.ok { color:#7ee2b8; } ol.tail li.ev { color:#d5d9e6; }
+h1 code { word-break:break-all; font-size:15px; }
+td.mono { white-space:nowrap; }
+table.kv th { width:13em; }
+td.sig { white-space:normal; word-break:break-all; min-width:18em; }
 @media (max-width: 640px) {
   main { padding:10px; }
-  header nav a { padding:10px 6px; }
+  header { padding:0 10px; }
+  header nav { order:3; flex:1 0 100%; flex-wrap:nowrap; overflow-x:auto; }
+  header nav a { padding:8px 8px; white-space:nowrap; }
+  header .who { margin-left:auto; }
   th, td { padding:5px 4px; }
   .hide-narrow { display:none; }
 }

@@ -72,7 +72,7 @@ pub async fn page(
         }
         section.card {
             h2 { "Simulator" }
-            table {
+            table.kv {
                 tr { th { "Base URL" } td.mono { (info.base_url) } }
                 tr { th { "API version" } td.mono { (info.api_version) } }
                 tr { th { "Seed" } td.mono { (info.seed) } }

@@ -103,7 +103,7 @@ pub async fn detail(
         h1 { "Checkout Session " code { (sid) } }
         div id="detail" data-live {
             section.card {
-                table {
+                table.kv {
                     tr { th { "Status" } td { (pill(status)) } }
                     tr { th { "Payment status" } td { (pill(field(session, "payment_status"))) } }
                     tr { th { "Amount" } td { (money(session["amount_total"].as_i64().unwrap_or(0), &currency)) } }
@@ -117,6 +117,24 @@ pub async fn detail(
                 }
                 details id="session-json" { summary { "JSON" } pre { (json(session)) } }
             }
+        }
+        section.card {
+            h2 { "Actions" }
+            @if status == "open" {
+                (pay_form(&viewer, &page_path, &currency))
+                (layout::button(&viewer, &format!("{page_path}/expire"), "Expire", "danger"))
+            } @else {
+                p.muted { "The session is " (status) ": it can no longer be paid or expired." }
+            }
+            @if refundable {
+                form.stack method="post" action={ (page_path) "/refund" } {
+                    (layout::csrf_field(&viewer))
+                    label { "Amount in minor units (empty: all that is left)" input type="number" name="amount" min="1" placeholder="all"; }
+                    button type="submit" { "Refund" }
+                }
+            }
+        }
+        div id="payment" data-live {
             (intent_section(detail.payment_intent.as_ref()))
             (charges_section(&detail.charges))
             (refunds_section(&detail.refunds))
@@ -136,22 +154,6 @@ pub async fn detail(
                             }
                         }
                     }
-                }
-            }
-        }
-        section.card {
-            h2 { "Actions" }
-            @if status == "open" {
-                (pay_form(&viewer, &page_path, &currency))
-                (layout::button(&viewer, &format!("{page_path}/expire"), "Expire", "danger"))
-            } @else {
-                p.muted { "The session is " (status) ": it can no longer be paid or expired." }
-            }
-            @if refundable {
-                form.stack method="post" action={ (page_path) "/refund" } {
-                    (layout::csrf_field(&viewer))
-                    label { "Amount in minor units (empty: all that is left)" input type="number" name="amount" min="1" placeholder="all"; }
-                    button type="submit" { "Refund" }
                 }
             }
         }
@@ -182,7 +184,7 @@ fn intent_section(intent: Option<&Value>) -> Markup {
             @match intent {
                 None => p.muted { "None yet: it is made at the first payment attempt." },
                 Some(pi) => {
-                    table {
+                    table.kv {
                         tr { th { "PaymentIntent" } td.mono { (field(pi, "id")) } }
                         tr { th { "Status" } td { (pill(field(pi, "status"))) } }
                         tr { th { "Amount" } td { (money(pi["amount"].as_i64().unwrap_or(0), field(pi, "currency"))) } }
