@@ -276,7 +276,10 @@ fn routes(ids: &Ids) -> Vec<(Method, String)> {
         get("/_sim/dashboard/tail".into()),
         post("/_sim/dashboard/clock/advance".into()),
         post(format!("/_sim/dashboard/sessions/{}/pay", ids.open_session)),
-        post(format!("/_sim/dashboard/sessions/{}/refund", ids.paid_session)),
+        post(format!(
+            "/_sim/dashboard/sessions/{}/refund",
+            ids.paid_session
+        )),
         post(format!("/_sim/dashboard/events/{}/resend", ids.event)),
         post("/_sim/dashboard/webhooks/faults".into()),
         (

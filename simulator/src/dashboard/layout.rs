@@ -39,7 +39,7 @@ header nav { display:flex; flex-wrap:wrap; gap:2px; flex:1; }
 header nav a { padding:12px 10px; color:var(--fg); text-decoration:none; border-bottom:2px solid transparent; }
 header nav a[aria-current=page] { border-bottom-color:var(--accent); color:var(--accent); font-weight:600; }
 header .who { display:flex; align-items:center; gap:8px; color:var(--muted); font-size:12px; }
-.stream { padding:2px 8px; border-radius:10px; background:var(--line); }
+.stream { padding:2px 8px; border-radius:10px; background:var(--line); color:#3c4257; }
 body[data-stream=open] .stream { background:#d7f7e6; color:var(--ok); }
 main { max-width:1180px; margin:0 auto; padding:16px; }
 h1 { font-size:22px; margin:8px 0 16px; }

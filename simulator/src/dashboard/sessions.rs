@@ -16,7 +16,7 @@ use crate::control::parse_id;
 use crate::error::ApiError;
 use crate::payment::{Buyer, PaymentMethodInput};
 use crate::test_cards::{
-    CardBehaviour, DelayedOutcome, TEST_BANK_ACCOUNTS, TEST_CARDS, TEST_IBANS, TEST_ROUTING_NUMBER,
+    DelayedOutcome, TEST_BANK_ACCOUNTS, TEST_CARDS, TEST_IBANS, TEST_ROUTING_NUMBER,
 };
 use crate::typed_ids::{PaymentIntentId, SessionId};
 
@@ -268,11 +268,7 @@ fn pay_form(viewer: &Viewer, page_path: &str, currency: &str) -> Markup {
                 select name="method" {
                     optgroup label="Cards" {
                         @for card in TEST_CARDS {
-                            option value={ "card:" (card.number) } {
-                                (card.number) " · " (card.brand) " · "
-                                (match card.behaviour { CardBehaviour::Declines(d) => d.code, _ => "succeeds" })
-                                @if !card.note.is_empty() { " · " (card.note) }
-                            }
+                            option value={ "card:" (card.number) } { (card.number) " · " (card.brand) " · " (card.note) }
                         }
                     }
                     @if currency == "eur" {
