@@ -29,7 +29,9 @@
 //! From the command line: `stripe-harness run` (every scenario, reference target),
 //! `stripe-harness run --target my-app.toml` (`--jobs 2`: two instances of the app),
 //! `stripe-harness run --defect nosig`, `stripe-harness run --variant refund_at_once` (another
-//! correct design), `stripe-harness prop --keep-going`, `stripe-harness merge` (partitions).
+//! correct design), `stripe-harness prop --keep-going`, `stripe-harness merge` (partitions),
+//! `stripe-harness run --target my-app.toml --snapshots snapshots/` (what the app did in each
+//! scenario, against approved [snapshots]).
 
 pub mod call_log;
 mod commands;
@@ -46,6 +48,7 @@ pub mod runner;
 pub mod scenario;
 pub mod signals;
 mod sink;
+pub mod snapshots;
 pub mod state;
 mod steps;
 pub mod target;

@@ -9,6 +9,7 @@ use stripe_harness::prop::{run_prop, PropConfig};
 use stripe_harness::report::build::{header, prop_report, run_report};
 use stripe_harness::report::junit::junit;
 use stripe_harness::report::{describe, program, stopped_summary, summary, write_report};
+use stripe_harness::snapshots::{self, SnapshotDir, SnapshotOptions};
 use stripe_harness::trace::{TraceLevel, TraceOptions};
 use stripe_harness::{
     default_jobs, run_scenarios_traced, scenario_library, HarnessError, Scenario, TargetChoice,
@@ -39,6 +40,28 @@ enum Command {
     /// Combine the reports (report.json, or folders holding one) or the JUnit files of the
     /// partitions of one run (`--partition K/N` on several machines) into one.
     Merge(MergeArgs),
+    /// Act on the pending snapshots (`*.snap.new`) a `run --snapshots DIR` wrote.
+    #[command(subcommand)]
+    Snapshots(SnapshotsCommand),
+}
+
+#[derive(Subcommand)]
+enum SnapshotsCommand {
+    /// Show each pending snapshot's diff and ask: accept, reject or skip (one answer per line).
+    Review {
+        /// The snapshot folder given to `run --snapshots`.
+        dir: PathBuf,
+    },
+    /// Accept every pending snapshot (`X.snap.new` becomes `X.snap`).
+    Accept {
+        /// The snapshot folder given to `run --snapshots`.
+        dir: PathBuf,
+    },
+    /// Reject every pending snapshot (the `.snap.new` files are removed; accepted ones stay).
+    Reject {
+        /// The snapshot folder given to `run --snapshots`.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -149,6 +172,15 @@ struct RunArgs {
     /// one job, scenarios one after the other.
     #[arg(short, long)]
     verbose: bool,
+    /// Compare what the target did in each scenario with its accepted snapshot DIR/<scenario>.snap
+    /// (insta's format): a new or different one fails the scenario (rule snapshot-matches) and
+    /// is written beside it as .snap.new (under CI=true: nothing is written).
+    #[arg(long, value_name = "DIR")]
+    snapshots: Option<PathBuf>,
+    /// Write new and changed snapshots as accepted (also STRIPE_HARNESS_SNAPSHOTS=accept,
+    /// which CI=true refuses: there only --accept accepts).
+    #[arg(long, requires = "snapshots")]
+    accept: bool,
     /// Scenario files or folders (default: the library, ./scenarios when it exists, else the
     /// built-in one; found histories are played by naming them).
     paths: Vec<PathBuf>,
@@ -170,6 +202,7 @@ fn main() -> ExitCode {
             Ok(true)
         }
         Some(Command::Merge(args)) => merge(args),
+        Some(Command::Snapshots(command)) => snapshots(command),
         None => run(RunArgs::default()),
     };
     match outcome {
@@ -394,8 +427,75 @@ fn partition(scenarios: Vec<Scenario>, spec: &str) -> Result<Vec<Scenario>, Stri
         .collect())
 }
 
+/// How `run --snapshots DIR` checks: the folder, what it may write (from `--accept`,
+/// `STRIPE_HARNESS_SNAPSHOTS` and `CI`), and what the target file records.
+fn snapshot_options(
+    dir: &std::path::Path,
+    accept: bool,
+    choice: &TargetChoice,
+) -> Result<SnapshotOptions, String> {
+    let env = std::env::var(snapshots::ENV).ok();
+    let ci = snapshots::in_ci(std::env::var("CI").ok().as_deref());
+    let write = snapshots::write_mode(accept, env.as_deref(), ci)?;
+    let (fields, spec) = match choice {
+        TargetChoice::File(file) => (file.fields.clone(), file.snapshots.clone()),
+        TargetChoice::Reference(_) => Default::default(),
+    };
+    Ok(SnapshotOptions {
+        dir: SnapshotDir::new(dir).map_err(|e| e.to_string())?,
+        write,
+        fields,
+        spec,
+        program: stripe_harness::report::program().to_string(),
+    })
+}
+
+/// `stripe-harness snapshots review|accept|reject DIR`.
+fn snapshots(command: SnapshotsCommand) -> Result<bool, String> {
+    let (SnapshotsCommand::Review { dir }
+    | SnapshotsCommand::Accept { dir }
+    | SnapshotsCommand::Reject { dir }) = &command;
+    let folder = SnapshotDir::new(dir).map_err(|e| e.to_string())?;
+    match command {
+        SnapshotsCommand::Review { .. } => {
+            let stdin = std::io::stdin();
+            let mut input = stdin.lock();
+            let mut out = std::io::stdout();
+            snapshots::review::review(&folder, &mut input, &mut out).map_err(|e| e.to_string())?;
+        }
+        SnapshotsCommand::Accept { .. } => {
+            let names = snapshots::review::accept_all(&folder).map_err(|e| e.to_string())?;
+            for name in &names {
+                println!("accepted {}", folder.accepted_path(name).display());
+            }
+            println!("{} snapshots accepted in {}", names.len(), dir.display());
+        }
+        SnapshotsCommand::Reject { .. } => {
+            let names = snapshots::review::reject_all(&folder).map_err(|e| e.to_string())?;
+            for name in &names {
+                println!("rejected {}", folder.pending_path(name).display());
+            }
+            println!(
+                "{} pending snapshots rejected in {}",
+                names.len(),
+                dir.display()
+            );
+        }
+    }
+    Ok(true)
+}
+
 fn run(args: RunArgs) -> Result<bool, String> {
-    let (choice, target_args) = target_choice(&args.target, &args.defect, &args.variant)?;
+    let (choice, mut target_args) = target_choice(&args.target, &args.defect, &args.variant)?;
+    // Checked before anything starts: a refused STRIPE_HARNESS_SNAPSHOTS stops the run at once.
+    let snapshot_check = match &args.snapshots {
+        Some(dir) => {
+            // Replaying a failure with the folder checks its snapshot again.
+            target_args.push_str(&format!(" --snapshots {}", dir.display()));
+            Some(snapshot_options(dir, args.accept, &choice)?)
+        }
+        None => None,
+    };
     let (mut scenarios, source) = load_scenarios(&args.paths)?;
     if let Some(filter) = &args.filter {
         scenarios.retain(|s| s.name.contains(filter.as_str()));
@@ -422,12 +522,19 @@ fn run(args: RunArgs) -> Result<bool, String> {
     };
     let outcome = run_scenarios_traced(&choice, &scenarios, seed, jobs, options);
     stripe_harness::signals::wait_if_interrupted();
-    let (results, stopped) = match outcome {
+    let (mut results, stopped) = match outcome {
         Ok(results) => (results, None),
         Err(HarnessError::Stopped(mut stopped)) => {
             (std::mem::take(&mut stopped.results), Some(stopped))
         }
         Err(e) => return Err(e.to_string()),
+    };
+    let snapshot_summary = match &snapshot_check {
+        Some(options) => Some(
+            snapshots::check_results(options, &scenarios, &mut results)
+                .map_err(|e| e.to_string())?,
+        ),
+        None => None,
     };
     for result in &results {
         print!("{}", describe(result, seed, &target_args));
@@ -448,6 +555,26 @@ fn run(args: RunArgs) -> Result<bool, String> {
         write_report(dir, &report)
             .map_err(|e| format!("cannot write the report to {}: {e}", dir.display()))?;
         println!("report: {}", dir.join("report.html").display());
+    }
+    if let (Some(options), Some(found)) = (&snapshot_check, &snapshot_summary) {
+        println!("{}", found.describe(options));
+        // Only a run of the whole library knows which snapshots belong to no scenario.
+        let whole_library =
+            args.paths.is_empty() && args.filter.is_none() && args.partition.is_none();
+        if whole_library && stopped.is_none() {
+            let orphans = snapshots::orphans(&options.dir, &results).map_err(|e| e.to_string())?;
+            if !orphans.is_empty() {
+                println!(
+                    "  {} accepted snapshots belong to no scenario of the library (renamed or removed? delete them): {}",
+                    orphans.len(),
+                    orphans
+                        .iter()
+                        .map(|n| options.dir.accepted_path(n).display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
     }
     match stopped {
         None => {

@@ -27,6 +27,7 @@ pub enum Rule {
     ConvergesFailed,
     ConvergesPending,
     ScenarioExpectation,
+    SnapshotMatches,
     Playable,
 }
 
@@ -44,6 +45,8 @@ pub enum Scope {
     Convergence,
     /// At a scenario's own `expect` step.
     ScenarioSteps,
+    /// Once per scenario that passed, with `run --snapshots DIR`.
+    Snapshots,
     /// Whenever the harness drives the target.
     Always,
 }
@@ -60,7 +63,7 @@ struct Text {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 19] = [
+    pub const ALL: [Rule; 20] = [
         Rule::PaidExactAmount,
         Rule::RecordsPayingSession,
         Rule::RefundedFinal,
@@ -79,6 +82,7 @@ impl Rule {
         Rule::ConvergesFailed,
         Rule::ConvergesPending,
         Rule::ScenarioExpectation,
+        Rule::SnapshotMatches,
         Rule::Playable,
     ];
 
@@ -228,6 +232,14 @@ impl Rule {
                 why: "A scenario pins a state at a point where the payment spec leaves no choice.",
                 violation: "See the scenario's opening comment.",
             },
+            Rule::SnapshotMatches => Text {
+                id: "snapshot-matches",
+                name: "what the app did matches its accepted snapshot",
+                scope: Scope::Snapshots,
+                requires: "With run --snapshots DIR, a scenario that passed the judge did exactly what its accepted snapshot DIR/<scenario>.snap records: the state of every order after every step, the status the app answered to every webhook request, the labelled snapshot steps, and each order's final fields (ids as aliases, [snapshots] redactions applied). A scenario without an accepted snapshot fails too, until one is accepted.",
+                why: "The judge allows every correct design, so it cannot see a change from one correct behaviour to another: a refund applied at once where it used to wait for its payment, a new status word, a reference that now names the charge. Reviewers sign off the snapshots once; any change is then a diff to review.",
+                violation: "A refactor that answers an early refund 200 where it answered 503, or stores the charge in providerCaptureId, without the snapshots being reviewed and accepted.",
+            },
             Rule::Playable => Text {
                 id: "playable",
                 name: "the scenario can be played",
@@ -273,7 +285,8 @@ impl Rule {
         Rule::ALL.into_iter().find(|r| r.id() == id)
     }
 
-    /// Whether breaking it is a verdict on the app (every rule but `playable`).
+    /// Whether breaking it is a verdict on the app (every rule but `playable`; a snapshot that
+    /// differs is one: the app's behaviour changed).
     pub fn is_payment_rule(self) -> bool {
         self != Rule::Playable
     }
@@ -323,6 +336,7 @@ pub fn scope_words(scope: Scope) -> &'static str {
         Scope::ReturnRoute => "at every return-route call",
         Scope::Convergence => "at the end, once every delivery and retry is done",
         Scope::ScenarioSteps => "at a scenario's expect steps",
+        Scope::Snapshots => "once per passing scenario, with run --snapshots DIR",
         Scope::Always => "whenever the harness drives the target",
     }
 }

@@ -26,6 +26,9 @@ pub struct Failure {
     pub step_description: String,
     pub order: Option<String>,
     pub violation: Violation,
+    /// For a snapshot that differs (`snapshot-matches`): the line diff from the accepted
+    /// snapshot to what the target did.
+    pub diff: Option<String>,
 }
 
 /// What happened when a scenario ran.
@@ -43,6 +46,12 @@ pub struct ScenarioResult {
     pub finals: BTreeMap<String, Value>,
     /// `snapshot` steps: label → per alias state.
     pub labelled: Vec<(String, BTreeMap<String, OrderState>)>,
+    /// Per order alias: the order as the target answered at the end, raw (ids not replaced).
+    /// Recorded with a full trace only, as `aliases` (property histories do without).
+    pub final_orders: BTreeMap<String, Value>,
+    /// Every id the scenario made that has an alias: id → alias (orders `a`, sessions `s1`,
+    /// `s1.payment_intent`, `s1.charge`), for showing the target's answers without raw ids.
+    pub aliases: BTreeMap<String, String>,
     /// Every rule the judge checked, passed or failed.
     pub tally: RuleTally,
     /// Step by step, what happened (empty with a summary trace).
@@ -63,7 +72,7 @@ impl ScenarioResult {
     }
 
     /// The result of `scenario` before anything is played: no failure, nothing observed.
-    fn unplayed(scenario: &Scenario, seed: u64) -> ScenarioResult {
+    pub(crate) fn unplayed(scenario: &Scenario, seed: u64) -> ScenarioResult {
         ScenarioResult {
             name: scenario.name.clone(),
             path: scenario.path.as_ref().map(|p| p.display().to_string()),
@@ -74,6 +83,8 @@ impl ScenarioResult {
             history: BTreeMap::new(),
             finals: BTreeMap::new(),
             labelled: Vec::new(),
+            final_orders: BTreeMap::new(),
+            aliases: BTreeMap::new(),
             tally: RuleTally::default(),
             trace: Vec::new(),
             skipped: None,
@@ -133,6 +144,7 @@ pub async fn run_scenario_with(
                     "a clean simulator",
                     message,
                 ),
+                diff: None,
             }),
             ..ScenarioResult::unplayed(scenario, seed)
         },
@@ -229,6 +241,10 @@ async fn play_with(
     result.trace = std::mem::take(&mut world.recorder).finish();
     result.history = world.history.clone();
     result.labelled = world.labelled.clone();
+    let full = options.level == TraceLevel::Full;
+    if full {
+        result.aliases = aliases(h, &world);
+    }
     for order in &world.orders {
         if let Ok(observed) = h.target.get_order(&order.id).await {
             let session_alias = |id: &Option<String>| {
@@ -250,6 +266,11 @@ async fn play_with(
                         .unwrap_or_else(|| "[unnamed]".to_string())
                 })
             };
+            if full {
+                result
+                    .final_orders
+                    .insert(order.alias.clone(), observed.raw.clone());
+            }
             result.finals.insert(
                 order.alias.clone(),
                 json!({
@@ -262,6 +283,31 @@ async fn play_with(
     }
     result.duration = started.elapsed();
     result
+}
+
+/// Every id the scenario gave a name: its orders, its sessions, their PaymentIntents and the
+/// PaymentIntents' latest charges.
+fn aliases(h: &Harness, world: &World) -> BTreeMap<String, String> {
+    let mut aliases = BTreeMap::new();
+    for order in &world.orders {
+        aliases.insert(order.id.clone(), order.alias.clone());
+    }
+    for (alias, session) in &world.sessions {
+        aliases.insert(session.to_string(), alias.clone());
+        let Some(intent) = h.sim.session(session).and_then(|s| s.payment_intent) else {
+            continue;
+        };
+        let charge = h.sim.object(intent.as_str()).and_then(|pi| {
+            pi.get("latest_charge")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+        aliases.insert(intent.to_string(), format!("{alias}.payment_intent"));
+        if let Some(charge) = charge {
+            aliases.insert(charge, format!("{alias}.charge"));
+        }
+    }
+    aliases
 }
 
 /// Marks the start of a step in the trace.
@@ -308,6 +354,7 @@ fn to_failure(step: usize, description: String, stop: Stop) -> Failure {
         step_description: description,
         order,
         violation,
+        diff: None,
     }
 }
 
@@ -336,9 +383,17 @@ async fn observe_all(h: &Harness, world: &mut World) -> StepResult {
                 .as_deref()
                 .and_then(|id| world.alias_of(id))
                 .map(str::to_string);
-            world
-                .recorder
-                .observe(&order.alias, &observed, session_alias.as_deref(), allowed);
+            let word = observed
+                .raw
+                .pointer(&h.target.file.fields.status)
+                .and_then(Value::as_str);
+            world.recorder.observe(
+                &order.alias,
+                &observed,
+                word,
+                session_alias.as_deref(),
+                allowed,
+            );
         }
         if let Some(v) = verdict {
             return Err(Stop::Broken(with_order(&order, v)));

@@ -42,6 +42,11 @@
 //! # read_order = ["sqlite3", "-json", "{tmp}/shop.db", "select … where id = '{id}'"]
 //! settle_ms = 0                        # wait after deliveries are answered (background apply)
 //! poll_ms = 0                          # read an expectation again until it holds
+//!
+//! [snapshots]                          # what `run --snapshots DIR` records of each order
+//! fields = { updatedAt = "/updatedAt" }  # more fields of GET order, by name
+//! redact = ["updatedAt"]               # recorded as "[redacted]": values that vary by run
+//! omit = ["amount"]                    # not recorded ("deliveries", "steps": whole sections)
 //! ```
 //!
 //! [`TargetFile::parse`] checks every value (a timeout of zero or of centuries, an empty command,
@@ -108,6 +113,9 @@ pub struct TargetFile {
     /// webhooks in the background.
     #[serde(default)]
     pub observe: Observe,
+    /// What `run --snapshots DIR` records of each order, and what it leaves out or redacts.
+    #[serde(default)]
+    pub snapshots: Snapshots,
     /// Whether the simulator's ids (events, sessions, PaymentIntents) are fresh on every run,
     /// so that an app that keeps its database between runs does not take a new run's events
     /// for duplicates of an old run's (true by default). The seed still replays the same
@@ -279,6 +287,96 @@ pub struct Observe {
     pub poll_ms: Option<u64>,
 }
 
+/// `[snapshots]`: what a snapshot of the app's orders (`run --snapshots DIR`) holds besides the
+/// mapped `[fields]`, and what it must not hold (values that change from run to run would make
+/// every run a mismatch).
+#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Snapshots {
+    /// More fields of the order recorded in its final state: a name → a JSON pointer into the
+    /// order (as `[fields]`).
+    pub fields: BTreeMap<String, String>,
+    /// Fields recorded as `"[redacted]"` whatever their value (present or not): timestamps,
+    /// generated numbers.
+    pub redact: Vec<String>,
+    /// Fields not recorded at all; also `steps` (the states after each step) and `deliveries`
+    /// (the status the app answered to each webhook request).
+    pub omit: Vec<String>,
+}
+
+/// The `[fields]` every snapshot records, by their names in the target file.
+pub const MAPPED_FIELDS: [&str; 6] = [
+    "status",
+    "amount",
+    "currency",
+    "provider",
+    "provider_order_id",
+    "provider_capture_id",
+];
+
+/// Sections of a snapshot that `[snapshots].omit` may leave out.
+pub const SNAPSHOT_SECTIONS: [&str; 2] = ["steps", "deliveries"];
+
+impl Snapshots {
+    fn validate(&self) -> Result<(), String> {
+        for (name, value) in &self.fields {
+            if MAPPED_FIELDS.contains(&name.as_str()) || SNAPSHOT_SECTIONS.contains(&name.as_str())
+            {
+                return Err(format!(
+                    "[snapshots].fields: '{}' is already recorded; give the field another name",
+                    name.escape_debug()
+                ));
+            }
+            not_blank("[snapshots].fields: a name", name)?;
+            pointer(&format!("[snapshots].fields.{name}"), value)?;
+        }
+        let known = |name: &str| MAPPED_FIELDS.contains(&name) || self.fields.contains_key(name);
+        for name in &self.redact {
+            if !known(name) {
+                return Err(format!(
+                    "[snapshots].redact: '{}' is not a recorded field (known: {})",
+                    name.escape_debug(),
+                    self.known_fields().join(", ")
+                ));
+            }
+        }
+        for name in &self.omit {
+            if !known(name) && !SNAPSHOT_SECTIONS.contains(&name.as_str()) {
+                return Err(format!(
+                    "[snapshots].omit: '{}' is not a recorded field or section (known: {}, {})",
+                    name.escape_debug(),
+                    self.known_fields().join(", "),
+                    SNAPSHOT_SECTIONS.join(", ")
+                ));
+            }
+            if self.redact.contains(name) {
+                return Err(format!(
+                    "[snapshots]: '{}' is both redacted and omitted; keep one",
+                    name.escape_debug()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The mapped fields, then the extra ones.
+    pub fn known_fields(&self) -> Vec<String> {
+        MAPPED_FIELDS
+            .iter()
+            .map(|f| f.to_string())
+            .chain(self.fields.keys().cloned())
+            .collect()
+    }
+
+    pub fn omits(&self, name: &str) -> bool {
+        self.omit.iter().any(|o| o == name)
+    }
+
+    pub fn redacts(&self, name: &str) -> bool {
+        self.redact.iter().any(|r| r == name)
+    }
+}
+
 const SETTLE_MS: (u64, u64) = (0, 60_000);
 const POLL_MS: (u64, u64) = (0, 600_000);
 
@@ -440,6 +538,7 @@ impl TargetFile {
         self.fields.validate()?;
         self.status_words.validate()?;
         self.observe.validate()?;
+        self.snapshots.validate()?;
         if self.url.is_some() && uses_instance_placeholders(&self.observe) {
             return Err("[observe]: {job}, {port} and {tmp} exist only for an app the harness starts ([start])".into());
         }
@@ -583,6 +682,19 @@ fn placeholders_known(field: &str, path: &str, known: &[&str]) -> Result<(), Str
 }
 
 impl Fields {
+    /// The pointer of a mapped field, by its name in the target file (`provider_order_id`).
+    pub fn pointer(&self, name: &str) -> Option<&str> {
+        Some(match name {
+            "status" => &self.status,
+            "amount" => &self.amount,
+            "currency" => &self.currency,
+            "provider" => &self.provider,
+            "provider_order_id" => &self.provider_order_id,
+            "provider_capture_id" => &self.provider_capture_id,
+            _ => return None,
+        })
+    }
+
     fn validate(&self) -> Result<(), String> {
         for (name, value) in [
             ("status", &self.status),
@@ -920,6 +1032,37 @@ mod tests {
             "{START}[policy]\npartial_refunds_mark_refunded = true\n"
         ));
         assert!(err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn snapshot_redactions_name_recorded_fields() {
+        let ok = TargetFile::parse(&format!(
+            "{START}[snapshots]\nfields = {{ updatedAt = \"/updatedAt\" }}\nredact = [\"updatedAt\", \"provider_capture_id\"]\nomit = [\"deliveries\", \"amount\"]\n"
+        ))
+        .unwrap();
+        assert!(ok.snapshots.redacts("updatedAt") && ok.snapshots.omits("deliveries"));
+        let err = error(&format!("{START}[snapshots]\nredact = [\"updated_at\"]\n"));
+        assert!(
+            err.starts_with(
+                "[snapshots].redact: 'updated_at' is not a recorded field (known: status, amount"
+            ),
+            "{err}"
+        );
+        assert!(error(&format!("{START}[snapshots]\nomit = [\"stepz\"]\n"))
+            .contains("steps, deliveries"));
+        assert!(error(&format!(
+            "{START}[snapshots]\nredact = [\"status\"]\nomit = [\"status\"]\n"
+        ))
+        .contains("both redacted and omitted"));
+        assert!(error(&format!(
+            "{START}[snapshots]\nfields = {{ t = \"updatedAt\" }}\n"
+        ))
+        .contains("[snapshots].fields.t must be a JSON pointer"));
+        assert!(error(&format!(
+            "{START}[snapshots]\nfields = {{ status = \"/s\" }}\n"
+        ))
+        .contains("already recorded"));
+        assert!(error(&format!("{START}[snapshots]\nredacted = []\n")).contains("unknown field"));
     }
 
     #[test]

@@ -211,6 +211,9 @@ impl Named {
 pub struct ObservationTrace {
     pub order: String,
     pub state: OrderState,
+    /// The app's own word for the state, when it is not the state's name (`complete`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub word: Option<String>,
     #[serde(rename = "providerOrderId")]
     pub provider_order_id: Option<Named>,
     #[serde(rename = "providerCaptureId")]
@@ -355,6 +358,7 @@ impl Recorder {
         &mut self,
         order: &str,
         observed: &ObservedOrder,
+        word: Option<&str>,
         session_alias: Option<&str>,
         allowed: Vec<Allowance>,
     ) {
@@ -365,6 +369,9 @@ impl Recorder {
         open.observations.push(ObservationTrace {
             order: order.to_string(),
             state: observed.state,
+            word: word
+                .filter(|w| *w != observed.state.as_str())
+                .map(str::to_string),
             provider_order_id: observed.provider_order_id.as_ref().map(|id| Named {
                 id: id.clone(),
                 alias: session_alias.map(str::to_string),

@@ -7,7 +7,7 @@
 //! Rust toolchain); `STRIPE_SIM_BROWSER=required` (set by `.ci/run`) makes them mandatory.
 //!
 //! The README's screenshot is made by an ignored test:
-//! `cargo test -p stripe-sim --test browser_dashboard -- --ignored readme_screenshot`
+//! `cargo test -p stripe-sim --test browser_dashboard -- --ignored readme_screenshots`
 //! writes `docs/screenshots/dashboard.png`.
 
 #![allow(clippy::unwrap_used)]
@@ -16,7 +16,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use browser::Browser;
+use common::browser::Browser;
 use common::{receiver, TestSim};
 use stripe_sim::{Buyer, EndpointSpec, PaymentMethodInput, SessionId};
 
@@ -53,6 +53,12 @@ async fn wait_for(browser: &Browser, condition: &str, what: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The page passes the shared helper's accessibility checks (labels, names, contrast).
+async fn accessible(browser: &Browser, page: &str) {
+    let problems = browser.accessibility_problems().await;
+    assert!(problems.is_empty(), "{page}: {problems:#?}");
 }
 
 /// Waits until the page's live stream is open.
@@ -116,6 +122,7 @@ async fn a_paid_session_appears_live_and_an_event_is_resent_from_the_events_page
         "the page was reloaded"
     );
     browser.screenshots("dashboard-sessions").await;
+    accessible(&browser, "dashboard-sessions").await;
 
     // Its page lists its events as they come.
     browser
@@ -132,6 +139,7 @@ async fn a_paid_session_appears_live_and_an_event_is_resent_from_the_events_page
     )
     .await;
     browser.screenshots("dashboard-session").await;
+    accessible(&browser, "dashboard-session").await;
 
     // The events page shows the delivery; a resend adds an attempt.
     assert!(t.sim.wait_for_deliveries(Duration::from_secs(10)).await);
@@ -167,6 +175,7 @@ async fn a_paid_session_appears_live_and_an_event_is_resent_from_the_events_page
         "{notice}"
     );
     browser.screenshots("dashboard-events").await;
+    accessible(&browser, "dashboard-events").await;
 
     // The tail shows each event and attempt as stripe listen does.
     browser
@@ -189,6 +198,7 @@ async fn a_paid_session_appears_live_and_an_event_is_resent_from_the_events_page
     )
     .await;
     browser.screenshots("dashboard-tail").await;
+    accessible(&browser, "dashboard-tail").await;
     browser.close().await;
 }
 
@@ -238,6 +248,7 @@ async fn advancing_the_clock_from_the_overview_settles_a_sepa_payment_made_on_th
         .unwrap()
         .contains("2026-01-02 00:00:00"));
     browser.screenshots("dashboard-overview").await;
+    accessible(&browser, "dashboard-overview").await;
 
     // The payment settled.
     browser.goto(&page).await;
@@ -255,8 +266,8 @@ async fn advancing_the_clock_from_the_overview_settles_a_sepa_payment_made_on_th
 /// simulator with a few purchases in every state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "writes docs/screenshots/dashboard.png: run it when the dashboard's look changes"]
-async fn readme_screenshot() {
-    let Some(browser) = Browser::start("readme_screenshot").await else {
+async fn readme_screenshots() {
+    let Some(browser) = Browser::start("readme_screenshots").await else {
         panic!("the README's screenshot needs Chromium and chromedriver");
     };
     let t = common::start().await;
@@ -306,290 +317,4 @@ async fn readme_screenshot() {
     std::fs::create_dir_all(&docs).unwrap();
     std::fs::copy(&shot, docs.join("dashboard.png")).unwrap();
     browser.close().await;
-}
-
-/// A headless Chromium for these tests.
-///
-/// A copy of the minimum of `tests/common/browser.rs` (the shared browser helper, made on the
-/// `hosted` branch and not merged when this was written): once it is, these tests should use
-/// `common::browser::Browser` and this module should go.
-mod browser {
-    use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
-
-    use base64::Engine;
-    use fantoccini::elements::Element;
-    use fantoccini::wd::WebDriverCompatibleCommand;
-    use fantoccini::{Client, ClientBuilder, Locator};
-    use serde_json::{json, Value};
-
-    const REQUIRED_VAR: &str = "STRIPE_SIM_BROWSER";
-    const DESKTOP: (u32, u32) = (1280, 900);
-    const PHONE: (u32, u32) = (390, 844);
-
-    fn executable(names: &[&str]) -> Option<PathBuf> {
-        let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).collect())
-            .unwrap_or_default();
-        dirs.push(PathBuf::from("/usr/bin"));
-        names.iter().find_map(|name| {
-            dirs.iter().map(|d| d.join(name)).find(|p| {
-                std::fs::metadata(p).is_ok_and(|m| {
-                    use std::os::unix::fs::PermissionsExt;
-                    m.is_file() && m.permissions().mode() & 0o111 != 0
-                })
-            })
-        })
-    }
-
-    fn installed() -> Result<(PathBuf, PathBuf), String> {
-        let chromedriver = executable(&["chromedriver"]).ok_or(
-            "no chromedriver on the PATH or in /usr/bin (apt-get install -y chromium-driver)",
-        )?;
-        let chromium = executable(&[
-            "chromium",
-            "chromium-browser",
-            "google-chrome",
-            "google-chrome-stable",
-        ])
-        .ok_or("no Chromium on the PATH or in /usr/bin (apt-get install -y chromium)")?;
-        Ok((chromedriver, chromium))
-    }
-
-    fn screenshot_dir() -> PathBuf {
-        let target = match std::env::var_os("CARGO_TARGET_DIR") {
-            Some(dir) => PathBuf::from(dir),
-            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-        };
-        let dir = target.join("screenshots");
-        std::fs::create_dir_all(&dir).expect("target/screenshots");
-        dir
-    }
-
-    pub struct Browser {
-        client: Client,
-        driver: Driver,
-        session: Option<String>,
-    }
-
-    struct Driver {
-        child: Child,
-        port: u16,
-    }
-
-    impl Drop for Driver {
-        fn drop(&mut self) {
-            self.child.kill().ok();
-            self.child.wait().ok();
-        }
-    }
-
-    impl Browser {
-        /// A browser at desktop size, or `None` (the reason printed) when Chromium or
-        /// chromedriver is missing and `STRIPE_SIM_BROWSER` is not `required`.
-        pub async fn start(test: &str) -> Option<Browser> {
-            let (chromedriver, chromium) = match installed() {
-                Ok(found) => found,
-                Err(reason) if std::env::var(REQUIRED_VAR).is_ok_and(|v| v == "required") => {
-                    panic!("{REQUIRED_VAR}=required, but {reason}")
-                }
-                Err(reason) => {
-                    eprintln!("skipped {test}: {reason}");
-                    return None;
-                }
-            };
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .expect("a free port");
-            let child = Command::new(&chromedriver)
-                .arg(format!("--port={port}"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("chromedriver starts");
-            let driver = Driver { child, port };
-            let client = connect(port, &chromium).await;
-            let mut browser = Browser {
-                client,
-                driver,
-                session: None,
-            };
-            browser.session = browser.client.session_id().await.ok().flatten();
-            browser.set_size(DESKTOP, false).await;
-            Some(browser)
-        }
-
-        pub async fn goto(&self, url: &str) {
-            self.client
-                .goto(url)
-                .await
-                .unwrap_or_else(|e| panic!("opening {url}: {e}"));
-        }
-
-        pub async fn find(&self, css: &str) -> Element {
-            self.client
-                .find(Locator::Css(css))
-                .await
-                .unwrap_or_else(|e| panic!("no element {css}: {e}"))
-        }
-
-        pub async fn type_into(&self, css: &str, text: &str) {
-            let field = self.find(css).await;
-            field.clear().await.ok();
-            field
-                .send_keys(text)
-                .await
-                .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
-        }
-
-        pub async fn execute(&self, script: &str) -> Value {
-            self.client
-                .execute(script, vec![])
-                .await
-                .unwrap_or_else(|e| panic!("running a script: {e}"))
-        }
-
-        async fn cdp(&self, cmd: &str, params: Value) -> Value {
-            self.client
-                .issue_cmd(Cdp {
-                    cmd: cmd.to_string(),
-                    params,
-                })
-                .await
-                .unwrap_or_else(|e| panic!("{cmd}: {e}"))
-        }
-
-        async fn set_size(&self, (width, height): (u32, u32), mobile: bool) {
-            self.cdp(
-                "Emulation.setDeviceMetricsOverride",
-                json!({"width": width, "height": height, "deviceScaleFactor": if mobile { 2 } else { 1 }, "mobile": mobile}),
-            )
-            .await;
-        }
-
-        /// What the window shows, to `target/screenshots/{file}.png`.
-        pub async fn screenshot(&self, file: &str) -> PathBuf {
-            let png = self.client.screenshot().await.expect("screenshot");
-            save(file, &png)
-        }
-
-        async fn full_page_screenshot(&self, file: &str) -> PathBuf {
-            let shot = self
-                .cdp(
-                    "Page.captureScreenshot",
-                    json!({"format": "png", "captureBeyondViewport": true}),
-                )
-                .await;
-            let png = base64::engine::general_purpose::STANDARD
-                .decode(shot["data"].as_str().unwrap_or_default())
-                .expect("a base64 PNG");
-            save(file, &png)
-        }
-
-        /// `target/screenshots/{name}-desktop.png` (the window) and `{name}-phone.png` (the
-        /// whole page at 390 px).
-        pub async fn screenshots(&self, name: &str) {
-            self.set_size(DESKTOP, false).await;
-            self.screenshot(&format!("{name}-desktop")).await;
-            self.set_size(PHONE, true).await;
-            self.full_page_screenshot(&format!("{name}-phone")).await;
-            self.set_size(DESKTOP, false).await;
-        }
-
-        pub async fn close(mut self) {
-            let client = self.client.clone();
-            if client.close().await.is_ok() {
-                self.session = None;
-            }
-        }
-    }
-
-    impl Drop for Browser {
-        fn drop(&mut self) {
-            // Asks chromedriver directly (the runtime may be ending), so it closes Chromium
-            // before it is killed.
-            if let Some(session) = self.session.take() {
-                let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.driver.port)) else {
-                    return;
-                };
-                stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
-                let request = format!(
-                    "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-                if stream.write_all(request.as_bytes()).is_ok() {
-                    let mut answer = Vec::new();
-                    stream.read_to_end(&mut answer).ok();
-                }
-            }
-        }
-    }
-
-    async fn connect(port: u16, chromium: &Path) -> Client {
-        let capabilities = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--no-first-run", "--disable-extensions", "--hide-scrollbars",
-                    "--force-device-scale-factor=1", "--window-size=1280,1040",
-                ],
-            },
-        });
-        let Value::Object(capabilities) = capabilities else {
-            unreachable!("an object literal")
-        };
-        let url = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        loop {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector)
-                .capabilities(capabilities.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(client) => return client,
-                Err(e) if started.elapsed() > Duration::from_secs(20) => {
-                    panic!("no WebDriver session from chromedriver at {url} after 20 s: {e}")
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-    }
-
-    fn save(file: &str, png: &[u8]) -> PathBuf {
-        let path = screenshot_dir().join(format!("{file}.png"));
-        std::fs::write(&path, png).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-        path
-    }
-
-    /// chromedriver's `goog/cdp/execute`: one DevTools command.
-    #[derive(Debug)]
-    struct Cdp {
-        cmd: String,
-        params: Value,
-    }
-
-    impl WebDriverCompatibleCommand for Cdp {
-        fn endpoint(
-            &self,
-            base_url: &url::Url,
-            session_id: Option<&str>,
-        ) -> Result<url::Url, url::ParseError> {
-            base_url.join(&format!(
-                "session/{}/goog/cdp/execute",
-                session_id.unwrap_or_default()
-            ))
-        }
-
-        fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
-            let body = json!({"cmd": self.cmd, "params": self.params});
-            (axum::http::Method::POST, Some(body.to_string()))
-        }
-    }
 }

@@ -384,7 +384,7 @@ async fn unknown_test_account_on_the_page_shows_an_error() {
     assert!(
         answer
             .text
-            .contains("is not one of Stripe&#39;s ACH test accounts"),
+            .contains("is not one of Stripe's ACH test accounts"),
         "{}",
         answer.text
     );
@@ -416,7 +416,7 @@ async fn incomplete_card_details_on_the_page_are_refused_without_a_payment_attem
     assert_eq!(bad_expiry.status, 400);
     assert!(bad_expiry
         .text
-        .contains("Your card&#39;s expiration date is incomplete."));
+        .contains("Your card's expiration date is incomplete."));
     assert_eq!(session(&t, &page).await["payment_intent"], Value::Null);
     assert!(t.sim.events().is_empty());
 }
@@ -638,4 +638,318 @@ async fn unknown_link_and_unknown_session_pages_are_404() {
     assert!(page.text.contains("does not exist"));
     assert_eq!(post.status, 404);
     assert!(t.sim.events().is_empty());
+}
+
+// ----- the page as a buyer sees it: kept fields, unique ids, labels, test data, confirmation -----
+
+/// Every `id="…"` of a page, in order.
+fn ids(html: &str) -> Vec<String> {
+    html.split(" id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every `<input …>` tag of a page.
+fn inputs(html: &str) -> Vec<String> {
+    html.split("<input ")
+        .skip(1)
+        .filter_map(|rest| rest.split('>').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The value of `attribute` in one tag's text.
+fn attribute(tag: &str, attribute: &str) -> Option<String> {
+    tag.split(&format!(" {attribute}=\""))
+        .nth(1)
+        .or_else(|| tag.strip_prefix(&format!("{attribute}=\"")))
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_string)
+}
+
+/// The `<input>` whose `id` is `id`.
+fn input(html: &str, id: &str) -> String {
+    inputs(html)
+        .into_iter()
+        .find(|tag| attribute(tag, "id").as_deref() == Some(id))
+        .unwrap_or_else(|| panic!("no input #{id} in {html}"))
+}
+
+/// The page of a session made through the API: two of `product` at USD 25.00, with `params`.
+async fn session_page(t: &TestSim, product: &str, params: &[(&str, &str)]) -> String {
+    let mut all = vec![
+        ("line_items[0][price_data][currency]", "usd"),
+        ("line_items[0][price_data][unit_amount]", "2500"),
+        ("line_items[0][price_data][product_data][name]", product),
+        ("line_items[0][quantity]", "2"),
+    ];
+    all.extend_from_slice(params);
+    let created = t.create_session(&all).await.ok();
+    str_of(&created["url"])
+        .strip_prefix(&t.base)
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_decline_keeps_the_email_and_name_the_buyer_typed_but_no_card_details() {
+    // Arrange
+    let t = common::start().await;
+    let page = open(&t, &t.lifetime_link(), "").await;
+
+    // Act
+    let html = pay_on_page(&t, &page, "4000000000009995").await.text;
+
+    // Assert
+    assert!(
+        html.contains(r#"role="alert">Your card has insufficient funds.<"#),
+        "{html}"
+    );
+    assert_eq!(
+        attribute(&input(&html, "email"), "value").as_deref(),
+        Some("ada@example.com")
+    );
+    assert_eq!(
+        attribute(&input(&html, "name"), "value").as_deref(),
+        Some("Ada Lovelace")
+    );
+    assert_eq!(
+        attribute(&input(&html, "card_number"), "value").as_deref(),
+        Some("")
+    );
+    assert_eq!(
+        attribute(&input(&html, "cvc"), "value").as_deref(),
+        Some("")
+    );
+    assert!(
+        input(&html, "card_number").contains("autofocus"),
+        "the card number takes the focus for another try"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_bank_account_keeps_the_chosen_method() {
+    // Arrange
+    let t = common::start().await;
+    let page = open(&t, &t.lifetime_link(), "").await;
+
+    // Act
+    let html = submit(
+        &t,
+        &page,
+        &[
+            ("method", "us_bank_account"),
+            ("email", "sam@example.com"),
+            ("routing_number", "021000021"),
+            ("account_number", "000123456789"),
+        ],
+    )
+    .await
+    .text;
+
+    // Assert
+    assert!(
+        input(&html, "method-us_bank_account").contains("checked"),
+        "{html}"
+    );
+    assert!(!input(&html, "method-card").contains("checked"), "{html}");
+    assert_eq!(
+        attribute(&input(&html, "routing_number"), "value").as_deref(),
+        Some("021000021")
+    );
+    assert_eq!(
+        attribute(&input(&html, "email"), "value").as_deref(),
+        Some("sam@example.com")
+    );
+}
+
+#[tokio::test]
+async fn ids_are_unique_and_every_field_has_a_label_on_every_checkout_page() {
+    // Arrange
+    let t = common::start().await;
+    let usd = open(&t, &t.lifetime_link(), "").await;
+    let eur = format!("/c/pay/{}", t.open_eur_session().await);
+    let declined = pay_on_page(&t, &usd, "4000000000000002").await.text;
+    let card_only = session_page(&t, "Workshop seat", &[("payment_method_types[0]", "card")]).await;
+
+    for html in [
+        browse(&t, &usd).await.text,
+        browse(&t, &eur).await.text,
+        browse(&t, &card_only).await.text,
+        declined,
+    ] {
+        // Act
+        let ids = ids(&html);
+        let fields: Vec<String> = inputs(&html)
+            .into_iter()
+            .filter(|tag| !tag.contains(r#"type="hidden""#))
+            .collect();
+
+        // Assert
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "ids used twice: {ids:?}");
+        assert!(!fields.is_empty());
+        for field in fields {
+            let id = attribute(&field, "id").unwrap_or_else(|| panic!("no id: {field}"));
+            assert!(
+                html.contains(&format!(r#"<label for="{id}""#)),
+                "no label for #{id}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn placeholders_show_formats_not_values_that_pass_for_typed_ones() {
+    // Arrange
+    let t = common::start().await;
+    let page = open(&t, &t.lifetime_link(), "").await;
+
+    // Act
+    let html = browse(&t, &page).await.text;
+
+    // Assert
+    assert_eq!(
+        attribute(&input(&html, "card_number"), "placeholder").as_deref(),
+        Some("1234 1234 1234 1234")
+    );
+    assert_eq!(
+        attribute(&input(&html, "exp"), "placeholder").as_deref(),
+        Some("MM / YY")
+    );
+    assert!(html.contains("::placeholder{color:#6a7383"), "{html}");
+}
+
+#[tokio::test]
+async fn the_test_mode_list_offers_the_cards_and_the_accounts_of_the_session_methods() {
+    // Arrange
+    let t = common::start().await;
+    let usd = open(&t, &t.lifetime_link(), "").await;
+    let eur = format!("/c/pay/{}", t.open_eur_session().await);
+
+    // Act
+    let usd = browse(&t, &usd).await.text;
+    let eur = browse(&t, &eur).await.text;
+
+    // Assert
+    for html in [&usd, &eur] {
+        assert!(html.contains("TEST MODE"));
+        assert!(
+            html.contains(r#"href="?prefill=4242424242424242""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"href="?prefill=4000000000009995""#),
+            "{html}"
+        );
+        assert!(html.contains("declined: insufficient_funds"), "{html}");
+        assert!(html.contains("<script>"), "the click-to-fill script");
+    }
+    assert!(usd.contains(r#"href="?prefill=000123456789""#), "{usd}");
+    assert!(!usd.contains("?prefill=DE89370400440532013000"), "{usd}");
+    assert!(
+        eur.contains(r#"href="?prefill=DE89370400440532013000""#),
+        "{eur}"
+    );
+    assert!(!eur.contains("?prefill=000123456789"), "{eur}");
+}
+
+#[tokio::test]
+async fn prefill_fills_the_form_without_javascript() {
+    // Arrange
+    let t = common::start().await;
+    let page = open(&t, &t.lifetime_link(), "?prefilled_email=ada%40example.com").await;
+
+    // Act
+    let card = browse(&t, &format!("{page}?prefill=4000000000009995")).await;
+    let ach = browse(&t, &format!("{page}?prefill=000123456789"))
+        .await
+        .text;
+    let unknown = browse(&t, &format!("{page}?prefill=1234")).await;
+
+    // Assert
+    assert_eq!(card.status, 200);
+    let html = &card.text;
+    assert_eq!(
+        attribute(&input(html, "card_number"), "value").as_deref(),
+        Some("4000 0000 0000 9995")
+    );
+    assert!(attribute(&input(html, "exp"), "value")
+        .unwrap()
+        .starts_with("12 / "));
+    assert_eq!(
+        attribute(&input(html, "email"), "value").as_deref(),
+        Some("ada@example.com")
+    );
+    assert!(
+        input(&ach, "method-us_bank_account").contains("checked"),
+        "{ach}"
+    );
+    assert_eq!(
+        attribute(&input(&ach, "routing_number"), "value").as_deref(),
+        Some("110000000")
+    );
+    assert_eq!(
+        attribute(&input(&ach, "account_number"), "value").as_deref(),
+        Some("000123456789")
+    );
+    assert_eq!(unknown.status, 200);
+    assert_eq!(
+        attribute(&input(&unknown.text, "card_number"), "value").as_deref(),
+        Some("")
+    );
+}
+
+#[tokio::test]
+async fn the_confirmation_page_shows_the_amount_the_product_the_reference_and_the_session_id() {
+    // Arrange
+    let t = common::start().await;
+    let link = hosted_confirmation_link(&t, "usd", "See you soon.").await;
+    let page = open(&t, &link, "?client_reference_id=order_77").await;
+
+    // Act
+    let html = pay_on_page(&t, &page, "4242424242424242").await.text;
+
+    // Assert
+    for expected in [
+        "Thanks for your payment",
+        "Ebook × 1",
+        "$15.00",
+        "order_77",
+        session_id(&page).as_str(),
+        "Visa – 4242",
+        "ada@example.com",
+        "View receipt",
+        "See you soon.",
+    ] {
+        assert!(html.contains(expected), "{expected:?} in {html}");
+    }
+}
+
+#[tokio::test]
+async fn markup_in_a_product_name_is_escaped_on_the_page_and_after_a_decline() {
+    // Arrange
+    let t = common::start().await;
+    let page = session_page(&t, "<script>alert(1)</script>", &[]).await;
+
+    // Act
+    let checkout = browse(&t, &page).await.text;
+    let declined = pay_on_page(&t, &page, "4000000000000002").await.text;
+
+    // Assert
+    for html in [&checkout, &declined] {
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt; × 2"),
+            "{html}"
+        );
+        assert_eq!(
+            html.matches("<script>").count(),
+            1,
+            "only the page's own: {html}"
+        );
+    }
 }

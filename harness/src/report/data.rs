@@ -137,6 +137,10 @@ pub struct FailureReport {
     pub step_description: String,
     pub expected: String,
     pub observed: String,
+    /// For `snapshot-matches`: the line diff from the accepted snapshot to what the target did
+    /// (`-` accepted, `+` now, `@@` where each change starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
 }
 
 /// What a property run covered.
@@ -233,6 +237,7 @@ impl Report {
                 step_description: f.step_description.clone(),
                 expected: f.violation.expected.clone(),
                 observed: f.violation.observed.clone(),
+                diff: f.diff.clone(),
             }),
             replay,
             checks: result.tally.clone(),

@@ -55,6 +55,7 @@ details.step { border-style: dashed; } details.fail > summary { color: var(--fai
 .failure dt { font-weight: 600; float: left; width: 90px; clear: left; } .failure dd { margin: 0 0 2px 100px; }
 .timeline span.state { padding: 0 6px; border-radius: 4px; background: var(--bg); border: 1px solid var(--line); }
 .note { color: var(--muted); font-size: 13px; }
+.diff .del { background: #ffebe9; } .diff .ins { background: #e6ffec; } .diff .hunk { color: var(--muted); }
 @media print { body { max-width: none; padding: 0; } details { break-inside: avoid; } summary { list-style: none; } }
 "#;
 
@@ -239,6 +240,19 @@ fn scenario_block(report: &Report, scenario: &ScenarioReport, out: &mut String) 
             esc(&f.observed),
             esc(&scenario.replay)
         );
+        if let Some(diff) = &f.diff {
+            out.push_str("<h4>Snapshot diff</h4><pre class=\"diff\">");
+            for line in diff.lines() {
+                let class = match line.chars().next() {
+                    Some('-') => "del",
+                    Some('+') => "ins",
+                    Some('@') => "hunk",
+                    _ => "same",
+                };
+                let _ = writeln!(out, "<span class=\"{class}\">{}</span>", esc(line));
+            }
+            out.push_str("</pre>\n");
+        }
     }
     if let Some(prop) = &report.prop {
         if let Some(found) = prop.failures.iter().find(|p| p.scenario == scenario.name) {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use crate::report::data::{Report, ReportKind, ScenarioReport};
 use crate::report::html::esc as xml_escape;
-use crate::report::lines::evidence_of;
+use crate::report::lines::failure_evidence;
 
 /// The report as JUnit XML.
 pub fn junit(report: &Report) -> String {
@@ -129,7 +129,7 @@ fn scenario_case(scenario: &ScenarioReport, classname: &str, name: &str, out: &m
         xml_escape(&f.observed),
         xml_escape(&scenario.replay)
     );
-    let evidence = evidence_of(f.step, &scenario.trace);
+    let evidence = failure_evidence(f.step, f.diff.as_deref(), &scenario.trace);
     if !evidence.is_empty() {
         let _ = writeln!(
             out,

@@ -46,9 +46,48 @@ pub fn replay_command(result: &ScenarioResult, run_seed: u64, target_args: &str)
 /// steps, which are often the cause.
 pub fn evidence(result: &ScenarioResult) -> String {
     match &result.failure {
-        Some(failure) => evidence_of(failure.step, &result.trace),
+        // A new snapshot is all additions: the first lines say what it is, the file has the rest
+        // (reports and JUnit keep it whole).
+        Some(failure) => match failure.diff.as_deref() {
+            Some(diff)
+                if diff.starts_with("@@ -1,0 ") && diff.lines().count() > NEW_SNAPSHOT_LINES =>
+            {
+                let shown: Vec<&str> = diff.lines().take(NEW_SNAPSHOT_LINES).collect();
+                let mut out = diff_evidence(&shown.join("\n"));
+                let _ = writeln!(
+                    out,
+                    "        … {} more lines (the whole snapshot: {})",
+                    diff.lines().count() - NEW_SNAPSHOT_LINES,
+                    failure.violation.observed
+                );
+                out
+            }
+            diff => failure_evidence(failure.step, diff, &result.trace),
+        },
         None => String::new(),
     }
+}
+
+/// How many lines of a new snapshot a run prints.
+const NEW_SNAPSHOT_LINES: usize = 30;
+
+/// The evidence of a failure at `failed_step`: a snapshot's diff when it has one (`snapshot-
+/// matches`: the whole scenario is the evidence, and the diff says what changed), else
+/// [`evidence_of`] the trace.
+pub fn failure_evidence(failed_step: usize, diff: Option<&str>, trace: &[StepTrace]) -> String {
+    match diff {
+        Some(diff) => diff_evidence(diff),
+        None => evidence_of(failed_step, trace),
+    }
+}
+
+/// A snapshot's line diff, indented as the rest of the evidence.
+pub fn diff_evidence(diff: &str) -> String {
+    let mut out = String::from("      snapshot diff (- accepted, + what the target did now):\n");
+    for line in diff.lines() {
+        let _ = writeln!(out, "        {line}");
+    }
+    out
 }
 
 /// How many earlier webhook attempts the evidence lists (the latest ones).

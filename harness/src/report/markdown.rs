@@ -132,6 +132,14 @@ pub fn markdown(report: &Report) -> String {
                 );
             }
         }
+        if let Some(diff) = &f.diff {
+            let _ = writeln!(
+                out,
+                "\nSnapshot diff (`-` accepted, `+` what the target did now):\n\n```diff\n{}```",
+                diff.replace("```", "'''")
+            );
+            continue;
+        }
         let evidence = evidence_of(f.step, &scenario.trace);
         if !evidence.is_empty() {
             let _ = writeln!(out, "\n```text\n{}```", evidence.replace("```", "'''"));

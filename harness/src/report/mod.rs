@@ -12,7 +12,9 @@ pub mod markdown;
 use std::path::Path;
 
 pub use data::{Report, ReportKind};
-pub use lines::{describe, evidence, program, replay_command, stopped_summary, summary};
+pub use lines::{
+    describe, evidence, failure_evidence, program, replay_command, stopped_summary, summary,
+};
 
 /// Writes `report.json`, `report.md` and `report.html` into `dir` (created if needed).
 pub fn write_report(dir: &Path, report: &Report) -> std::io::Result<()> {

@@ -1,23 +1,32 @@
 //! The pages a buyer sees: `/b/{token}` (a payment link) and `/c/pay/{session}` (hosted
-//! Checkout). Plain HTML forms, no JavaScript, so a test can drive them with any HTTP client.
+//! Checkout). Plain HTML forms that work without JavaScript, so a test can drive them with any
+//! HTTP client; the templates are in `checkout_page.rs`, the shell in `page.rs`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
+use crate::clock::civil_date;
 use crate::error::ApiError;
-use crate::form::{self, FormValue};
+use crate::form::{self, FormError, FormValue};
 use crate::payment::{Buyer, CardInput, PaymentMethodInput};
-use crate::resources::checkout_session::{CheckoutSession, SessionStatus, VisitError};
+use crate::resources::checkout_session::{
+    CheckoutSession, PaymentStatus, SessionStatus, VisitError,
+};
 use crate::resources::display_amount;
 use crate::resources::payment_link::AfterCompletion;
 use crate::shared::Shared;
 use crate::store::{Ctx, Store};
+
+use super::checkout_page::{self, CheckoutView, ConfirmationView, Entered, ItemView, PayMethod};
+use super::page::{message_page, page, Layout};
+use super::receipts::method_line;
 
 pub fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -25,35 +34,25 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/c/pay/{id}", get(show_checkout).post(submit_checkout))
 }
 
-/// Escapes text for HTML.
-pub(super) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// A parsed query string or form body.
+type Fields = BTreeMap<String, FormValue>;
+
+/// A query string or form body as text fields. A malformed one reads as empty, as Stripe ignores
+/// bad URL parameters; one past the parser's limits is refused with Stripe's error envelope.
+fn fields(text: &str) -> Result<Fields, FormError> {
+    match form::parse(text) {
+        Ok(fields) => Ok(fields),
+        Err(e) if e.is_limit() => Err(e),
+        Err(_) => Ok(Default::default()),
+    }
 }
 
-pub(super) fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title} · stripe-sim</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{{font-family:system-ui,sans-serif;background:#f6f9fc;color:#30313d;margin:0}}
-main{{max-width:560px;margin:40px auto;background:#fff;border-radius:8px;padding:32px;box-shadow:0 2px 8px rgba(0,0,0,.08)}}
-h1{{font-size:22px}} table{{width:100%;border-collapse:collapse}} td{{padding:6px 0}} td.amount{{text-align:right}}
-.total{{font-weight:600;border-top:1px solid #e6e6e6}} fieldset{{border:1px solid #e6e6e6;border-radius:6px;margin:16px 0}}
-label{{display:block;margin:8px 0 2px;font-size:14px}} input{{width:100%;padding:8px;box-sizing:border-box}}
-button{{margin-top:12px;background:#635bff;color:#fff;border:0;border-radius:6px;padding:10px 16px;font-size:15px}}
-.error{{background:#fde8e8;color:#b42318;padding:12px;border-radius:6px}} .test{{color:#8a6d00;font-size:13px}}
-</style></head>
-<body><main><p class="test">TEST MODE · stripe-sim</p>
-{body}
-</main></body></html>"#,
-        title = escape(title)
-    );
-    (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+/// A text field, trimmed; empty counts as absent.
+fn text(fields: &Fields, key: &str) -> Option<String> {
+    match fields.get(key) {
+        Some(FormValue::Text(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        _ => None,
+    }
 }
 
 /// `GET /b/{token}?client_reference_id=…&prefilled_email=…`: a new session, then the checkout page.
@@ -62,241 +61,300 @@ async fn visit_link(
     Path(token): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    // A malformed query string is ignored, as Stripe ignores bad URL parameters; one past the
-    // parser's limits is refused with Stripe's error envelope.
-    let params = match form::parse(query.as_deref().unwrap_or_default()) {
+    let params = match fields(query.as_deref().unwrap_or_default()) {
         Ok(params) => params,
-        Err(e) if e.is_limit() => return ApiError::from(e).into_response(),
-        Err(_) => Default::default(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
-    let text = |key: &str| match params.get(key) {
+    let raw = |key: &str| match params.get(key) {
         Some(FormValue::Text(s)) => Some(s.as_str()),
         _ => None,
     };
     let outcome = shared.with_store(|store, now| {
         store.visit_payment_link(
             &token,
-            text("client_reference_id"),
-            text("prefilled_email"),
+            raw("client_reference_id"),
+            raw("prefilled_email"),
             &Ctx::automatic(now),
         )
     });
     match outcome {
         Ok(session_id) => Redirect::to(&format!("/c/pay/{session_id}")).into_response(),
-        Err(VisitError::UnknownLink) => page(
+        Err(VisitError::UnknownLink) => message_page(
             StatusCode::NOT_FOUND,
             "Link not found",
-            "<h1>Something went wrong</h1><p>The page you were looking for could not be found. Please check the URL or contact the merchant.</p>",
+            "Something went wrong",
+            "The page you were looking for could not be found. Please check the URL or contact the merchant.",
         ),
-        Err(VisitError::Deactivated { message }) => page(
+        Err(VisitError::Deactivated { message }) => message_page(
             StatusCode::GONE,
             "Link deactivated",
-            &format!(
-                "<h1>This link has been deactivated</h1><p>{}</p>",
-                escape(message.as_deref().unwrap_or("This link is no longer active. Please contact the merchant for a new one."))
+            "This link has been deactivated",
+            message.as_deref().unwrap_or(
+                "This link is no longer active. Please contact the merchant for a new one.",
             ),
         ),
-        Err(VisitError::Invalid(e)) => page(StatusCode::BAD_REQUEST, "Invalid link", &format!("<h1>Something went wrong</h1><p>{}</p>", escape(&e.message))),
+        Err(VisitError::Invalid(e)) => message_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid link",
+            "Something went wrong",
+            &e.message,
+        ),
     }
 }
 
-async fn show_checkout(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
-    shared.with_store(|store, _| checkout_page(store, &id, None))
+/// What a checkout URL shows, read from the store under its lock and rendered after it.
+#[derive(Debug)]
+enum Shown {
+    NotFound,
+    Expired,
+    Open {
+        status: StatusCode,
+        view: Box<CheckoutView>,
+    },
+    Confirmation(Box<ConfirmationView>),
+    /// A completed session with a success URL: a 303 there.
+    Redirect(HeaderValue),
 }
 
-/// The checkout page for a session in whatever state it is.
-fn checkout_page(store: &Store, id: &str, error: Option<(StatusCode, &str)>) -> Response {
-    let Some(session) = store.sessions.get(id) else {
-        return page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "<h1>Something went wrong</h1><p>This Checkout Session does not exist.</p>",
-        );
-    };
-    match session.status {
-        SessionStatus::Expired => page(
-            StatusCode::GONE,
-            "Session expired",
-            "<h1>This Checkout Session has expired</h1><p>Your session has expired. Please return to the merchant and try again.</p>",
-        ),
-        SessionStatus::Complete => confirmation(store, session),
-        SessionStatus::Open => {
-            let (status, banner) = match error {
-                Some((status, message)) => (status, format!(r#"<p class="error" role="alert">{}</p>"#, escape(message))),
-                None => (StatusCode::OK, String::new()),
-            };
-            page(status, "Checkout", &format!("{banner}{}", payment_form(store, session)))
+impl Shown {
+    fn render(self) -> Response {
+        match self {
+            Shown::NotFound => message_page(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "Something went wrong",
+                "This Checkout Session does not exist.",
+            ),
+            Shown::Expired => message_page(
+                StatusCode::GONE,
+                "Session expired",
+                "This Checkout Session has expired",
+                "Your session has expired. Please return to the merchant and try again.",
+            ),
+            Shown::Open { status, view } => page(
+                status,
+                "Checkout",
+                Layout::Wide,
+                checkout_page::checkout(&view),
+            ),
+            Shown::Confirmation(view) => page(
+                StatusCode::OK,
+                view.title(),
+                Layout::Narrow,
+                checkout_page::confirmation(&view),
+            ),
+            Shown::Redirect(location) => {
+                (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+            }
         }
     }
 }
 
-fn payment_form(store: &Store, session: &CheckoutSession) -> String {
-    let currency = session.currency();
-    let mut rows = String::new();
-    for item in &session.line_items {
-        rows.push_str(&format!(
-            r#"<tr><td>{} × {}</td><td class="amount">{}</td></tr>"#,
-            escape(&item.description),
-            item.quantity,
-            escape(&display_amount(item.amount(), &currency))
-        ));
-    }
-    let email = session
-        .customer_email
-        .clone()
-        .or_else(|| {
-            session
-                .customer
-                .as_ref()
-                .and_then(|c| store.customers.get(c))
-                .and_then(|c| c.email.clone())
-        })
-        .unwrap_or_default();
-    let email_field = format!(
-        r#"<label for="email">Email</label><input id="email" name="email" type="email" value="{}">"#,
-        escape(&email)
-    );
-    let action = format!("/c/pay/{}", session.id);
-    let mut forms = String::new();
-    let accepts = |t: &str| session.payment_method_types.iter().any(|m| m == t);
-    if accepts("card") {
-        forms.push_str(&format!(
-            r#"<form method="post" action="{action}"><fieldset><legend>Card</legend>
-<input type="hidden" name="method" value="card">{email_field}
-<label for="card_number">Card number</label><input id="card_number" name="card_number" inputmode="numeric" placeholder="4242 4242 4242 4242">
-<label for="exp">Expiry (MM / YY)</label><input id="exp" name="exp" placeholder="12 / 34">
-<label for="cvc">CVC</label><input id="cvc" name="cvc" placeholder="123">
-<label for="name">Name on card</label><input id="name" name="name">
-<button type="submit">Pay {total}</button></fieldset></form>"#,
-            total = escape(&display_amount(session.amount_total(), &currency))
-        ));
-    }
-    if accepts("sepa_debit") {
-        forms.push_str(&format!(
-            r#"<form method="post" action="{action}"><fieldset><legend>SEPA Direct Debit</legend>
-<input type="hidden" name="method" value="sepa_debit">{email_field}
-<label for="iban">IBAN</label><input id="iban" name="iban" placeholder="DE89370400440532013000">
-<label for="sepa_name">Account holder</label><input id="sepa_name" name="name">
-<button type="submit">Pay with SEPA Direct Debit</button></fieldset></form>"#
-        ));
-    }
-    if accepts("us_bank_account") {
-        forms.push_str(&format!(
-            r#"<form method="post" action="{action}"><fieldset><legend>US bank account (ACH Direct Debit)</legend>
-<input type="hidden" name="method" value="us_bank_account">{email_field}
-<label for="routing_number">Routing number</label><input id="routing_number" name="routing_number" placeholder="110000000">
-<label for="account_number">Account number</label><input id="account_number" name="account_number" placeholder="000123456789">
-<button type="submit">Pay with bank account</button></fieldset></form>"#
-        ));
-    }
-    let cancel = session
-        .cancel_url
-        .as_ref()
-        .filter(|_| session.payment_link.is_none())
-        .map(|url| format!(r#"<p><a href="{}">← Back</a></p>"#, escape(url)))
-        .unwrap_or_default();
-    format!(
-        r#"{cancel}<h1>Pay {total}</h1><table>{rows}<tr class="total"><td>Total due</td><td class="amount">{total}</td></tr></table>{forms}"#,
-        total = escape(&display_amount(session.amount_total(), &currency))
-    )
+/// Why an open session's page is shown again after a submission.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+    /// What the buyer typed that the page keeps.
+    kept: Entered,
 }
 
-/// After a payment: redirect to the success URL, or Stripe's own confirmation page.
-fn confirmation(store: &Store, session: &CheckoutSession) -> Response {
-    let hosted_message = session
+/// `GET /c/pay/{id}?prefill=…`: the page, with a test entry's values in the form when asked.
+async fn show_checkout(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = match fields(query.as_deref().unwrap_or_default()) {
+        Ok(params) => params,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let prefill = text(&params, "prefill");
+    let mut shown = shared.with_store(|store, now| shown(store, &id, now, None));
+    if let (Shown::Open { view, .. }, Some(value)) = (&mut shown, prefill) {
+        view.prefill(&value);
+    }
+    shown.render()
+}
+
+/// The checkout URL of a session in whatever state it is.
+fn shown(store: &Store, id: &str, now: i64, refusal: Option<Refusal>) -> Shown {
+    let Some(session) = store.sessions.get(id) else {
+        return Shown::NotFound;
+    };
+    match session.status {
+        SessionStatus::Expired => Shown::Expired,
+        SessionStatus::Complete => completed(store, session),
+        SessionStatus::Open => {
+            let (status, error, kept) = match refusal {
+                Some(r) => (r.status, Some(r.message), r.kept),
+                None => (StatusCode::OK, None, Entered::default()),
+            };
+            Shown::Open {
+                status,
+                view: Box::new(checkout_view(store, session, now, error, kept)),
+            }
+        }
+    }
+}
+
+fn items(session: &CheckoutSession) -> Vec<ItemView> {
+    let currency = session.currency();
+    session
+        .line_items
+        .iter()
+        .map(|item| ItemView {
+            description: item.description.clone(),
+            quantity: item.quantity,
+            unit_amount: display_amount(item.unit_amount, &currency),
+            amount: display_amount(item.amount(), &currency),
+        })
+        .collect()
+}
+
+fn checkout_view(
+    store: &Store,
+    session: &CheckoutSession,
+    now: i64,
+    error: Option<String>,
+    mut entered: Entered,
+) -> CheckoutView {
+    if entered.email.is_empty() {
+        entered.email = session
+            .customer_email
+            .clone()
+            .or_else(|| {
+                session
+                    .customer
+                    .as_ref()
+                    .and_then(|c| store.customers.get(c))
+                    .and_then(|c| c.email.clone())
+            })
+            .unwrap_or_default();
+    }
+    let (year, _, _) = civil_date(now);
+    CheckoutView {
+        session_id: session.id.clone(),
+        items: items(session),
+        total: display_amount(session.amount_total(), &session.currency()),
+        // Payment links have no way back: Stripe shows none.
+        cancel_url: session
+            .cancel_url
+            .clone()
+            .filter(|_| session.payment_link.is_none()),
+        methods: session
+            .payment_method_types
+            .iter()
+            .filter_map(|m| PayMethod::parse(m))
+            .collect(),
+        entered,
+        error,
+        test_expiry: format!("12 / {:02}", (year + 3).rem_euclid(100)),
+        settlement_delay: store.config.settlement_delay,
+    }
+}
+
+/// After a payment: a redirect to the success URL, or Stripe's own confirmation page.
+fn completed(store: &Store, session: &CheckoutSession) -> Shown {
+    let custom_message = match session
         .payment_link
         .as_ref()
         .and_then(|l| store.payment_links.get(l))
-        .and_then(|l| match &l.after_completion {
-            AfterCompletion::HostedConfirmation { custom_message } => Some(custom_message.clone()),
-            AfterCompletion::Redirect { .. } => None,
-        });
-    let message = match hosted_message {
-        Some(m) => m,
-        None => match &session.success_url {
-            Some(url) => match redirect_to(&url.replace("{CHECKOUT_SESSION_ID}", &session.id)) {
-                Some(redirect) => return redirect,
-                // A URL that cannot go in a header (stored before URLs were checked, or by a
-                // future path that forgets to check) gets the confirmation page, never a 500.
-                None => None,
-            },
-            None => None,
-        },
-    };
-    let (title, detail) = match session.payment_status {
-        crate::resources::checkout_session::PaymentStatus::Paid => {
-            ("Thanks for your payment", "Your payment is complete.")
+        .map(|l| &l.after_completion)
+    {
+        Some(AfterCompletion::HostedConfirmation { custom_message }) => custom_message.clone(),
+        _ => {
+            let location = session.success_url.as_ref().and_then(|url| {
+                HeaderValue::from_str(&url.replace("{CHECKOUT_SESSION_ID}", &session.id)).ok()
+            });
+            // A URL that cannot go in a header (stored before URLs were checked, or by a future
+            // path that forgets to check) gets the confirmation page, never a 500.
+            if let Some(location) = location {
+                return Shown::Redirect(location);
+            }
+            None
         }
-        crate::resources::checkout_session::PaymentStatus::Unpaid => (
-            "Thanks for your order",
-            "Your payment is processing. You will be notified once it completes.",
-        ),
     };
-    page(
-        StatusCode::OK,
-        title,
-        &format!(
-            "<h1>{title}</h1><p>{}</p><p>{}</p>",
-            escape(detail),
-            escape(message.as_deref().unwrap_or(""))
-        ),
-    )
+    let charge = session
+        .payment_intent
+        .as_ref()
+        .and_then(|pi| store.payment_intents.get(pi))
+        .and_then(|pi| pi.latest_charge.as_ref())
+        .and_then(|ch| store.charges.get(ch));
+    Shown::Confirmation(Box::new(ConfirmationView {
+        session_id: session.id.clone(),
+        paid: session.payment_status == PaymentStatus::Paid,
+        items: items(session),
+        total: display_amount(session.amount_total(), &session.currency()),
+        client_reference_id: session.client_reference_id.clone(),
+        email: session
+            .customer_details
+            .as_ref()
+            .and_then(|d| d.email.clone())
+            .or_else(|| session.customer_email.clone()),
+        payment_method: charge.map(|c| method_line(&c.method)),
+        receipt_url: charge
+            .filter(|c| c.paid())
+            .and_then(|c| c.receipt_url.clone()),
+        custom_message,
+    }))
 }
 
-/// A 303 to `target`, or nothing when `target` cannot be a `Location` header.
-fn redirect_to(target: &str) -> Option<Response> {
-    let location = HeaderValue::from_str(target).ok()?;
-    Some((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
-}
-
-/// `POST /c/pay/{id}`: the buyer submits one of the forms.
+/// `POST /c/pay/{id}`: the buyer submits the form.
 async fn submit_checkout(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let fields = match std::str::from_utf8(&body).map(form::parse) {
-        Ok(Ok(fields)) => fields,
-        Ok(Err(e)) if e.is_limit() => return ApiError::from(e).into_response(),
-        _ => Default::default(),
+    let fields = match std::str::from_utf8(&body) {
+        Ok(body) => match fields(body) {
+            Ok(fields) => fields,
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+        Err(_) => Default::default(),
     };
-    let text = |key: &str| match fields.get(key) {
-        Some(FormValue::Text(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        _ => None,
-    };
-    let method = match text("method").as_deref() {
+    let field = |key: &str| text(&fields, key);
+    let method = match field("method").as_deref() {
         Some("sepa_debit") => Ok(PaymentMethodInput::SepaDebit {
-            iban: text("iban").unwrap_or_default(),
+            iban: field("iban").unwrap_or_default(),
         }),
         Some("us_bank_account") => Ok(PaymentMethodInput::UsBankAccount {
-            routing_number: text("routing_number").unwrap_or_default(),
-            account_number: text("account_number").unwrap_or_default(),
+            routing_number: field("routing_number").unwrap_or_default(),
+            account_number: field("account_number").unwrap_or_default(),
         }),
-        Some("card") | None => card_from_form(&text),
+        Some("card") | None => card_from_form(&field),
         Some(other) => Err(format!("Unknown payment method {other}.")),
     };
     let buyer = Buyer {
-        email: text("email"),
-        name: text("name"),
+        email: field("email"),
+        name: field("name"),
     };
-    shared.with_store(|store, now| {
+    let kept = Entered::kept_from(&field);
+    let shown = shared.with_store(|store, now| {
+        let refused = |status, message| Refusal {
+            status,
+            message,
+            kept: kept.clone(),
+        };
         let method = match method {
             Ok(m) => m,
             Err(message) => {
-                return checkout_page(store, &id, Some((StatusCode::BAD_REQUEST, &message)))
+                return shown(
+                    store,
+                    &id,
+                    now,
+                    Some(refused(StatusCode::BAD_REQUEST, message)),
+                )
             }
         };
         match store.pay_session(&id, &method, &buyer, &Ctx::automatic(now)) {
-            Ok(_) => match store.sessions.get(&id) {
-                Some(session) => confirmation(store, session),
-                None => checkout_page(store, &id, None),
-            },
+            Ok(_) => shown(store, &id, now, None),
             Err(e) => {
                 let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-                checkout_page(store, &id, Some((status, &e.message)))
+                shown(store, &id, now, Some(refused(status, e.message)))
             }
         }
-    })
+    });
+    shown.render()
 }
 
 /// Card fields as typed: spaces in the number, `MM / YY` expiry.
@@ -351,7 +409,7 @@ mod tests {
         }
 
         // Act
-        let response = checkout_page(&store, &id, None);
+        let response = shown(&store, &id, 1_767_225_600, None).render();
 
         // Assert
         assert_eq!(response.status(), StatusCode::OK);
@@ -371,7 +429,7 @@ mod tests {
             session.status = SessionStatus::Complete;
         }
 
-        let response = checkout_page(&store, &id, None);
+        let response = shown(&store, &id, 1_767_225_600, None).render();
 
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         let location = response

@@ -2,10 +2,12 @@
 //! receipts at `/receipts`, the control API at `/_sim` and the dashboard at `/_sim/dashboard`
 //! (`crate::dashboard`).
 
+mod checkout_page;
 mod control;
 mod envelope;
 mod hosted;
 pub mod listener;
+mod page;
 mod receipts;
 pub(crate) mod request;
 mod state;

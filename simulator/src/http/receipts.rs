@@ -2,8 +2,8 @@
 //! and one per refund (`/receipts/refund/{refund}`, linked from its charge's receipt). Stripe
 //! makes a receipt for every successful payment and keeps it up to date with the refunds; these
 //! show the amount, the payment method's brand and last4, the date, what was bought and the
-//! refunds. Plain HTML like the hosted pages, every value escaped, no key needed (a receipt URL
-//! is shared with the buyer).
+//! refunds. Plain HTML in the hosted pages' shell (`page.rs`), no key needed (a receipt URL is
+//! shared with the buyer).
 
 use std::sync::Arc;
 
@@ -12,9 +12,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use maud::{html, Markup};
 
+use super::page::{message_page, page, Layout, MERCHANT};
 use crate::clock::civil_date;
-use crate::http::hosted::{escape, page};
 use crate::resources::charge::{receipt_url, refund_receipt_url, Charge, MethodDetails};
 use crate::resources::display_amount;
 use crate::resources::refund::Refund;
@@ -53,7 +54,7 @@ fn long_date(unix_seconds: i64) -> String {
 }
 
 /// `Visa – 4242`, `SEPA Direct Debit – 3000`, `US bank account – 6789`.
-fn method_line(method: &MethodDetails) -> String {
+pub(super) fn method_line(method: &MethodDetails) -> String {
     match method {
         MethodDetails::Card { brand, last4, .. } => {
             let brand = match brand.as_str() {
@@ -74,47 +75,48 @@ fn method_line(method: &MethodDetails) -> String {
 }
 
 fn not_found(what: &str) -> Response {
-    page(
+    message_page(
         StatusCode::NOT_FOUND,
         "Receipt not found",
-        &format!(
-            "<h1>Receipt not found</h1><p>There is no receipt for this {}.</p>",
-            escape(what)
-        ),
+        "Receipt not found",
+        &format!("There is no receipt for this {what}."),
     )
 }
 
-fn row(label: &str, value: &str) -> String {
-    format!(
-        r#"<tr><td>{}</td><td class="amount">{}</td></tr>"#,
-        escape(label),
-        escape(value)
-    )
+/// One `label: value` row of a receipt's table.
+fn row(label: &str, value: &str) -> Markup {
+    html! {
+        tr {
+            td { (label) }
+            td.amount { (value) }
+        }
+    }
 }
 
 /// What the payment bought: the line items of the Checkout Session it paid.
-fn items(store: &Store, charge: &Charge) -> String {
+fn items(store: &Store, charge: &Charge) -> Markup {
     let Some(session) = store
         .sessions
         .iter()
         .find(|s| s.payment_intent.as_deref() == Some(charge.payment_intent.as_str()))
     else {
-        return String::new();
+        return html! {};
     };
-    let rows: String = session
-        .line_items
-        .iter()
-        .map(|item| {
-            row(
-                &format!("{} × {}", item.description, item.quantity),
-                &display_amount(item.amount(), &charge.currency),
-            )
-        })
-        .collect();
-    format!(
-        r#"<h2>Summary</h2><table>{rows}<tr class="total"><td>Amount charged</td><td class="amount">{}</td></tr></table>"#,
-        escape(&display_amount(charge.amount, &charge.currency))
-    )
+    html! {
+        h2 { "Summary" }
+        table {
+            @for item in &session.line_items {
+                (row(
+                    &format!("{} × {}", item.description, item.quantity),
+                    &display_amount(item.amount(), &charge.currency),
+                ))
+            }
+            tr.total {
+                td { "Amount charged" }
+                td.amount { (display_amount(charge.amount, &charge.currency)) }
+            }
+        }
+    }
 }
 
 fn refund_status(refund: &Refund) -> &'static str {
@@ -126,25 +128,31 @@ fn refund_status(refund: &Refund) -> &'static str {
 }
 
 /// The refunds of a charge, oldest first, each linking to its own receipt.
-fn refunds(store: &Store, charge: &Charge) -> String {
-    let rows: String = store
+fn refunds(store: &Store, charge: &Charge) -> Markup {
+    let refunds: Vec<&Refund> = store
         .refunds
         .iter()
         .filter(|r| r.charge == charge.id)
-        .map(|r| {
-            format!(
-                r#"<tr><td><a href="{url}">Refund · {date}</a> ({status})</td><td class="amount">−{amount}</td></tr>"#,
-                url = escape(&refund_receipt_url(&store.config.base_url, &r.id)),
-                date = escape(&long_date(r.created)),
-                status = refund_status(r),
-                amount = escape(&display_amount(r.amount, &r.currency)),
-            )
-        })
         .collect();
-    if rows.is_empty() {
-        return String::new();
+    if refunds.is_empty() {
+        return html! {};
     }
-    format!("<h2>Refunds</h2><table>{rows}</table>")
+    html! {
+        h2 { "Refunds" }
+        table {
+            @for r in refunds {
+                tr {
+                    td {
+                        a href=(refund_receipt_url(&store.config.base_url, &r.id)) {
+                            "Refund · " (long_date(r.created))
+                        }
+                        " (" (refund_status(r)) ")"
+                    }
+                    td.amount { "−" (display_amount(r.amount, &r.currency)) }
+                }
+            }
+        }
+    }
 }
 
 /// The receipt of a succeeded charge, as its `receipt_url` shows it.
@@ -152,33 +160,21 @@ pub fn payment_page(store: &Store, charge_id: &str) -> Response {
     let Some(charge) = store.charges.get(charge_id).filter(|c| c.paid()) else {
         return not_found("payment");
     };
-    let details = [
-        row(
-            "Amount paid",
-            &display_amount(charge.amount, &charge.currency),
-        ),
-        row("Date paid", &long_date(charge.created)),
-        row("Payment method", &method_line(&charge.method)),
-    ]
-    .concat();
-    let refunded = if charge.amount_refunded > 0 {
-        row(
-            "Refunded",
-            &display_amount(charge.amount_refunded, &charge.currency),
-        )
-    } else {
-        String::new()
+    let body = html! {
+        h1 { "Receipt from " (MERCHANT) }
+        p.muted { "Payment " (charge.id) }
+        table {
+            (row("Amount paid", &display_amount(charge.amount, &charge.currency)))
+            (row("Date paid", &long_date(charge.created)))
+            (row("Payment method", &method_line(&charge.method)))
+            @if charge.amount_refunded > 0 {
+                (row("Refunded", &display_amount(charge.amount_refunded, &charge.currency)))
+            }
+        }
+        (items(store, charge))
+        (refunds(store, charge))
     };
-    page(
-        StatusCode::OK,
-        "Receipt",
-        &format!(
-            r#"<h1>Receipt from stripe-sim</h1><p>Payment {id}</p><table>{details}{refunded}</table>{items}{refunds}"#,
-            id = escape(&charge.id),
-            items = items(store, charge),
-            refunds = refunds(store, charge),
-        ),
-    )
+    page(StatusCode::OK, "Receipt", Layout::Narrow, body)
 }
 
 /// The receipt of a refund.
@@ -189,26 +185,20 @@ pub fn refund_page(store: &Store, refund_id: &str) -> Response {
     let Some(charge) = store.charges.get(&refund.charge) else {
         return not_found("refund");
     };
-    let details = [
-        row(
-            "Amount refunded",
-            &display_amount(refund.amount, &refund.currency),
-        ),
-        row("Date refunded", &long_date(refund.created)),
-        row("Payment method", &method_line(&charge.method)),
-        row("Status", refund_status(refund)),
-    ]
-    .concat();
-    page(
-        StatusCode::OK,
-        "Refund receipt",
-        &format!(
-            r#"<h1>Refund from stripe-sim</h1><p>Refund {id} of <a href="{payment}">payment {charge}</a></p><table>{details}</table>"#,
-            id = escape(&refund.id),
-            payment = escape(&receipt_url(&store.config.base_url, &charge.id)),
-            charge = escape(&charge.id),
-        ),
-    )
+    let body = html! {
+        h1 { "Refund from " (MERCHANT) }
+        p.muted {
+            "Refund " (refund.id) " of "
+            a href=(receipt_url(&store.config.base_url, &charge.id)) { "payment " (charge.id) }
+        }
+        table {
+            (row("Amount refunded", &display_amount(refund.amount, &refund.currency)))
+            (row("Date refunded", &long_date(refund.created)))
+            (row("Payment method", &method_line(&charge.method)))
+            (row("Status", refund_status(refund)))
+        }
+    };
+    page(StatusCode::OK, "Refund receipt", Layout::Narrow, body)
 }
 
 async fn payment_receipt(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {

@@ -18,7 +18,7 @@
 //!   cut short at an end is dropped, and a record damaged in a middle is refused, naming the
 //!   log.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -492,45 +492,41 @@ impl Writer {
     }
 }
 
-/// The rows `batch` writes, in order: per change set a reset first, then deletes, then rows;
-/// the meta row once, as the last change set left it.
-pub(super) fn ops_of(batch: &[ChangeSet], out: &mut Vec<Op>) -> Result<(), String> {
-    let mut meta = None;
-    for changes in batch {
-        if changes.reset {
-            out.push(Op::Reset);
-        }
-        for (kind, id) in &changes.deletes {
-            out.push(Op::Delete {
-                kind: kind.to_string(),
-                id: id.clone(),
-            });
-        }
-        for row in &changes.upserts {
-            let body = row
-                .body
-                .encode()
-                .map_err(|e| format!("cannot serialize {} {}: {e}", row.kind, row.id))?;
-            out.push(Op::Upsert {
-                kind: row.kind.to_string(),
-                id: row.id.clone(),
-                pos: row.pos,
-                body,
-            });
-        }
-        if changes.meta.is_some() {
-            meta = changes.meta.as_ref();
-        }
+/// The rows a change set writes, in order: a reset first, then deletes, then rows, then the
+/// meta row. Consumes it: ids and bodies move into the ops.
+pub(super) fn ops_of(changes: ChangeSet) -> Result<Vec<Op>, String> {
+    let mut out = Vec::with_capacity(
+        usize::from(changes.reset) + changes.deletes.len() + changes.upserts.len() + 1,
+    );
+    if changes.reset {
+        out.push(Op::Reset);
     }
-    if let Some(meta) = meta {
+    for (kind, id) in changes.deletes {
+        out.push(Op::Delete {
+            kind: kind.into(),
+            id,
+        });
+    }
+    for row in changes.upserts {
+        let body = row
+            .body
+            .map_err(|e| format!("cannot serialize {} {}: {e}", row.kind, row.id))?;
         out.push(Op::Upsert {
-            kind: META.to_string(),
+            kind: row.kind.into(),
+            id: row.id,
+            pos: row.pos,
+            body,
+        });
+    }
+    if let Some(meta) = &changes.meta {
+        out.push(Op::Upsert {
+            kind: META.into(),
             id: "state".to_string(),
             pos: 0,
             body: serde_json::to_vec(meta).map_err(|e| e.to_string())?,
         });
     }
-    Ok(())
+    Ok(out)
 }
 
 /// What applying `ops` in order comes to: everything from the last reset on, and of that only
@@ -542,7 +538,9 @@ fn last_of_each_row(ops: &[Op]) -> Vec<&Op> {
         .iter()
         .rposition(|op| matches!(op, Op::Reset))
         .unwrap_or(0);
-    let mut seen: std::collections::HashSet<(&str, &str)> = std::collections::HashSet::new();
+    // foldhash, not the standard SipHash: several times faster on short keys, still seeded per
+    // process (idempotency keys are chosen by clients).
+    let mut seen: HashSet<(&str, &str), foldhash::fast::RandomState> = HashSet::default();
     let mut kept: Vec<&Op> = ops[from..]
         .iter()
         .rev()

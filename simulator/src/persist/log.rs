@@ -28,9 +28,13 @@
 //! The log is read, and written, only after SQLite's exclusive lock is taken, so a second
 //! simulator never touches it. It is removed when the simulator stops cleanly.
 
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// A row's kind: a name known at compile time when written, read back as text.
+pub type Kind = Cow<'static, str>;
 
 /// One change to the rows of the state file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,11 +42,11 @@ pub enum Op {
     /// Every row is deleted (`POST /_sim/reset`).
     Reset,
     Delete {
-        kind: String,
+        kind: Kind,
         id: String,
     },
     Upsert {
-        kind: String,
+        kind: Kind,
         id: String,
         pos: i64,
         body: Vec<u8>,
@@ -247,11 +251,11 @@ impl<'a> Reader<'a> {
         Some(match self.take(1)?[0] {
             0 => Op::Reset,
             1 => Op::Delete {
-                kind: self.string()?,
+                kind: Cow::Owned(self.string()?),
                 id: self.string()?,
             },
             2 => Op::Upsert {
-                kind: self.string()?,
+                kind: Cow::Owned(self.string()?),
                 id: self.string()?,
                 pos: i64::from_le_bytes(self.take(8)?.try_into().ok()?),
                 body: self.bytes()?.to_vec(),

@@ -124,23 +124,25 @@ pub fn object_count(store: &Store) -> usize {
     stored_rows(store) - store.events.len() - store.deliveries.len()
 }
 
-/// A row's body, serialized by the writer thread (off the store lock).
-trait Encode: Send {
-    fn encode(&self) -> serde_json::Result<Vec<u8>>;
-}
-
-impl<T: Serialize + Send> Encode for T {
-    fn encode(&self) -> serde_json::Result<Vec<u8>> {
-        serde_json::to_vec(self)
-    }
-}
-
-/// One row to write.
+/// One row to write, its body serialized where it was captured: from the row itself, under the
+/// store lock, rather than from a clone made to serialize it later (a clone of an event cost
+/// more than writing it).
 struct Upsert {
     kind: &'static str,
     id: String,
     pos: i64,
-    body: Box<dyn Encode>,
+    body: serde_json::Result<Vec<u8>>,
+}
+
+impl Upsert {
+    fn of<T: Serialize>(kind: &'static str, id: String, pos: i64, row: &T) -> Upsert {
+        Upsert {
+            kind,
+            id,
+            pos,
+            body: serde_json::to_vec(row),
+        }
+    }
 }
 
 /// Everything one operation changed, in the order the writer applies it: a reset empties the
@@ -185,12 +187,12 @@ where
     }
     for position in changes.touched {
         if let Some(item) = table.at(position) {
-            out.upserts.push(Upsert {
+            out.upserts.push(Upsert::of(
                 kind,
-                id: item.id().to_string(),
-                pos: position as i64,
-                body: Box::new(item.clone()),
-            });
+                item.id().to_string(),
+                position as i64,
+                item,
+            ));
         }
     }
 }
@@ -209,10 +211,11 @@ where
 
 /// A scheduled job as a row.
 #[derive(Serialize, Deserialize)]
-struct TimelineRow {
+/// Generic over the job so a row is written from a borrowed job and read as an owned one.
+struct TimelineRow<J> {
     due: i64,
     seq: u64,
-    job: Job,
+    job: J,
 }
 
 /// The small state beside the tables, written whole as one row when it changes.
@@ -252,10 +255,30 @@ impl Meta {
     /// Whether anything but the id generator moved (a GET draws a request id; that alone is
     /// not worth a write: the next real change carries it).
     fn same_apart_from_ids(&self, other: &Meta) -> bool {
-        self == &Meta {
-            ids: self.ids,
-            ..other.clone()
-        }
+        // Field by field, not `self == other` with `ids` copied over: that needed a clone of
+        // the faults and links on every operation. Destructured, so a new field cannot be
+        // forgotten here.
+        let Meta {
+            seed,
+            ids: _,
+            timeline_seq,
+            clock_mode,
+            clock,
+            delivery_mode,
+            faults,
+            seeded_links,
+            events_dropped,
+            deliveries_dropped,
+        } = self;
+        *seed == other.seed
+            && *timeline_seq == other.timeline_seq
+            && *clock_mode == other.clock_mode
+            && *clock == other.clock
+            && *delivery_mode == other.delivery_mode
+            && *faults == other.faults
+            && *seeded_links == other.seeded_links
+            && *events_dropped == other.events_dropped
+            && *deliveries_dropped == other.deliveries_dropped
     }
 
     /// Simulator time as the file left it.
@@ -502,7 +525,7 @@ fn restore(
     store.ids = IdGenerator::new(meta.ids);
     store.timeline_seq = meta.timeline_seq;
     for row in rows.take(TIMELINE) {
-        let job: TimelineRow = row.decode(TIMELINE)?;
+        let job: TimelineRow<Job> = row.decode(TIMELINE)?;
         store.timeline.insert((job.due, job.seq), job.job);
     }
     let mut keys = Vec::new();
@@ -540,12 +563,12 @@ impl Persister {
         drain_tables(store, &mut changes);
         for (key, kept) in store.idempotency.take_changes() {
             match kept {
-                Some(kept) => changes.upserts.push(Upsert {
-                    kind: IDEMPOTENCY,
-                    id: key,
-                    pos: kept.first_used,
-                    body: Box::new(kept),
-                }),
+                Some(kept) => {
+                    let pos = kept.first_used;
+                    changes
+                        .upserts
+                        .push(Upsert::of(IDEMPOTENCY, key, pos, &kept))
+                }
                 None => changes.deletes.push((IDEMPOTENCY, key)),
             }
         }
@@ -553,16 +576,12 @@ impl Persister {
             for (due, seq) in keys {
                 let id = format!("{due}:{seq}");
                 match store.timeline.get(&(due, seq)) {
-                    Some(job) => changes.upserts.push(Upsert {
-                        kind: TIMELINE,
+                    Some(job) => changes.upserts.push(Upsert::of(
+                        TIMELINE,
                         id,
-                        pos: seq as i64,
-                        body: Box::new(TimelineRow {
-                            due,
-                            seq,
-                            job: job.clone(),
-                        }),
-                    }),
+                        seq as i64,
+                        &TimelineRow { due, seq, job },
+                    )),
                     None => changes.deletes.push((TIMELINE, id)),
                 }
             }
@@ -594,9 +613,7 @@ impl Persister {
             return Ok(()); // the file is broken: every waiter is told already
         }
         let (seq, reset) = (changes.seq, changes.reset);
-        let mut ops = Vec::new();
-        file::ops_of(std::slice::from_ref(&changes), &mut ops)?;
-        drop(changes);
+        let ops = file::ops_of(changes)?;
         let mut appender = self.appender.lock().unwrap_or_else(|p| p.into_inner());
         let appender = appender
             .as_mut()
