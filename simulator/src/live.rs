@@ -49,6 +49,8 @@ pub enum Notice {
         /// Where the record stands after it.
         record_status: RecordStatus,
     },
+    /// The clock was advanced (what fell due has run): simulator time is now `now`.
+    Clock { now: i64 },
 }
 
 /// The broadcast of notices of one simulator.

@@ -233,6 +233,9 @@ impl Shared {
         self.clock.advance(seconds);
         let now = self.with_store(|_, now| now);
         self.wake.notify_one();
+        if self.live.watched() {
+            self.live.send(vec![crate::live::Notice::Clock { now }]);
+        }
         now
     }
 

@@ -232,8 +232,18 @@ async fn advancing_the_clock_from_the_overview_settles_a_sepa_payment_made_on_th
         .unwrap();
     wait_for(&browser, "document.getElementById('notice') && document.getElementById('notice').textContent.includes('unpaid')", "the payment's notice").await;
 
-    // A day passes, from the overview's button.
+    // A driver moves the clock a minute: the open overview shows it without a reload.
     browser.goto(&t.sim.dashboard_url()).await;
+    wait_for_stream(&browser).await;
+    t.sim.advance(60).unwrap();
+    wait_for(
+        &browser,
+        "document.getElementById('clock').textContent.includes('2026-01-01 00:01:00')",
+        "the clock to move live",
+    )
+    .await;
+
+    // A day passes, from the overview's button.
     browser
         .find("form[action$='/clock/advance'] input[value='86400'] ~ button")
         .await
@@ -246,7 +256,7 @@ async fn advancing_the_clock_from_the_overview_settles_a_sepa_payment_made_on_th
         .await
         .as_str()
         .unwrap()
-        .contains("2026-01-02 00:00:00"));
+        .contains("2026-01-02 00:01:00"));
     browser.screenshots("dashboard-overview").await;
     accessible(&browser, "dashboard-overview").await;
 

@@ -756,3 +756,30 @@ async fn a_driver_can_subscribe_to_notices_through_the_control_layer() {
         "{types:?}"
     );
 }
+
+#[tokio::test]
+async fn the_live_stream_tells_of_a_clock_advance() {
+    let t = start().await;
+    let browser = Browser::login(&t).await;
+    let mut stream = t
+        .http
+        .get(t.url(&format!("{DASHBOARD}/live")))
+        .header("cookie", &browser.cookie)
+        .send()
+        .await
+        .unwrap();
+
+    t.sim.advance(3600).unwrap();
+
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains("event: clock") || !seen.contains("\n\n") {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("a notice within 10 s")
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("2026-01-01 01:00:00"), "{seen}");
+}

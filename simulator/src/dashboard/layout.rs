@@ -131,6 +131,9 @@ const SCRIPT: &str = r#"
   source.addEventListener("event", function (m) {
     if (tail) line(JSON.parse(m.data), "ev"); else changed();
   });
+  source.addEventListener("clock", function (m) {
+    if (tail) line(JSON.parse(m.data), "ev"); else changed();
+  });
   source.addEventListener("attempt", function (m) {
     var data = JSON.parse(m.data);
     if (tail) line(data, data.delivered ? "ok" : "fail"); else changed();

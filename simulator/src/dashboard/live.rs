@@ -1,5 +1,6 @@
 //! `GET /_sim/dashboard/live`: the live stream, as server-sent events. Each notice is one SSE
-//! event, `event` or `attempt`, whose data is a small JSON object (with the tail's line).
+//! event, `event`, `attempt` or `clock`, whose data is a small JSON object (with the tail's
+//! line).
 //! Subscribing is what makes the simulator build notices at all; closing the page stops it.
 
 use std::convert::Infallible;
@@ -68,6 +69,7 @@ fn event(notice: &Notice) -> Event {
                 "line": line,
             }),
         ),
+        Notice::Clock { now } => ("clock", json!({ "now": now, "line": line })),
     };
     Event::default().event(name).data(data.to_string())
 }

@@ -15,7 +15,7 @@ use axum::response::Response;
 use axum::Extension;
 use maud::html;
 
-use super::format::{status_code, time_of_day};
+use super::format::{status_code, time, time_of_day};
 use super::layout::{self, Nav};
 use super::{html, Dash, Query, Viewer};
 use crate::live::Notice;
@@ -62,6 +62,14 @@ pub fn line(notice: &Notice) -> (String, bool) {
                 delivered,
             )
         }
+        Notice::Clock { now } => (
+            format!(
+                "{}  ~~ clock advanced to {} UTC",
+                time_of_day(*now),
+                time(*now)
+            ),
+            true,
+        ),
     }
 }
 
@@ -103,7 +111,7 @@ pub async fn page(
         p.muted { "Each event as it happens and each delivery attempt with its status and latency, like " code { "stripe listen" } ". Times are simulator time (UTC)." }
         ol.tail id="tail" aria-live="polite" {
             @for (text, good) in &lines {
-                @let is_event = text.contains("  --> ");
+                @let is_event = !text.contains("  <-- ");
                 li class=(if is_event { "ev" } else if *good { "ok" } else { "fail" }) { (text) }
             }
         }
