@@ -171,6 +171,12 @@ async fn the_login_form_sets_a_cookie_that_opens_every_page() {
         overview.contains("Overview") && overview.contains(">42<"),
         "the seed is shown"
     );
+    let policy = browser.get(DASHBOARD).await;
+    let policy = policy.header("content-security-policy").unwrap();
+    assert!(
+        policy.contains("script-src 'sha256-"),
+        "only its own script: {policy}"
+    );
     for page in ["/sessions", "/events", "/webhooks", "/tail"] {
         browser.page(&format!("{DASHBOARD}{page}")).await;
     }

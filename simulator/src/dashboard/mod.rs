@@ -152,6 +152,10 @@ fn html(status: StatusCode, markup: Markup) -> Response {
     response
         .headers_mut()
         .insert("x-frame-options", HeaderValue::from_static("DENY"));
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(layout::content_security_policy()),
+    );
     response
 }
 
