@@ -657,6 +657,7 @@ mod tests {
             response: "<!doctype html>\nTraceback…\nAttributeError: 'Session' object has no attribute 'get'".into(),
             fault: None,
             manual: false,
+            signature: None,
         };
         let trace = DeliveryTrace::of("evt_1", "checkout.session.completed", &attempt, 1);
         assert_eq!(

@@ -39,8 +39,9 @@
 //! * [`Simulator`] / [`SimulatorBuilder`]: start, configure and stop a simulator. The handle
 //!   dereferences to [`Control`], the typed control layer: every operation a test driver can do
 //!   (pay, visit, advance, hold and release, faults, deliver, resend, reissue, roll a secret,
-//!   reset, the delivery log, clock queries). The `/_sim` routes are a thin JSON adapter over
-//!   the same layer.
+//!   reset, the delivery log, clock queries, [`Control::subscribe`] for live [`Notice`]s). The
+//!   `/_sim` routes are a thin JSON adapter over the same layer, and the dashboard at
+//!   `/_sim/dashboard` an HTML one.
 //! * The shared vocabulary ([`FaultKind`], [`Forgery`], [`DuplicateMode`], [`ReleaseOrder`],
 //!   [`DeliveryMode`], [`EventType`], statuses): enums that read and write themselves as
 //!   snake_case words, so the control API's JSON, scenario files and the harness's property
@@ -53,8 +54,10 @@
 //!
 //! The layers, and what may call what:
 //!
-//! * wire (`http/`: `/v1`, hosted pages, `/_sim`): parses requests, calls the store (`/v1`,
-//!   hosted pages) or the control layer (`/_sim`), renders answers. Nothing below calls it.
+//! * wire (`http/`: `/v1`, hosted pages, `/_sim`; `dashboard/`: `/_sim/dashboard`): parses
+//!   requests, calls the store (`/v1`, hosted pages) or the control layer (`/_sim`, the
+//!   dashboard), renders answers. Nothing below calls it. `live.rs` carries notices of what
+//!   happened up to the dashboard, built only while someone watches.
 //! * control layer (`control/`): typed operations, validated once; calls the store and the
 //!   dispatcher.
 //! * store and domain (`store.rs`, `resources/`, `payment.rs`, `test_cards.rs`, `ids.rs`,
@@ -71,6 +74,7 @@
 mod clock;
 mod config;
 mod control;
+mod dashboard;
 mod error;
 mod expand;
 mod facts;
@@ -78,6 +82,7 @@ pub mod form;
 mod http;
 mod idempotency;
 mod ids;
+mod live;
 mod memory;
 mod params;
 mod payment;
@@ -105,12 +110,14 @@ pub use clock::ClockMode;
 pub use config::{SimConfig, DEFAULT_API_KEY, DEFAULT_API_VERSION};
 pub use control::{
     CheckoutSessionView, ClockState, Control, Delivery, DeliveryBody, DeliveryFilter, DeliveryPage,
-    DeliveryStatus, DeliveryTarget, EventView, PaymentLinkInfo, Release, RolledSecret, SimInfo,
-    StorageInfo, WebhookEndpointInfo, MAX_ADVANCE, MAX_DELIVERY_PAGE, MAX_ROLL_OVERLAP,
+    DeliveryStatus, DeliveryTarget, EventView, PaymentLinkInfo, Release, RolledSecret,
+    SessionDetail, SimInfo, StorageInfo, WebhookEndpointInfo, MAX_ADVANCE, MAX_DELIVERY_PAGE,
+    MAX_ROLL_OVERLAP,
 };
 pub use error::{ApiError, ErrorType};
 pub use facts::{RefundHistory, SessionFacts};
 pub use ids::fresh_seed;
+pub use live::{Notice, Subscription};
 pub use payment::{Buyer, CardInput, PaymentMethodInput};
 pub use persist::{Restored, StateError};
 pub use resources::checkout_session::{PaymentStatus, SessionStatus, DEFAULT_LIFETIME};

@@ -298,6 +298,10 @@ fn print_banner(sim: &Simulator, supplied: Supplied) {
     } else {
         println!("  API key:      {}", sim.api_key());
     }
+    println!(
+        "  dashboard:    {} (log in with the API key)",
+        sim.dashboard_url()
+    );
     println!("  API version:  {}", info.api_version);
     println!("  clock:        {:?}", info.clock);
     println!("  seed:         {}", info.seed);

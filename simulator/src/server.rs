@@ -306,9 +306,12 @@ async fn serve(
         stop_rx.clone(),
     ));
     let limits = shared.config.connections;
-    let app = crate::http::router(shared);
+    let app = crate::http::router(shared.clone());
     let graceful = async move {
         shutdown.await;
+        // Live streams (the dashboard's) never end on their own: end them, so the shutdown does
+        // not wait for open pages.
+        shared.live.close();
         let _ = stop_tx.send(true);
     };
     crate::http::listener::serve_connections(listener, app, limits, graceful).await;

@@ -18,6 +18,7 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::clock::Clock;
 use crate::config::SimConfig;
+use crate::live::Live;
 use crate::params::Metadata;
 use crate::persist::Persister;
 use crate::resources::webhook_endpoint::EndpointSpec;
@@ -43,6 +44,8 @@ pub struct Shared {
     pub delivery_permits: Semaphore,
     /// The state file, with `--state`.
     pub persist: Option<Persister>,
+    /// Notices for live watchers (the dashboard): built only while someone watches.
+    pub live: Live,
 }
 
 tokio::task_local! {
@@ -93,6 +96,7 @@ impl Shared {
             wake: Notify::new(),
             settled: Notify::new(),
             persist,
+            live: Live::default(),
         }
     }
 
@@ -164,17 +168,29 @@ impl Shared {
     /// wakes the delivery loop if deliveries became due.
     pub fn with_store<R>(&self, f: impl FnOnce(&mut Store, i64) -> R) -> R {
         let now = self.clock.now();
-        let (result, wake, written) = {
+        // One atomic load when nobody watches: no notice is built then.
+        let watched = self.live.watched();
+        let (result, wake, written, notices) = {
             let mut store = self.lock();
+            let mark = watched.then(|| store.events.end());
             store.run_due(now);
             let result = f(&mut store, now);
             let written = self
                 .persist
                 .as_ref()
                 .and_then(|p| p.capture(&mut store, &self.clock, false));
-            (result, std::mem::take(&mut store.deliveries.wake), written)
+            let notices = mark.map(|mark| Live::events_since(&store, mark));
+            (
+                result,
+                std::mem::take(&mut store.deliveries.wake),
+                written,
+                notices,
+            )
         };
         note_written(written);
+        if let Some(notices) = notices {
+            self.live.send(notices);
+        }
         if wake {
             self.wake.notify_one();
         }
@@ -217,6 +233,9 @@ impl Shared {
         self.clock.advance(seconds);
         let now = self.with_store(|_, now| now);
         self.wake.notify_one();
+        if self.live.watched() {
+            self.live.send(vec![crate::live::Notice::Clock { now }]);
+        }
         now
     }
 

@@ -264,6 +264,24 @@ fn routes(ids: &Ids) -> Vec<(Method, String)> {
             ids.endpoint
         )),
         (Method::DELETE, "/_sim/webhooks/faults".into()),
+        // The dashboard's pages (its live stream never ends, so it is not swept) and a few of
+        // its buttons, which refuse the sweep's POSTs for want of a CSRF token.
+        get("/_sim/dashboard".into()),
+        get("/_sim/dashboard/login".into()),
+        post("/_sim/dashboard/login".into()),
+        get("/_sim/dashboard/sessions".into()),
+        get(format!("/_sim/dashboard/sessions/{}", ids.paid_session)),
+        get("/_sim/dashboard/events".into()),
+        get("/_sim/dashboard/webhooks".into()),
+        get("/_sim/dashboard/tail".into()),
+        post("/_sim/dashboard/clock/advance".into()),
+        post(format!("/_sim/dashboard/sessions/{}/pay", ids.open_session)),
+        post(format!(
+            "/_sim/dashboard/sessions/{}/refund",
+            ids.paid_session
+        )),
+        post(format!("/_sim/dashboard/events/{}/resend", ids.event)),
+        post("/_sim/dashboard/webhooks/faults".into()),
         (
             Method::DELETE,
             format!("/v1/webhook_endpoints/{}", ids.endpoint),

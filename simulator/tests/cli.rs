@@ -65,6 +65,13 @@ async fn serving_with_no_flags_prints_the_url_key_and_payment_link() {
     assert!(banner
         .iter()
         .any(|l| l.contains("API key:") && l.contains("sk_test_stripesim")));
+    let dashboard = format!("{base}/_sim/dashboard");
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.starts_with("  dashboard:") && l.contains(&dashboard)),
+        "{banner:?}"
+    );
     let link_line = banner
         .iter()
         .find(|l| l.contains("payment link lifetime:"))

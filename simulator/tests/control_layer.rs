@@ -174,3 +174,90 @@ async fn shutdown_stops_the_server_and_waits_for_it() {
     // Assert: nothing listens any more.
     assert!(reqwest::get(&url).await.is_err());
 }
+
+// ----- the operations the dashboard's buttons use -----
+
+#[tokio::test]
+async fn expire_refund_and_endpoint_switches_are_control_operations_like_their_api_routes() {
+    // Arrange
+    let t = common::start().await;
+    let open = t.open_session().await;
+    let (paid, intent, charge) = t.paid_with("4242424242424242").await;
+    let endpoint = t
+        .sim
+        .add_webhook_endpoint(stripe_sim::EndpointSpec::all_events(
+            "http://127.0.0.1:9/hook",
+        ))
+        .unwrap();
+    let open = stripe_sim::SessionId::parse(&open).unwrap();
+    let intent = stripe_sim::PaymentIntentId::parse(&intent).unwrap();
+
+    // Act
+    let expired = t.sim.expire_session(&open).unwrap();
+    let again = t.sim.expire_session(&open).unwrap_err();
+    let partial = t.sim.refund(&intent, Some(900)).unwrap();
+    let rest = t.sim.refund(&intent, None).unwrap();
+    let too_much = t.sim.refund(&intent, Some(1)).unwrap_err();
+    let disabled = t
+        .sim
+        .set_webhook_endpoint_enabled(&endpoint.id, false)
+        .unwrap();
+    let enabled = t
+        .sim
+        .set_webhook_endpoint_enabled(&endpoint.id, true)
+        .unwrap();
+
+    // Assert
+    assert_eq!(expired.status.as_str(), "expired");
+    assert!(
+        again.message.contains("can be expired"),
+        "{}",
+        again.message
+    );
+    assert_eq!(
+        (partial["amount"].as_i64(), rest["amount"].as_i64()),
+        (Some(900), Some(19_000))
+    );
+    assert_eq!(
+        too_much.code,
+        Some("charge_already_refunded"),
+        "{}",
+        too_much.message
+    );
+    assert_eq!((disabled.status, enabled.status), ("disabled", "enabled"));
+    let detail = t
+        .sim
+        .session_detail(&stripe_sim::SessionId::parse(&paid).unwrap())
+        .unwrap();
+    assert_eq!(detail.charges.len(), 1);
+    assert_eq!(detail.charges[0]["id"], charge.as_str());
+    assert_eq!(detail.refunds.len(), 2);
+    assert!(detail
+        .events
+        .iter()
+        .any(|e| e.event_type == EventType::ChargeRefunded));
+}
+
+#[tokio::test]
+async fn recent_events_are_newest_first_and_filtered_by_type_pattern_and_object() {
+    // Arrange
+    let t = common::start().await;
+    let first = t.paid_session().await["id"].as_str().unwrap().to_string();
+    t.paid_session().await;
+
+    // Act
+    let newest = t.sim.recent_events(None, None, 3);
+    let sessions = t.sim.recent_events(Some("checkout.session.*"), None, 10);
+    let about_first = t.sim.recent_events(None, Some(&first), 10);
+
+    // Assert
+    let all = t.sim.events();
+    assert_eq!(newest.len(), 3);
+    assert_eq!(newest[0].id, all.last().unwrap().id);
+    assert_eq!(sessions.len(), 2);
+    assert!(sessions
+        .iter()
+        .all(|e| e.event_type == EventType::CheckoutSessionCompleted));
+    assert_eq!(about_first.len(), 1);
+    assert_eq!(t.sim.payment_links().len(), 1, "the seeded link");
+}

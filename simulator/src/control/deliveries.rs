@@ -139,6 +139,24 @@ impl Control {
         })
     }
 
+    /// Enables or disables an endpoint, as `POST /v1/webhook_endpoints/{id}` with `disabled`
+    /// does: a disabled endpoint gets no new deliveries; enabling it again is a fresh start.
+    pub fn set_webhook_endpoint_enabled(
+        &self,
+        endpoint: &EndpointId,
+        enabled: bool,
+    ) -> ApiResult<WebhookEndpointInfo> {
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert(
+            "disabled".to_string(),
+            crate::form::FormValue::Text((!enabled).to_string()),
+        );
+        self.shared.with_store(|store, _| {
+            store.update_webhook_endpoint(endpoint, crate::params::Params::new(fields))?;
+            store.endpoint_info(endpoint)
+        })
+    }
+
     /// `Auto` delivers at once; `Hold` queues deliveries until [`Control::release`].
     pub fn set_delivery_mode(&self, mode: DeliveryMode) {
         self.shared
@@ -421,6 +439,13 @@ impl Control {
                 dropped: store.deliveries.dropped,
             })
         })
+    }
+
+    /// The delivery records of one event (one per endpoint it was sent to), with their
+    /// attempts: an index lookup, not a scan of the log.
+    pub fn deliveries_of_event(&self, event: &EventId) -> Vec<DeliveryRecord> {
+        self.shared
+            .with_store(|store, _| store.deliveries.of_event(event).cloned().collect())
     }
 
     /// A mark for [`Control::deliveries_since`]: where the next delivery record will be.

@@ -28,7 +28,7 @@ pub use deliveries::{
 };
 pub use views::{
     CheckoutSessionView, ClockState, DeliveryStatus, EventView, PaymentLinkInfo, RolledSecret,
-    SimInfo, StorageInfo, WebhookEndpointInfo,
+    SessionDetail, SimInfo, StorageInfo, WebhookEndpointInfo,
 };
 
 /// Ten years: far enough for any retry schedule, near enough to keep timestamps sane.
@@ -49,6 +49,11 @@ impl Control {
     /// `http://127.0.0.1:PORT`: give this to an SDK as its API base.
     pub fn base_url(&self) -> &str {
         &self.shared.config.base_url
+    }
+
+    /// The dashboard's address: `http://127.0.0.1:PORT/_sim/dashboard`.
+    pub fn dashboard_url(&self) -> String {
+        format!("{}{}", self.shared.config.base_url, crate::dashboard::BASE)
     }
 
     /// The only API key the simulator accepts.
@@ -114,6 +119,13 @@ impl Control {
     /// The id and URL of a payment link from the seed file, by its key (`"lifetime"`).
     pub fn seeded_link(&self, key: &str) -> Option<PaymentLinkInfo> {
         self.info().payment_links.remove(key)
+    }
+
+    /// A feed of what happens from now on: each event as it is created and each delivery
+    /// attempt as it comes back (what the dashboard's live pages and tail show). While no
+    /// subscription exists, no notice is built.
+    pub fn subscribe(&self) -> crate::live::Subscription {
+        self.shared.live.subscribe()
     }
 
     /// Simulator time, unix seconds.

@@ -3,13 +3,15 @@
 
 use serde_json::Value;
 
-use crate::control::{CheckoutSessionView, Control, EventView};
+use crate::control::{CheckoutSessionView, Control, EventView, PaymentLinkInfo, SessionDetail};
 use crate::error::{ApiError, ApiResult};
 use crate::facts::{RefundHistory, SessionFacts};
+use crate::form::FormValue;
+use crate::params::Params;
 use crate::payment::{Buyer, PaymentMethodInput};
 use crate::resources::event::EventType;
 use crate::store::Ctx;
-use crate::typed_ids::{EventId, PaymentLinkId, SessionId};
+use crate::typed_ids::{EventId, PaymentIntentId, PaymentLinkId, SessionId};
 use crate::versions::{self, ApiVersion};
 
 impl Control {
@@ -45,6 +47,118 @@ impl Control {
             store.admit_write()?;
             store.pay_session(session, method, buyer, &Ctx::automatic(now))?;
             store.session_view(session)
+        })
+    }
+
+    /// Expires an open session now, as `POST /v1/checkout/sessions/{id}/expire` does.
+    pub fn expire_session(&self, session: &SessionId) -> ApiResult<CheckoutSessionView> {
+        self.shared.with_store(|store, now| {
+            store.expire_checkout_session(session, Params::default(), &Ctx::automatic(now))?;
+            store.session_view(session)
+        })
+    }
+
+    /// Refunds a PaymentIntent's charge, fully (`amount: None`) or partly, as `POST /v1/refunds`
+    /// does: the refund, rendered.
+    pub fn refund(
+        &self,
+        payment_intent: &PaymentIntentId,
+        amount: Option<i64>,
+    ) -> ApiResult<Value> {
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert(
+            "payment_intent".to_string(),
+            FormValue::Text(payment_intent.to_string()),
+        );
+        if let Some(amount) = amount {
+            fields.insert("amount".to_string(), FormValue::Text(amount.to_string()));
+        }
+        self.shared.with_store(|store, now| {
+            store.admit_write()?;
+            store.create_refund(Params::new(fields), &Ctx::automatic(now))
+        })
+    }
+
+    /// Every payment link (not only the seeded ones), oldest first.
+    pub fn payment_links(&self) -> Vec<PaymentLinkInfo> {
+        self.shared.with_store(|store, _| {
+            store
+                .payment_links
+                .iter()
+                .map(|link| PaymentLinkInfo {
+                    id: PaymentLinkId::trusted(link.id.as_str()),
+                    url: link.url(&store.config),
+                })
+                .collect()
+        })
+    }
+
+    /// A session with its PaymentIntent, charges, refunds and their events.
+    pub fn session_detail(&self, id: &SessionId) -> Option<SessionDetail> {
+        self.shared.with_store(|store, _| {
+            let session = store.sessions.get(id)?;
+            let intent = session.payment_intent.clone();
+            let charges: Vec<&crate::resources::charge::Charge> = match &intent {
+                Some(pi) => store
+                    .charges
+                    .iter()
+                    .filter(|c| &c.payment_intent == pi)
+                    .collect(),
+                None => Vec::new(),
+            };
+            let refunds: Vec<&crate::resources::refund::Refund> = store
+                .refunds
+                .iter()
+                .filter(|r| charges.iter().any(|c| c.id == r.charge))
+                .collect();
+            let mut ids: Vec<&str> = vec![session.id.as_str()];
+            ids.extend(intent.as_deref());
+            ids.extend(charges.iter().map(|c| c.id.as_str()));
+            ids.extend(refunds.iter().map(|r| r.id.as_str()));
+            let events = store
+                .events
+                .iter()
+                .filter(|e| ids.contains(&e.object_id()))
+                .map(EventView::of)
+                .collect();
+            Some(SessionDetail {
+                session: session.render(&store.config),
+                payment_intent: intent
+                    .as_deref()
+                    .and_then(|pi| store.payment_intents.get(pi))
+                    .map(|pi| pi.render()),
+                charges: charges.iter().map(|c| c.render()).collect(),
+                refunds: refunds.iter().map(|r| r.render()).collect(),
+                events,
+            })
+        })
+    }
+
+    /// The newest `limit` events, newest first, of one type (exact, or a prefix ending in `*`:
+    /// `checkout.session.*`) and about one object (`data.object.id`), when given.
+    pub fn recent_events(
+        &self,
+        event_type: Option<&str>,
+        object_id: Option<&str>,
+        limit: usize,
+    ) -> Vec<EventView> {
+        let type_matches = |t: EventType| match event_type {
+            None => true,
+            Some(pattern) => match pattern.strip_suffix('*') {
+                Some(prefix) => t.as_str().starts_with(prefix),
+                None => t.as_str() == pattern,
+            },
+        };
+        self.shared.with_store(|store, _| {
+            store
+                .events
+                .iter()
+                .rev()
+                .filter(|e| type_matches(e.event_type))
+                .filter(|e| object_id.is_none_or(|o| e.object_id() == o))
+                .take(limit)
+                .map(EventView::of)
+                .collect()
         })
     }
 

@@ -20,6 +20,11 @@ pub struct CheckoutSessionView {
     pub status: SessionStatus,
     pub payment_status: PaymentStatus,
     pub client_reference_id: Option<String>,
+    /// The buyer's email: the one they gave when paying, else the one the session was made
+    /// with.
+    pub customer_email: Option<String>,
+    /// Simulator time the session was made.
+    pub created: i64,
     pub amount_total: i64,
     /// Lowercase, as Stripe writes it.
     pub currency: String,
@@ -37,6 +42,12 @@ impl CheckoutSessionView {
             status: session.status,
             payment_status: session.payment_status,
             client_reference_id: session.client_reference_id.clone(),
+            customer_email: session
+                .customer_details
+                .as_ref()
+                .and_then(|d| d.email.clone())
+                .or_else(|| session.customer_email.clone()),
+            created: session.created,
             amount_total: session.amount_total(),
             currency: session.currency(),
             payment_intent: session
@@ -173,4 +184,18 @@ pub struct DeliveryStatus {
     pub faults: Vec<Fault>,
     /// Seconds between the retries of a failed delivery.
     pub retry_schedule: Vec<i64>,
+}
+
+/// A Checkout Session with everything its payment made, as the API renders each object: what a
+/// driver (or the dashboard's session page) shows about one purchase.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionDetail {
+    pub session: serde_json::Value,
+    pub payment_intent: Option<serde_json::Value>,
+    /// Every charge of the PaymentIntent (declined attempts too), oldest first.
+    pub charges: Vec<serde_json::Value>,
+    /// Every refund of those charges, oldest first.
+    pub refunds: Vec<serde_json::Value>,
+    /// The events about any of these objects, oldest first.
+    pub events: Vec<EventView>,
 }

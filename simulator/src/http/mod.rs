@@ -1,5 +1,6 @@
 //! The HTTP face of the simulator: the Stripe API at `/v1`, hosted pages at `/b` and `/c`,
-//! receipts at `/receipts`, and the control API at `/_sim`.
+//! receipts at `/receipts`, the control API at `/_sim` and the dashboard at `/_sim/dashboard`
+//! (`crate::dashboard`).
 
 mod checkout_page;
 mod control;
@@ -8,7 +9,7 @@ mod hosted;
 pub mod listener;
 mod page;
 mod receipts;
-mod request;
+pub(crate) mod request;
 mod state;
 mod v1;
 mod webhook_control;
@@ -30,6 +31,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .merge(control::router(shared.clone()))
         .merge(hosted::router())
         .merge(receipts::router())
+        // Beside the others, with its own guard: it adds no layer to `/v1`.
+        .merge(crate::dashboard::router(shared.clone()))
         .fallback(request::unknown_route);
     // Only when asked for: without --state and --max-objects a request pays nothing for it.
     let router = if shared.persist.is_some() || shared.config.retention.max_objects.is_some() {

@@ -109,7 +109,7 @@ impl FromRequest<Arc<Shared>> for ApiRequest {
 }
 
 /// The key from `Authorization: Bearer sk_…` or HTTP Basic with the key as user name.
-fn presented_key(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn presented_key(headers: &HeaderMap) -> Option<String> {
     let value = headers.get("authorization")?.to_str().ok()?.trim();
     if let Some(token) = value
         .strip_prefix("Bearer ")

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::clock::wall_clock_now;
 use crate::ids::IdGenerator;
+use crate::live::Live;
 use crate::shared::Shared;
 use crate::webhooks::faults::{tamper, DuplicateMode, FaultKind, Forgery};
 use crate::webhooks::log::{Attempt, AttemptJob, DeliveryRecord};
@@ -107,8 +108,8 @@ async fn post(
         .header("Accept", "*/*; q=0.5, application/xml")
         .header("Cache-Control", "no-cache")
         .body(prepared.body);
-    if let Some(sig) = prepared.signature {
-        request = request.header("Stripe-Signature", sig);
+    if let Some(sig) = &prepared.signature {
+        request = request.header("Stripe-Signature", sig.as_str());
     }
     let started = Instant::now();
     let result = request.send().await;
@@ -122,6 +123,7 @@ async fn post(
         response: String::new(),
         fault,
         manual,
+        signature: prepared.signature,
     };
     match result {
         Ok(response) => {
@@ -198,6 +200,7 @@ pub async fn execute(
             response: String::new(),
             fault: kind,
             manual: job.manual,
+            signature: None,
         }],
         Some(FaultKind::Duplicate) => {
             match fault.and_then(|f| f.duplicate_mode).unwrap_or_default() {
@@ -243,6 +246,11 @@ pub async fn run_job_recorded(
             }
             store.deliveries.get(record_id).cloned()
         });
+        if shared.live.watched() {
+            if let Some(record) = &record {
+                shared.live.send(Live::attempts(record, &attempts));
+            }
+        }
     }
     shared.settled.notify_waiters();
     (attempts, record)

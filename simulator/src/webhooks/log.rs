@@ -108,6 +108,10 @@ pub struct Attempt {
     pub fault: Option<FaultKind>,
     /// A resend or a forged delivery asked for through the control API.
     pub manual: bool,
+    /// The `Stripe-Signature` header sent, for the dashboard to show. Kept in memory only (not
+    /// in JSON answers, reports or the state file): a restart forgets it.
+    #[serde(skip)]
+    pub signature: Option<String>,
 }
 
 impl Attempt {
