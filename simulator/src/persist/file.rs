@@ -318,8 +318,7 @@ pub(super) struct Writer {
 /// What the writer holds between two wake-ups.
 #[derive(Default)]
 struct Folding {
-    /// Ops appended and not yet in SQLite, oldest first.
-    pending: Vec<Op>,
+    /// Bytes appended to the log and not yet in SQLite.
     pending_bytes: usize,
     /// The last change set received.
     received: u64,
@@ -329,8 +328,7 @@ struct Folding {
 
 impl Folding {
     fn take(&mut self, appended: Appended) {
-        self.pending_bytes += appended.ops.iter().map(Op::size).sum::<usize>();
-        self.pending.extend(appended.ops);
+        self.pending_bytes += appended.bytes;
         self.received = appended.seq;
         if appended.reset {
             self.reset = Some(appended.seq);
@@ -350,7 +348,7 @@ impl Writer {
     pub fn run(mut self) {
         let mut folding = Folding::default();
         loop {
-            let first = if folding.pending.is_empty() {
+            let first = if folding.pending_bytes == 0 {
                 match self.from_appender.recv() {
                     Ok(first) => first,
                     Err(_) => break,
@@ -426,7 +424,7 @@ impl Writer {
             while let Ok(more) = self.from_appender.try_recv() {
                 folding.take(more);
             }
-            if folding.pending.is_empty() {
+            if folding.pending_bytes == 0 {
                 return;
             }
             match appender.as_mut() {
@@ -459,19 +457,35 @@ impl Writer {
                 self.synced(moved, folding.received);
             }
         }
-        let folded = apply(
-            &mut self.conn,
-            last_of_each_row(&folding.pending).into_iter(),
-        )
-        .map_err(|e| e.to_string())
-        .and_then(|()| {
-            log::remove_folded(&self.state)
-                .map_err(|e| format!("cannot remove the folded log: {e}"))
-        });
+        // The ops, read back from the log moved aside (or, when stopping, from the log
+        // itself): still in the page cache, and read here they are allocated and freed on
+        // this thread.
+        let records = match moved {
+            Some(_) => Log::read_folding(&self.state),
+            None => Log::read(&self.state),
+        };
+        let ops: Vec<Op> = match records {
+            Ok(records) => records.into_iter().flatten().collect(),
+            Err(log::ReadError::Io(path, e)) => {
+                return self
+                    .durable
+                    .fail(format!("cannot read {} to fold it: {e}", path.display()))
+            }
+            Err(log::ReadError::Damaged(path, message)) => {
+                return self
+                    .durable
+                    .fail(format!("cannot fold {}: {message}", path.display()))
+            }
+        };
+        let folded = apply(&mut self.conn, last_of_each_row(&ops).into_iter())
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                log::remove_folded(&self.state)
+                    .map_err(|e| format!("cannot remove the folded log: {e}"))
+            });
         if let Err(e) = folded {
             return self.durable.fail(e);
         }
-        folding.pending.clear();
         folding.pending_bytes = 0;
         if let Some(reset) = folding.reset.take() {
             // A reset is answered once SQLite holds no more than the fresh state and the logs

@@ -56,17 +56,6 @@ pub enum Op {
     },
 }
 
-impl Op {
-    /// Roughly what the op holds, to bound what waits in memory to be folded.
-    pub fn size(&self) -> usize {
-        match self {
-            Op::Reset => 1,
-            Op::Delete { kind, id } => kind.len() + id.len() + 16,
-            Op::Upsert { kind, id, body, .. } => kind.len() + id.len() + body.len() + 32,
-        }
-    }
-}
-
 /// The open log, appended to under the persister's lock.
 #[derive(Debug)]
 pub struct Log {
@@ -149,6 +138,16 @@ impl Log {
         Ok(records)
     }
 
+    /// The records of the log moved aside for a fold, oldest first (none when there is none).
+    pub fn read_folding(state: &Path) -> Result<Vec<Vec<Op>>, ReadError> {
+        let path = folding_path_of(state);
+        match std::fs::read(&path) {
+            Ok(bytes) => decode_records(&bytes).map_err(|m| ReadError::Damaged(path, m)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(ReadError::Io(path, e)),
+        }
+    }
+
     /// Opens the log of `state` for appending, empty (created when missing), and removes a log
     /// moved aside for a fold: what they held must be in SQLite already.
     pub fn create(state: &Path) -> std::io::Result<Log> {
@@ -170,7 +169,8 @@ impl Log {
 
     /// Appends one record; once this returns, the ops survive the simulator being killed (and,
     /// once [`Log::sync_handle`]'s file is synced, the machine losing power).
-    pub fn append(&mut self, ops: &[Op]) -> std::io::Result<()> {
+    /// Returns the record's size in bytes.
+    pub fn append(&mut self, ops: &[Op]) -> std::io::Result<usize> {
         self.buffer.clear();
         self.buffer.extend_from_slice(&[0; HEADER]);
         for op in ops {
@@ -183,7 +183,8 @@ impl Log {
         let checksum = Checksum::Words.of(payload);
         self.buffer[..4].copy_from_slice(&length.to_le_bytes());
         self.buffer[4..HEADER].copy_from_slice(&checksum.to_le_bytes());
-        self.file.write_all(&self.buffer)
+        self.file.write_all(&self.buffer)?;
+        Ok(self.buffer.len())
     }
 
     /// A second handle on the log's file, to fsync it without holding the log.

@@ -14,9 +14,9 @@
 //!   `meta` row, compared with the last one sent;
 //! * the changed rows are serialized (serde JSON, readable with the `sqlite3` shell) and
 //!   committed there and then, by appending one record to the file's log ([`log`], one
-//!   `write`), and handed to one writer thread. Every few MiB, when idle and at shutdown, the
-//!   writer folds them into SQLite (WAL mode) in one transaction, having first moved the log
-//!   aside, so appends never wait for SQLite; a start after a crash folds what the logs still
+//!   `write`), and the writer thread is told. Every few MiB, when idle and at shutdown, the
+//!   writer moves the log aside (appends never wait for SQLite), reads the records back and
+//!   folds them into SQLite (WAL mode) in one transaction; a start after a crash folds what the logs still
 //!   hold before reading the rows. With `--state-fsync` the writer fsyncs the log once for every
 //!   record appended meanwhile (group commit). A reset is folded before it is answered, so it
 //!   leaves neither file holding the state it forgot.
@@ -163,11 +163,15 @@ impl ChangeSet {
     }
 }
 
-/// A change set as appended to the log, handed to the writer to fold into SQLite.
+/// Word to the writer that a change set was appended to the log. The writer reads the ops
+/// back from the log when it folds: handing it the ops themselves made every request's
+/// allocations be freed on the writer's thread, and glibc's malloc paid for that in locks and
+/// fragmentation on the request thread.
 struct Appended {
     seq: u64,
     reset: bool,
-    ops: Vec<log::Op>,
+    /// The record's size, to fold once enough waits in the log.
+    bytes: usize,
 }
 
 /// The log and the way to the writer, together under one lock: a change set is appended and
@@ -665,13 +669,13 @@ impl Persister {
         let appender = appender
             .as_mut()
             .ok_or("the state file is closed: the simulator is stopping")?;
-        appender
+        let bytes = appender
             .log
             .append(&ops)
             .map_err(|e| format!("cannot write the state file's log: {e}"))?;
         appender
             .to_writer
-            .send(Appended { seq, reset, ops })
+            .send(Appended { seq, reset, bytes })
             .map_err(|_| "the state file's writer has stopped".to_string())?;
         if reset {
             self.durable.reset_asked.store(seq, Ordering::Release);
