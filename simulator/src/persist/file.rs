@@ -419,8 +419,8 @@ impl Writer {
         }
         let moved = {
             let mut appender = self.appender.lock().unwrap_or_else(|p| p.into_inner());
-            // Everything in the log has been handed over (append and hand-over are one step
-            // under this lock): take what is still on its way.
+            // Everything in the log has been announced (append and announcement are one step
+            // under this lock): take the announcements still on their way.
             while let Ok(more) = self.from_appender.try_recv() {
                 folding.take(more);
             }

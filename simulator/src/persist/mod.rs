@@ -175,8 +175,8 @@ struct Appended {
 }
 
 /// The log and the way to the writer, together under one lock: a change set is appended and
-/// handed over in one step, so that a fold, which moves the log aside under this lock, has
-/// been handed everything the moved log holds. `None` once the persister is closed.
+/// announced in one step, so that a fold, which moves the log aside under this lock, has been
+/// told of everything the moved log holds (which change sets, whether a reset). `None` once the persister is closed.
 #[derive(Debug)]
 struct Appender {
     log: log::Log,
