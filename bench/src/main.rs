@@ -14,6 +14,7 @@
 //! assertions anywhere: the table says which goals are met.
 
 mod api;
+mod dashboard;
 mod harness_bench;
 mod load;
 mod ops;
@@ -58,7 +59,8 @@ struct Cli {
     /// Checkout Sessions stored for the memory figure (default 1,000,000; 100,000 with --quick).
     #[arg(long)]
     sessions: Option<u64>,
-    /// Sections to run, comma-separated: api, webhooks, harness, scale, state (default: all);
+    /// Sections to run, comma-separated: api, webhooks, harness, scale, state, dashboard
+    /// (default: all);
     /// `state.creates`, `state.reset` or `state.long` runs one part of the state section.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -222,6 +224,20 @@ fn run(cli: Cli) -> Result<(), String> {
                 creates: state_part("creates"),
                 reset: state_part("reset"),
                 long_run: state_part("long"),
+            },
+        ));
+    }
+
+    if section("dashboard") {
+        eprintln!("== dashboard: creates with no dashboard and with one open");
+        report.dashboard = Some(dashboard::measure(
+            &runtime,
+            &programs,
+            dashboard::DashboardPlan {
+                runs,
+                warmup: Duration::from_secs_f64((seconds / 4.0).max(0.1)),
+                measure: Duration::from_secs_f64(seconds),
+                connections: 16,
             },
         ));
     }

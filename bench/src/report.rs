@@ -31,6 +31,8 @@ pub struct Report {
     pub memory: Vec<(Pricing, Result<SessionMemory, String>)>,
     /// What `--state` costs, memory after a reset, and the long run.
     pub state: Option<Result<crate::state::StateFigures, String>>,
+    /// What an open dashboard costs the API.
+    pub dashboard: Option<Result<crate::dashboard::DashboardFigures, String>>,
 }
 
 const PEERS: [Kind; 2] = [Kind::Localstripe, Kind::StatefulMock];
@@ -106,6 +108,9 @@ impl Report {
         if let Some(Err(e)) = &self.state {
             problems.push(format!("state: {e}"));
         }
+        if let Some(Err(e)) = &self.dashboard {
+            problems.push(format!("dashboard: {e}"));
+        }
         problems
     }
 
@@ -118,6 +123,9 @@ impl Report {
         let mut out = t.out;
         if let Some(state) = &self.state {
             out.push_str(&crate::state::render(state));
+        }
+        if let Some(dashboard) = &self.dashboard {
+            out.push_str(&crate::dashboard::render(dashboard));
         }
         out
     }

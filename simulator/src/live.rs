@@ -166,6 +166,46 @@ impl Subscription {
     }
 }
 
+/// What [`Subscription::drain`] found waiting.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Drained {
+    /// The latest notices, oldest first.
+    pub notices: Vec<Notice>,
+    /// How many came before them and were left out (lagged behind or over the limit).
+    pub skipped: u64,
+}
+
+impl Subscription {
+    /// Takes every notice already waiting, without waiting for more: the latest `keep` of them,
+    /// and how many were left out. A watcher that can show only so many (a page) pays nothing
+    /// for the rest: the channel skips what a lagging receiver missed without cloning it.
+    pub fn drain(&mut self, keep: usize) -> Drained {
+        let mut latest = std::collections::VecDeque::with_capacity(keep.min(BACKLOG));
+        let mut skipped = 0;
+        loop {
+            match self.receiver.try_recv() {
+                Ok(notice) => {
+                    if latest.len() == keep {
+                        latest.pop_front();
+                        skipped += 1;
+                    }
+                    if keep > 0 {
+                        latest.push_back(notice);
+                    } else {
+                        skipped += 1;
+                    }
+                }
+                Err(broadcast::error::TryRecvError::Lagged(missed)) => skipped += missed,
+                Err(_) => break,
+            }
+        }
+        Drained {
+            notices: latest.into(),
+            skipped,
+        }
+    }
+}
+
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.watchers.fetch_sub(1, Ordering::Relaxed);
@@ -202,6 +242,26 @@ mod tests {
         live.send((0..BACKLOG as u64 + 10).map(notice).collect());
         let first = subscription.next().await.expect("a notice");
         assert_eq!(first, notice(10), "the oldest ten were skipped");
+    }
+
+    #[test]
+    fn a_drain_keeps_the_latest_and_counts_the_rest_lagged_ones_too() {
+        let live = Live::default();
+        let mut subscription = live.subscribe();
+        assert_eq!(subscription.drain(50), Drained::default());
+        live.send((0..120).map(notice).collect());
+        let drained = subscription.drain(50);
+        assert_eq!(drained.notices, (70..120).map(notice).collect::<Vec<_>>());
+        assert_eq!(drained.skipped, 70);
+        live.send((0..BACKLOG as u64 + 500).map(notice).collect());
+        let drained = subscription.drain(50);
+        assert_eq!(drained.notices.len(), 50);
+        assert_eq!(drained.notices.last(), Some(&notice(BACKLOG as u64 + 499)));
+        assert_eq!(
+            drained.skipped,
+            BACKLOG as u64 + 450,
+            "lagged ones are counted"
+        );
     }
 
     #[tokio::test]

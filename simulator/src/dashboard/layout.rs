@@ -73,7 +73,7 @@ details > summary { cursor:pointer; color:var(--accent); }
 .attempts td { font-size:12.5px; }
 ol.tail { list-style:none; margin:0; padding:8px; background:#0f1222; color:#d5d9e6; border-radius:8px; min-height:240px; font-family:ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:12.5px; overflow-x:auto; }
 ol.tail li { white-space:pre; padding:1px 0; }
-ol.tail li.fail { color:#ff8fa3; } ol.tail li.ok { color:#7ee2b8; } ol.tail li.ev { color:#d5d9e6; }
+ol.tail li.fail { color:#ff8fa3; } ol.tail li.ok { color:#7ee2b8; } ol.tail li.ev { color:#d5d9e6; } ol.tail li.skip { color:#f5d58a; }
 h1 code { word-break:break-all; font-size:15px; }
 td.mono { white-space:nowrap; }
 table.kv th { width:13em; }
@@ -126,8 +126,12 @@ pub const SCRIPT: &str = r#"
     li.textContent = data.line;
     li.className = cls;
     tail.appendChild(li);
+    while (tail.children.length > 500) tail.removeChild(tail.firstChild);
     tail.scrollTop = tail.scrollHeight;
   }
+  source.addEventListener("skipped", function (m) {
+    if (tail) line(JSON.parse(m.data), "skip"); else changed();
+  });
   source.addEventListener("event", function (m) {
     if (tail) line(JSON.parse(m.data), "ev"); else changed();
   });
