@@ -7,14 +7,13 @@
 use std::collections::BTreeSet;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use maud::{html, Markup};
 
 use super::format::{json, pill, status_code, time};
 use super::layout::{self, Nav};
-use super::{done, failed, html, Dash, Query, Viewer, BASE};
+use super::{done, failed, page_ok, Dash, Query, Viewer, BASE};
 use crate::control::{parse_id, EventView};
 use crate::resources::event::EventType;
 use crate::typed_ids::EventId;
@@ -72,16 +71,7 @@ pub async fn list(
             }
         }
     };
-    html(
-        StatusCode::OK,
-        layout::page(
-            "Events",
-            Nav::Events,
-            &viewer,
-            query.notice(&dash).as_deref(),
-            body,
-        ),
-    )
+    page_ok(&dash, &query, "Events", Nav::Events, &viewer, body)
 }
 
 /// Every type, and a `prefix.*` for each group of them.

@@ -150,12 +150,7 @@ pub fn page(title: &str, nav: Nav, viewer: &Viewer, notice: Option<&str>, body: 
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · stripe-sim" }
-                style { (PreEscaped(STYLE)) }
-            }
+            (crate::http::page::head(&format!("{title} · stripe-sim"), STYLE))
             body data-base=(BASE) data-stream="connecting" {
                 header {
                     a.brand href=(BASE) { "stripe-sim" }
@@ -195,12 +190,7 @@ pub fn bare(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · stripe-sim" }
-                style { (PreEscaped(STYLE)) }
-            }
+            (crate::http::page::head(&format!("{title} · stripe-sim"), STYLE))
             body {
                 main { section.card { (body) } }
             }

@@ -139,6 +139,22 @@ impl Form {
 }
 
 /// An HTML answer.
+/// A logged-in page, answered 200: the shell around `body`, with the notice of the action
+/// that led here (when the dashboard signed it).
+fn page_ok(
+    dash: &Dashboard,
+    query: &Query,
+    title: &str,
+    nav: layout::Nav,
+    viewer: &Viewer,
+    body: Markup,
+) -> Response {
+    html(
+        StatusCode::OK,
+        layout::page(title, nav, viewer, query.notice(dash).as_deref(), body),
+    )
+}
+
 fn html(status: StatusCode, markup: Markup) -> Response {
     let mut response = (status, markup.into_string()).into_response();
     response.headers_mut().insert(

@@ -3,14 +3,13 @@
 //! with their secrets, hidden until revealed.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use maud::html;
 
 use super::format::{pill, time};
 use super::layout::{self, Nav};
-use super::{done, failed, form_of, html, Dash, Form, Query, Viewer, BASE};
+use super::{done, failed, form_of, page_ok, Dash, Form, Query, Viewer, BASE};
 use crate::error::ApiError;
 
 /// The quick advance buttons: label and seconds.
@@ -133,16 +132,7 @@ pub async fn page(
             }
         }
     };
-    html(
-        StatusCode::OK,
-        layout::page(
-            "Overview",
-            Nav::Overview,
-            &viewer,
-            query.notice(&dash).as_deref(),
-            body,
-        ),
-    )
+    page_ok(&dash, &query, "Overview", Nav::Overview, &viewer, body)
 }
 
 /// `POST /_sim/dashboard/clock/advance` with `seconds`, or `amount` and `unit`.

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::format::{field, json, money, pill, time};
 use super::layout::{self, Nav};
-use super::{done, failed, form_of, html, Dash, Form, Query, Viewer, BASE};
+use super::{done, failed, form_of, html, page_ok, Dash, Form, Query, Viewer, BASE};
 use crate::control::parse_id;
 use crate::error::ApiError;
 use crate::payment::{Buyer, PaymentMethodInput};
@@ -60,15 +60,13 @@ pub async fn list(
             }
         }
     };
-    html(
-        StatusCode::OK,
-        layout::page(
-            "Checkout sessions",
-            Nav::Sessions,
-            &viewer,
-            query.notice(&dash).as_deref(),
-            body,
-        ),
+    page_ok(
+        &dash,
+        &query,
+        "Checkout sessions",
+        Nav::Sessions,
+        &viewer,
+        body,
     )
 }
 
@@ -158,15 +156,13 @@ pub async fn detail(
             }
         }
     };
-    html(
-        StatusCode::OK,
-        layout::page(
-            "Checkout Session",
-            Nav::Sessions,
-            &viewer,
-            query.notice(&dash).as_deref(),
-            body,
-        ),
+    page_ok(
+        &dash,
+        &query,
+        "Checkout Session",
+        Nav::Sessions,
+        &viewer,
+        body,
     )
 }
 

@@ -10,14 +10,13 @@
 //! rest (with JavaScript; without it, a reload shows them).
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use maud::html;
 
 use super::format::{status_code, time, time_of_day};
-use super::layout::{self, Nav};
-use super::{html, Dash, Query, Viewer};
+use super::layout::Nav;
+use super::{page_ok, Dash, Query, Viewer};
 use crate::live::Notice;
 
 /// Events shown when the page opens.
@@ -116,14 +115,5 @@ pub async fn page(
             }
         }
     };
-    html(
-        StatusCode::OK,
-        layout::page(
-            "Tail",
-            Nav::Tail,
-            &viewer,
-            query.notice(&dash).as_deref(),
-            body,
-        ),
-    )
+    page_ok(&dash, &query, "Tail", Nav::Tail, &viewer, body)
 }

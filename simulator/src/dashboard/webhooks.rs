@@ -3,7 +3,6 @@
 //! secret with an overlap).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use maud::html;
@@ -11,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::format::{pill, time};
 use super::layout::{self, Nav};
-use super::{done, failed, form_of, html, Dash, Form, Query, Viewer, BASE};
+use super::{done, failed, form_of, page_ok, Dash, Form, Query, Viewer, BASE};
 use crate::control::{parse_id, DeliveryFilter, Release};
 use crate::error::ApiError;
 use crate::resources::webhook_endpoint::DEFAULT_ROLL_OVERLAP;
@@ -185,16 +184,7 @@ pub async fn page(
             }
         }
     };
-    html(
-        StatusCode::OK,
-        layout::page(
-            "Webhooks",
-            Nav::Webhooks,
-            &viewer,
-            query.notice(&dash).as_deref(),
-            body,
-        ),
-    )
+    page_ok(&dash, &query, "Webhooks", Nav::Webhooks, &viewer, body)
 }
 
 /// `POST /_sim/dashboard/webhooks/mode` with `mode` (`hold` or `auto`).

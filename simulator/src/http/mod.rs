@@ -7,7 +7,7 @@ mod control;
 mod envelope;
 mod hosted;
 pub mod listener;
-mod page;
+pub(crate) mod page;
 mod receipts;
 pub(crate) mod request;
 mod state;

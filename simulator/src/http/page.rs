@@ -40,17 +40,25 @@ pub fn message_page(status: StatusCode, title: &str, heading: &str, text: &str) 
     )
 }
 
+/// A page's `<head>`: its title, the viewport for phones, and its stylesheet (the hosted
+/// pages' and the dashboard's).
+pub(crate) fn head(title: &str, style: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) }
+            style { (PreEscaped(style)) }
+        }
+    }
+}
+
 /// The document around a page's body.
 fn shell(title: &str, layout: Layout, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · " (MERCHANT) }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(&format!("{title} · {MERCHANT}"), STYLE))
             body {
                 @match layout {
                     Layout::Narrow => main.narrow {
