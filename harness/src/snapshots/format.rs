@@ -15,6 +15,19 @@ pub struct SnapFile {
     pub body: String,
 }
 
+#[cfg(test)]
+impl SnapFile {
+    /// A snapshot with this body and placeholder metadata, for tests.
+    pub(crate) fn with_body(body: &str) -> SnapFile {
+        SnapFile {
+            source: "s".into(),
+            expression: "e".into(),
+            input_file: None,
+            body: body.into(),
+        }
+    }
+}
+
 impl SnapFile {
     /// The file's text, as insta writes it.
     pub fn render(&self) -> String {

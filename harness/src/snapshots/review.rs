@@ -161,12 +161,7 @@ mod tests {
     use crate::snapshots::format::SnapFile;
 
     fn file(body: &str) -> SnapFile {
-        SnapFile {
-            source: "s".into(),
-            expression: "e".into(),
-            input_file: None,
-            body: body.into(),
-        }
+        SnapFile::with_body(body)
     }
 
     #[test]

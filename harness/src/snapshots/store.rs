@@ -203,12 +203,7 @@ mod tests {
     }
 
     fn file(body: &str) -> SnapFile {
-        SnapFile {
-            source: "s".into(),
-            expression: "e".into(),
-            input_file: None,
-            body: body.into(),
-        }
+        SnapFile::with_body(body)
     }
 
     #[test]
