@@ -114,6 +114,50 @@ async fn a_buyer_who_types_a_card_and_clicks_pay_lands_on_the_success_url() {
 }
 
 #[tokio::test]
+async fn pressing_tab_walks_the_form_in_reading_order_then_the_test_cards() {
+    let Some(browser) = Browser::start("browser_checkout: focus order").await else {
+        return;
+    };
+    // Arrange
+    let t = common::start().await;
+    let site = merchant_site().await;
+    let (_, url) = api_session(&t, &site).await;
+    browser.goto(&url).await;
+
+    // Act: from the top of the page, as a keyboard user starts.
+    browser
+        .execute("document.activeElement.blur(); return null;")
+        .await;
+    let mut stops = Vec::new();
+    for _ in 0..9 {
+        stops.push(browser.press_tab().await);
+    }
+
+    // Assert: the way back to the merchant (top left, as on Stripe's page), contact, the
+    // payment method (one stop for the radio group, then the chosen method's fields; the bank
+    // account's are hidden), Pay, then the test list.
+    assert_eq!(stops[0], format!("a {}/cart", site.uri()), "{stops:?}");
+    assert_eq!(
+        stops[1..8],
+        [
+            "email",
+            "name",
+            "method-card",
+            "card_number",
+            "exp",
+            "cvc",
+            "pay"
+        ],
+        "{stops:?}"
+    );
+    assert!(
+        stops[8].starts_with("a ?prefill="),
+        "after Pay, the test cards: {stops:?}"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn a_declined_card_shows_the_reason_and_keeps_what_the_buyer_typed() {
     let Some(browser) = Browser::start("browser_checkout: decline").await else {
         return;

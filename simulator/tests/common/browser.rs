@@ -216,6 +216,27 @@ impl Browser {
             .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
     }
 
+    /// Presses Tab in the page, as a keyboard user moves to the next control, and returns
+    /// what has the focus then (its id, else its name, else its tag and `href`).
+    pub async fn press_tab(&self) -> String {
+        let focused = self
+            .client
+            .active_element()
+            .await
+            .unwrap_or_else(|e| panic!("the focused element: {e}"));
+        focused
+            .send_keys("\u{E004}") // WebDriver's Tab key
+            .await
+            .unwrap_or_else(|e| panic!("pressing Tab: {e}"));
+        let described = self
+            .execute(
+                "var e = document.activeElement; \
+                 return e.id || e.name || (e.tagName.toLowerCase() + ' ' + (e.getAttribute('href') || ''));",
+            )
+            .await;
+        described.as_str().unwrap_or_default().to_string()
+    }
+
     /// A property of the element matching `css` (`value` of an input).
     pub async fn prop(&self, css: &str, name: &str) -> String {
         self.find(css)
