@@ -51,6 +51,9 @@ pub enum Notice {
     },
     /// The clock was advanced (what fell due has run): simulator time is now `now`.
     Clock { now: i64 },
+    /// A driver changed how webhooks are delivered (mode, faults, an endpoint, a secret): what,
+    /// in a few words, at simulator time `at`.
+    Webhooks { at: i64, change: String },
 }
 
 /// The broadcast of notices of one simulator.

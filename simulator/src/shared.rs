@@ -239,6 +239,18 @@ impl Shared {
         now
     }
 
+    /// Tells whoever watches that a driver changed how webhooks are delivered (nothing is
+    /// built when nobody watches).
+    pub fn tell_webhooks_changed(&self, change: impl FnOnce() -> String) {
+        if self.live.watched() {
+            let at = self.clock.now();
+            self.live.send(vec![crate::live::Notice::Webhooks {
+                at,
+                change: change(),
+            }]);
+        }
+    }
+
     /// Waits until no delivery is in flight or due (held ones excepted), at most `timeout`.
     /// Returns whether that point was reached.
     pub async fn wait_for_deliveries(&self, timeout: Duration) -> bool {

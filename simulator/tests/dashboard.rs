@@ -789,3 +789,22 @@ async fn the_live_stream_tells_of_a_clock_advance() {
     }
     assert!(seen.contains("2026-01-01 01:00:00"), "{seen}");
 }
+
+#[tokio::test]
+async fn a_driver_changing_how_webhooks_are_delivered_is_a_notice_for_open_pages() {
+    let t = start().await;
+    let mut feed = t.sim.subscribe();
+
+    t.sim.set_delivery_mode(stripe_sim::DeliveryMode::Hold);
+    t.sim.clear_faults();
+
+    let mut changes = Vec::new();
+    while changes.len() < 2 {
+        match tokio::time::timeout(Duration::from_secs(5), feed.next()).await {
+            Ok(Some(stripe_sim::Notice::Webhooks { change, .. })) => changes.push(change),
+            Ok(Some(_)) => {}
+            other => panic!("no notice: {other:?}"),
+        }
+    }
+    assert_eq!(changes, ["deliveries held", "faults cleared"]);
+}

@@ -129,14 +129,19 @@ impl Control {
                 Some("expires_in"),
             ));
         }
-        self.shared.with_store(|store, now| {
-            let expires_at = store.roll_webhook_secret(endpoint, overlap_seconds, now)?;
-            Ok(RolledSecret {
-                id: endpoint.clone(),
-                secret: store.endpoint_info(endpoint)?.secret,
-                previous_secret_expires_at: expires_at,
-            })
-        })
+        let rolled: RolledSecret =
+            self.shared
+                .with_store(|store, now| -> ApiResult<RolledSecret> {
+                    let expires_at = store.roll_webhook_secret(endpoint, overlap_seconds, now)?;
+                    Ok(RolledSecret {
+                        id: endpoint.clone(),
+                        secret: store.endpoint_info(endpoint)?.secret,
+                        previous_secret_expires_at: expires_at,
+                    })
+                })?;
+        self.shared
+            .tell_webhooks_changed(|| format!("{endpoint}: secret rolled"));
+        Ok(rolled)
     }
 
     /// Enables or disables an endpoint, as `POST /v1/webhook_endpoints/{id}` with `disabled`
@@ -151,16 +156,29 @@ impl Control {
             "disabled".to_string(),
             crate::form::FormValue::Text((!enabled).to_string()),
         );
-        self.shared.with_store(|store, _| {
-            store.update_webhook_endpoint(endpoint, crate::params::Params::new(fields))?;
-            store.endpoint_info(endpoint)
-        })
+        let info = self
+            .shared
+            .with_store(|store, _| -> ApiResult<WebhookEndpointInfo> {
+                store.update_webhook_endpoint(endpoint, crate::params::Params::new(fields))?;
+                store.endpoint_info(endpoint)
+            })?;
+        self.shared.tell_webhooks_changed(|| {
+            format!(
+                "{endpoint}: {}",
+                if enabled { "enabled" } else { "disabled" }
+            )
+        });
+        Ok(info)
     }
 
     /// `Auto` delivers at once; `Hold` queues deliveries until [`Control::release`].
     pub fn set_delivery_mode(&self, mode: DeliveryMode) {
         self.shared
             .with_store(|store, _| store.deliveries.mode = mode);
+        self.shared.tell_webhooks_changed(|| match mode {
+            DeliveryMode::Hold => "deliveries held".to_string(),
+            DeliveryMode::Auto => "deliveries sent at once".to_string(),
+        });
     }
 
     /// The mode, the records by state, what is scheduled and which faults wait.
@@ -269,17 +287,27 @@ impl Control {
         for fault in &faults {
             fault.validate()?;
         }
-        self.shared.with_store(|store, _| {
-            for fault in &faults {
-                if let Some(endpoint) = &fault.endpoint {
-                    if store.webhook_endpoints.get(endpoint).is_none() {
-                        return Err(ApiError::no_such("webhook_endpoint", endpoint, "endpoint"));
+        self.shared
+            .with_store(|store, _| {
+                for fault in &faults {
+                    if let Some(endpoint) = &fault.endpoint {
+                        if store.webhook_endpoints.get(endpoint).is_none() {
+                            return Err(ApiError::no_such(
+                                "webhook_endpoint",
+                                endpoint,
+                                "endpoint",
+                            ));
+                        }
                     }
                 }
-            }
-            store.deliveries.faults.extend(faults);
-            Ok(())
-        })
+                let added = faults.len();
+                store.deliveries.faults.extend(faults);
+                Ok(added)
+            })
+            .map(|added| {
+                self.shared
+                    .tell_webhooks_changed(|| format!("{added} fault(s) added"));
+            })
     }
 
     /// The faults still waiting to apply.
@@ -291,6 +319,8 @@ impl Control {
     pub fn clear_faults(&self) {
         self.shared
             .with_store(|store, _| store.deliveries.faults.clear());
+        self.shared
+            .tell_webhooks_changed(|| "faults cleared".to_string());
     }
 
     /// Sends one request, signed or forged, and answers with what the endpoint said. It is not

@@ -138,6 +138,9 @@ pub const SCRIPT: &str = r#"
   source.addEventListener("clock", function (m) {
     if (tail) line(JSON.parse(m.data), "ev"); else changed();
   });
+  source.addEventListener("webhooks", function (m) {
+    if (tail) line(JSON.parse(m.data), "ev"); else changed();
+  });
   source.addEventListener("attempt", function (m) {
     var data = JSON.parse(m.data);
     if (tail) line(data, data.delivered ? "ok" : "fail"); else changed();

@@ -1,5 +1,5 @@
 //! `GET /_sim/dashboard/live`: the live stream, as server-sent events. Each notice is one SSE
-//! event, `event`, `attempt` or `clock`, whose data is a small JSON object (with the tail's
+//! event, `event`, `attempt`, `clock` or `webhooks`, whose data is a small JSON object (with the tail's
 //! line), sent in batches; a `skipped` event counts the notices that came too fast to show.
 //! Subscribing is what makes the simulator build notices at all; closing the page stops it.
 
@@ -106,6 +106,10 @@ fn event(notice: &Notice) -> Event {
             }),
         ),
         Notice::Clock { now } => ("clock", json!({ "now": now, "line": line })),
+        Notice::Webhooks { at, change } => (
+            "webhooks",
+            json!({ "at": at, "change": change, "line": line }),
+        ),
     };
     Event::default().event(name).data(data.to_string())
 }

@@ -69,6 +69,9 @@ pub fn line(notice: &Notice) -> (String, bool) {
             ),
             true,
         ),
+        Notice::Webhooks { at, change } => {
+            (format!("{}  ~~ webhooks: {change}", time_of_day(*at)), true)
+        }
     }
 }
 
