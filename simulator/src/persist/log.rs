@@ -126,26 +126,14 @@ impl Log {
     /// The records the logs of `state` hold, oldest first: a log moved aside for a fold that a
     /// crash interrupted, then the log (none when there is neither). Changes nothing.
     pub fn read(state: &Path) -> Result<Vec<Vec<Op>>, ReadError> {
-        let mut records = Vec::new();
-        for path in [folding_path_of(state), path_of(state)] {
-            let bytes = match std::fs::read(&path) {
-                Ok(bytes) => bytes,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(ReadError::Io(path, e)),
-            };
-            records.extend(decode_records(&bytes).map_err(|m| ReadError::Damaged(path, m))?);
-        }
+        let mut records = read_file(folding_path_of(state))?;
+        records.extend(read_file(path_of(state))?);
         Ok(records)
     }
 
     /// The records of the log moved aside for a fold, oldest first (none when there is none).
     pub fn read_folding(state: &Path) -> Result<Vec<Vec<Op>>, ReadError> {
-        let path = folding_path_of(state);
-        match std::fs::read(&path) {
-            Ok(bytes) => decode_records(&bytes).map_err(|m| ReadError::Damaged(path, m)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(ReadError::Io(path, e)),
-        }
+        read_file(folding_path_of(state))
     }
 
     /// Opens the log of `state` for appending, empty (created when missing), and removes a log
@@ -198,6 +186,15 @@ impl Log {
         std::fs::rename(&self.path, folding_path_of(state))?;
         let moved = std::mem::replace(self, Log::start(state)?);
         Ok(moved.file)
+    }
+}
+
+/// The records of one log file (none when it does not exist).
+fn read_file(path: PathBuf) -> Result<Vec<Vec<Op>>, ReadError> {
+    match std::fs::read(&path) {
+        Ok(bytes) => decode_records(&bytes).map_err(|m| ReadError::Damaged(path, m)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(ReadError::Io(path, e)),
     }
 }
 
