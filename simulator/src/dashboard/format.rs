@@ -5,6 +5,7 @@ use maud::{html, Markup};
 use serde_json::Value;
 
 use crate::clock::civil_date;
+use crate::resources::ZERO_DECIMAL;
 
 /// `2026-01-01 00:00:00` (UTC, simulator time).
 pub fn time(unix: i64) -> String {
@@ -22,12 +23,6 @@ pub fn time(unix: i64) -> String {
 pub fn time_of_day(unix: i64) -> String {
     time(unix)[11..].to_string()
 }
-
-/// Currencies without minor units, as Stripe lists them.
-const ZERO_DECIMAL: &[&str] = &[
-    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
-    "xaf", "xof", "xpf",
-];
 
 /// `USD 199.00` from minor units.
 pub fn money(amount: i64, currency: &str) -> String {

@@ -15,7 +15,7 @@ pub mod refund;
 pub mod webhook_endpoint;
 
 /// Currencies whose amounts have no minor unit (Stripe's zero-decimal currencies).
-const ZERO_DECIMAL: &[&str] = &[
+pub(crate) const ZERO_DECIMAL: &[&str] = &[
     "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
     "xaf", "xof", "xpf",
 ];
