@@ -16,10 +16,10 @@
 //!   committed there and then, by appending one record to the file's log ([`log`], one
 //!   `write`), and the writer thread is told. Every few MiB, when idle and at shutdown, the
 //!   writer moves the log aside (appends never wait for SQLite), reads the records back and
-//!   folds them into SQLite (WAL mode) in one transaction; a start after a crash folds what the logs still
-//!   hold before reading the rows. With `--state-fsync` the writer fsyncs the log once for every
-//!   record appended meanwhile (group commit). A reset is folded before it is answered, so it
-//!   leaves neither file holding the state it forgot.
+//!   folds them into SQLite (WAL mode) in one transaction; a start after a crash folds what
+//!   the logs still hold before reading the rows. With `--state-fsync` the writer fsyncs the
+//!   log once for every record appended meanwhile (group commit). A reset is folded before it
+//!   is answered, so it leaves neither file holding the state it forgot.
 //!
 //! Why the append is made by the operation itself and not by the writer thread: a request that
 //! waited for the writer paid two thread wake-ups (the writer's, then its own), which cost more
@@ -176,7 +176,8 @@ struct Appended {
 
 /// The log and the way to the writer, together under one lock: a change set is appended and
 /// announced in one step, so that a fold, which moves the log aside under this lock, has been
-/// told of everything the moved log holds (which change sets, whether a reset). `None` once the persister is closed.
+/// told of everything the moved log holds (which change sets, whether a reset). `None` once
+/// the persister is closed.
 #[derive(Debug)]
 struct Appender {
     log: log::Log,
@@ -337,7 +338,7 @@ struct CaptureState {
 /// The meta row's JSON split after its first field, `ids`: the row for another id generator
 /// state is `{"ids":N` and the same rest. Serializing the whole row (faults, links) for every
 /// operation cost more than the operation's own rows.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct MetaEncoding {
     /// Everything after the `ids` value: `,"seed":…}`.
     rest: Vec<u8>,
