@@ -233,22 +233,23 @@ impl Shared {
         self.clock.advance(seconds);
         let now = self.with_store(|_, now| now);
         self.wake.notify_one();
-        if self.live.watched() {
-            self.live.send(vec![crate::live::Notice::Clock { now }]);
-        }
+        self.tell(|| crate::live::Notice::Clock { now });
         now
     }
 
-    /// Tells whoever watches that a driver changed how webhooks are delivered (nothing is
-    /// built when nobody watches).
-    pub fn tell_webhooks_changed(&self, change: impl FnOnce() -> String) {
+    /// Tells whoever watches what just happened; nothing is built when nobody watches.
+    pub fn tell(&self, notice: impl FnOnce() -> crate::live::Notice) {
         if self.live.watched() {
-            let at = self.clock.now();
-            self.live.send(vec![crate::live::Notice::Webhooks {
-                at,
-                change: change(),
-            }]);
+            self.live.send(vec![notice()]);
         }
+    }
+
+    /// Tells whoever watches that a driver changed how webhooks are delivered.
+    pub fn tell_webhooks_changed(&self, change: impl FnOnce() -> String) {
+        self.tell(|| crate::live::Notice::Webhooks {
+            at: self.clock.now(),
+            change: change(),
+        });
     }
 
     /// Waits until no delivery is in flight or due (held ones excepted), at most `timeout`.
