@@ -1,12 +1,14 @@
 //! Receipts: every succeeded charge has a `receipt_url` the simulator serves (amount, the
 //! payment method's last4, the date, the items, the refunds), every refund a receipt linked from
 //! it; declined and pending charges have none. The last test opens a receipt in a real browser
-//! (headless Chromium) when one is installed.
+//! (headless Chromium, through the shared `common::browser`: skipped with the reason printed
+//! when it is missing, mandatory under `STRIPE_SIM_BROWSER=required`).
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use common::browser::Browser;
 use common::{str_of, TestSim};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -157,28 +159,9 @@ async fn an_unknown_receipt_is_not_found() {
     assert_eq!(refund, 404);
 }
 
-/// The Chromium binary, if one is installed.
-fn chromium() -> Option<String> {
-    [
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-    ]
-    .into_iter()
-    .find(|name| {
-        std::process::Command::new(name)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-    .map(str::to_string)
-}
-
 #[tokio::test]
 async fn a_real_browser_renders_the_receipt() {
-    let Some(browser) = chromium() else {
-        eprintln!("skipped: no Chromium installed (apt-get install -y chromium to run it)");
+    let Some(browser) = Browser::start("receipts: a real browser").await else {
         return;
     };
     // Arrange
@@ -186,30 +169,15 @@ async fn a_real_browser_renders_the_receipt() {
     let (_, _, ch) = t.paid_with("4242424242424242").await;
     let url = str_of(&t.charge(&ch).await["receipt_url"]);
 
-    // Act: the browser runs in its own thread, so the simulator keeps serving.
-    let profile = std::env::temp_dir().join(format!("stripe-sim-receipt-{}", std::process::id()));
-    let profile_dir = profile.clone();
-    let dom = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(browser)
-            .args([
-                "--headless",
-                "--disable-gpu",
-                "--no-sandbox",
-                "--no-first-run",
-                "--timeout=10000",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .arg("--dump-dom")
-            .arg(&url)
-            .output()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let _ = std::fs::remove_dir_all(profile_dir);
+    // Act
+    browser.goto(&url).await;
+    let dom = browser
+        .execute("return document.documentElement.outerHTML;")
+        .await;
+    browser.close().await;
 
     // Assert
-    let dom = String::from_utf8_lossy(&dom.stdout);
+    let dom = dom.as_str().unwrap_or_default();
     assert!(dom.contains("Receipt from stripe-sim"), "{dom}");
     assert!(dom.contains("$199.00"), "{dom}");
     assert!(dom.contains("4242"), "{dom}");
